@@ -1,0 +1,355 @@
+"""Sources and sinks: audio devices (sounddevice) and audio files (soundfile).
+
+The engine never sees a device or a file; these functions feed it blocks and take its output.
+Device callbacks only call ``Engine.process`` and record timings into preallocated arrays.
+Files are written to a temporary name beside the target and renamed when complete, so an
+interrupted or failed render never leaves a partial file that looks finished.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import sounddevice as sd
+import soundfile as sf
+from scipy import signal
+
+from .config import MIN_BLOCK_SIZE
+from .engine import Engine
+
+
+class AudioError(RuntimeError):
+    """A device or file problem, worded for the user."""
+
+
+# -- devices ---------------------------------------------------------------------------------
+def parse_device(spec: str | None) -> int | str | None:
+    """A device given as an index ("2") or a name substring ("system, JACK")."""
+    if spec is None or spec == "":
+        return None
+    return int(spec) if spec.strip().isdigit() else spec
+
+
+def resolve_device(spec: int | str | None, kind: str) -> dict:
+    """The device info for an index or a name substring, as sounddevice matches names."""
+    try:
+        return dict(sd.query_devices(spec, kind=kind))
+    except (ValueError, sd.PortAudioError) as error:
+        wanted = "the default device" if spec is None else f"device {spec!r}"
+        reason = str(error).splitlines()[0]
+        raise AudioError(f"no {kind} {wanted}: {reason} (see `inteleq-rt --list-devices`)") from None
+
+
+def describe_devices() -> str:
+    return str(sd.query_devices())
+
+
+@dataclass
+class StreamStats:
+    """What a live run measured: callback times (s), xruns, and any callback failure."""
+
+    capacity: int = 1 << 18
+    durations: np.ndarray = field(init=False)
+    count: int = 0
+    input_overflows: int = 0
+    output_underflows: int = 0
+    error: BaseException | None = None
+
+    def __post_init__(self) -> None:
+        self.durations = np.zeros(self.capacity)
+
+    @property
+    def xruns(self) -> int:
+        return self.input_overflows + self.output_underflows
+
+    def record(self, status: sd.CallbackFlags, seconds: float) -> None:
+        if status.input_overflow:
+            self.input_overflows += 1
+        if status.output_underflow:
+            self.output_underflows += 1
+        self.durations[self.count % self.capacity] = seconds
+        self.count += 1
+
+    def recent_durations(self) -> np.ndarray:
+        return self.durations[: min(self.count, self.capacity)]
+
+
+def run_live(
+    engine: Engine,
+    input_device: int | str | None,
+    output_device: int | str | None,
+    block_size: int,
+    should_stop: Callable[[], bool],
+    on_tick: Callable[[StreamStats], None],
+    tick_s: float = 0.5,
+) -> StreamStats:
+    """Monitor a live input through the engine until ``should_stop`` or Ctrl+C."""
+    stats = StreamStats()
+    clock = time.perf_counter
+
+    def callback(indata, outdata, frames, _time, status) -> None:
+        started = clock()
+        try:
+            engine.process(indata, outdata)
+        except Exception as error:  # reported by the main thread; the stream stops cleanly
+            stats.error = error
+            outdata.fill(0.0)
+            raise sd.CallbackAbort from None
+        stats.record(status, clock() - started)
+
+    config = engine.config
+    try:
+        stream = sd.Stream(
+            device=(input_device, output_device),
+            samplerate=config.sample_rate,
+            blocksize=block_size,
+            channels=config.channels,
+            dtype="float32",
+            callback=callback,
+        )
+    except (sd.PortAudioError, ValueError) as error:
+        raise AudioError(f"cannot open the audio stream: {error}") from None
+    try:
+        with stream:
+            while stream.active and not should_stop():
+                time.sleep(tick_s)
+                on_tick(stats)
+    except KeyboardInterrupt:
+        pass
+    except sd.PortAudioError as error:
+        stats.error = error
+    return stats
+
+
+def device_stream_settings(
+    input_device: int | str | None, output_device: int | str | None, channels: int | None
+) -> tuple[int, int]:
+    """Sample rate and channel count a duplex stream on these devices can use."""
+    source = resolve_device(input_device, "input")
+    sink = resolve_device(output_device, "output")
+    available = min(source["max_input_channels"], sink["max_output_channels"])
+    wanted = channels or min(2, available)
+    if wanted > available:
+        raise AudioError(
+            f"{wanted} channels asked for, but {source['name']!r} / {sink['name']!r} offer {available}"
+        )
+    return int(sink["default_samplerate"]), wanted
+
+
+# -- files -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+
+
+def read_info(path: Path) -> AudioInfo:
+    if not Path(path).is_file():
+        raise AudioError(f"{path}: no such file")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise AudioError(f"{path}: not a readable audio file ({error})") from None
+    if info.frames <= 0:
+        raise AudioError(f"{path}: holds no audio frames")
+    return AudioInfo(info.samplerate, info.channels, info.frames, info.format, info.subtype)
+
+
+def read_audio(path: Path) -> tuple[np.ndarray, int]:
+    """A whole file as float32 (frames, channels)."""
+    read_info(path)
+    try:
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise AudioError(f"{path}: cannot decode: {error}") from None
+    return audio, rate
+
+
+def output_format(path: Path, like: AudioInfo) -> tuple[str, str]:
+    """Container from the extension; the input's sample format when that container holds it."""
+    extension = Path(path).suffix.lstrip(".").upper()
+    formats = sf.available_formats()
+    if extension not in formats:
+        known = ", ".join(sorted(f".{e.lower()}" for e in formats))
+        raise AudioError(f"{path}: unknown output format {Path(path).suffix or '(no extension)'}; use one of {known}")
+    subtype = like.subtype if sf.check_format(extension, like.subtype) else sf.default_subtype(extension)
+    if not sf.check_format(extension, subtype, None):
+        raise AudioError(f"{path}: cannot write {extension} files")
+    return extension, subtype
+
+
+def check_can_write(path: Path, force: bool, inputs: tuple[Path, ...] = ()) -> None:
+    """Refuse, before any work, to overwrite the user's files or write where nothing can go."""
+    path = Path(path)
+    for source in inputs:
+        if path.exists() and Path(source).exists() and path.resolve() == Path(source).resolve():
+            raise AudioError(f"{path}: output would overwrite the input")
+    if path.exists() and not force:
+        raise AudioError(f"{path}: exists; pass --force to overwrite it")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise AudioError(f"{path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise AudioError(f"{path}: folder {folder} is not writable")
+
+
+class AtomicOutput:
+    """A file written under a temporary name in the target folder, renamed on ``commit``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=folder)
+        os.close(handle)
+        self.temporary = Path(name)
+
+    def commit(self) -> None:
+        os.replace(self.temporary, self.path)
+
+    def discard(self) -> None:
+        self.temporary.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    frames: int
+    sample_rate: int
+    channels: int
+    seconds: float
+    peak: float
+    clipped_samples: int
+
+    @property
+    def realtime_factor(self) -> float:
+        return (self.frames / self.sample_rate) / max(self.seconds, 1e-9)
+
+
+def render_file(
+    engine: Engine,
+    source: Path,
+    destination: Path,
+    block_size: int = 4096,
+    on_block: Callable[[Engine], None] | None = None,
+) -> RenderResult:
+    """Process a whole file through the engine as fast as possible, writing atomically."""
+    info = read_info(source)
+    container, subtype = output_format(destination, info)
+    integer_output = subtype.startswith("PCM") or subtype in ("ULAW", "ALAW")
+    channels = engine.config.channels
+    if info.channels != channels or info.sample_rate != engine.config.sample_rate:
+        raise AudioError(f"{source}: engine was set up for another rate or channel count")
+    padded = np.zeros((max(MIN_BLOCK_SIZE, channels + 1), channels), dtype=np.float32)
+    out = np.empty((block_size, channels), dtype=np.float32)
+    peak, clipped, frames = 0.0, 0, 0
+    output = AtomicOutput(destination)
+    started = time.perf_counter()
+    try:
+        with sf.SoundFile(str(source)) as reader, sf.SoundFile(
+            str(output.temporary), "w", info.sample_rate, channels, subtype, format=container
+        ) as writer:
+            for block in reader.blocks(blocksize=block_size, dtype="float32", always_2d=True):
+                n = block.shape[0]
+                if n < padded.shape[0]:  # a short tail: pad it to a block the engine takes
+                    padded[:] = 0.0
+                    padded[:n] = block
+                    engine.process(padded, out[: padded.shape[0]])
+                else:
+                    engine.process(block, out[:n])
+                result = out[:n]
+                peak = max(peak, float(np.max(np.abs(result))))
+                if integer_output:
+                    clipped += int(np.count_nonzero(np.abs(result) > 1.0))
+                    np.clip(result, -1.0, 1.0, out=result)
+                writer.write(result)
+                frames += n
+                if on_block is not None:
+                    on_block(engine)
+        output.commit()
+    except BaseException as error:
+        output.discard()
+        if isinstance(error, (sf.LibsndfileError, OSError)):
+            raise AudioError(f"{destination}: writing failed: {error}") from None
+        raise
+    return RenderResult(frames, info.sample_rate, channels, time.perf_counter() - started, peak, clipped)
+
+
+def resample(audio: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
+    """Polyphase resampling (scipy) so a file can play on a device that runs at another rate."""
+    ratio = Fraction(new_rate, rate).limit_denominator(1000)
+    return signal.resample_poly(audio, ratio.numerator, ratio.denominator, axis=0).astype(np.float32)
+
+
+def play_file(
+    engine: Engine,
+    audio: np.ndarray,
+    output_device: int | str | None,
+    block_size: int,
+    on_tick: Callable[[StreamStats], None],
+    processed: np.ndarray | None = None,
+    tick_s: float = 0.5,
+) -> StreamStats:
+    """Play audio through the engine to a device, paced by the device; stop at the end or Ctrl+C.
+
+    ``processed`` (same shape as ``audio``), when given, receives the engine's output.
+    """
+    stats = StreamStats()
+    config = engine.config
+    total = audio.shape[0]
+    blocks = math.ceil(total / block_size)
+    padded = np.zeros((blocks * block_size, config.channels), dtype=np.float32)
+    padded[:total] = audio
+    position = [0]
+    finished = threading.Event()
+    clock = time.perf_counter
+
+    def callback(outdata, frames, _time, status) -> None:
+        started = clock()
+        start = position[0]
+        if start >= padded.shape[0]:
+            outdata.fill(0.0)
+            raise sd.CallbackStop
+        try:
+            engine.process(padded[start : start + frames], outdata)
+        except Exception as error:
+            stats.error = error
+            outdata.fill(0.0)
+            raise sd.CallbackAbort from None
+        if processed is not None and start < total:
+            end = min(start + frames, total)
+            processed[start:end] = outdata[: end - start]
+        position[0] = start + frames
+        stats.record(status, clock() - started)
+
+    try:
+        stream = sd.OutputStream(
+            device=output_device,
+            samplerate=config.sample_rate,
+            blocksize=block_size,
+            channels=config.channels,
+            dtype="float32",
+            callback=callback,
+            finished_callback=finished.set,
+        )
+    except (sd.PortAudioError, ValueError) as error:
+        raise AudioError(f"cannot open the output stream: {error}") from None
+    try:
+        with stream:
+            while not finished.wait(tick_s):
+                on_tick(stats)
+    except KeyboardInterrupt:
+        pass
+    return stats

@@ -1,0 +1,78 @@
+"""The `--report` timeline: what the engine decided and did over time, as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .engine import Engine, Snapshot
+from .features import band_levels_db
+
+
+def _rounded(values) -> list[float]:
+    return [round(float(v), 2) for v in values]
+
+
+def snapshot_entry(snapshot: Snapshot) -> dict:
+    """One timeline row: time, genre decision, EQ gains, input and output band levels (dB)."""
+    input_relative, input_overall = band_levels_db(snapshot.input_band_ms, snapshot.input_overall_ms)
+    entry = {
+        "time_s": round(snapshot.time_s, 3),
+        "genre": snapshot.genre,
+        "crossfade": None if snapshot.crossfade is None else round(snapshot.crossfade, 3),
+        "eq": [
+            {"type": f.kind, "frequency_hz": round(f.frequency_hz, 1), "q": round(f.q, 3), "gain_db": round(g, 2)}
+            for f, g in snapshot.eq_gains
+        ],
+        "input_overall_db": round(float(input_overall), 2),
+        "input_band_levels_db": _rounded(input_relative),
+    }
+    if snapshot.output_band_ms is not None:
+        output_relative, output_overall = band_levels_db(snapshot.output_band_ms, snapshot.output_overall_ms)
+        entry["output_overall_db"] = round(float(output_overall), 2)
+        entry["output_band_levels_db"] = _rounded(output_relative)
+    return entry
+
+
+class Timeline:
+    """Samples the engine every ``interval_s`` of stream time (from any thread)."""
+
+    def __init__(self, engine: Engine, interval_s: float = 0.5) -> None:
+        self.engine = engine
+        self.interval_s = interval_s
+        self.entries: list[dict] = []
+        self._next_s = 0.0
+
+    def sample(self, _engine: Engine | None = None) -> None:
+        snapshot = self.engine.snapshot()
+        if snapshot.blocks and snapshot.time_s >= self._next_s:
+            self.entries.append(snapshot_entry(snapshot))
+            self._next_s = snapshot.time_s + self.interval_s
+
+    def genre_changes(self) -> list[tuple[float, str]]:
+        """(time, genre) at the start and at every change of decision."""
+        changes: list[tuple[float, str]] = []
+        for entry in self.entries:
+            if not changes or changes[-1][1] != entry["genre"]:
+                changes.append((entry["time_s"], entry["genre"]))
+        return changes
+
+    def write(self, path: Path, summary: dict) -> None:
+        """Write the report atomically (temporary name, then rename)."""
+        config = self.engine.config
+        document = {
+            "version": 1,
+            "sample_rate": config.sample_rate,
+            "channels": config.channels,
+            "mode": config.mode,
+            "amount": config.amount,
+            "bands_hz": [list(b) for b in config.bands],
+            "band_levels": "dB relative to the overall level; overall levels in dBFS",
+            "summary": summary,
+            "timeline": self.entries,
+        }
+        path = Path(path)
+        temporary = path.with_name(f".{path.name}.partial")
+        temporary.write_text(json.dumps(document, indent=1))
+        os.replace(temporary, path)
