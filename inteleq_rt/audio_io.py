@@ -19,7 +19,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-import sounddevice as sd
 import soundfile as sf
 from scipy import signal
 
@@ -32,6 +31,16 @@ class AudioError(RuntimeError):
 
 
 # -- devices ---------------------------------------------------------------------------------
+def _sounddevice():
+    """sounddevice, imported on first device use: file processing needs no PortAudio."""
+    try:
+        import sounddevice
+    except OSError as error:
+        raise AudioError(f"audio devices need PortAudio ({error}); install it, e.g. "
+                         "`apt-get install libportaudio2`") from None
+    return sounddevice
+
+
 def parse_device(spec: str | None) -> int | str | None:
     """A device given as an index ("2") or a name substring ("system, JACK")."""
     if spec is None or spec == "":
@@ -41,6 +50,7 @@ def parse_device(spec: str | None) -> int | str | None:
 
 def resolve_device(spec: int | str | None, kind: str) -> dict:
     """The device info for an index or a name substring, as sounddevice matches names."""
+    sd = _sounddevice()
     try:
         return dict(sd.query_devices(spec, kind=kind))
     except (ValueError, sd.PortAudioError) as error:
@@ -50,7 +60,7 @@ def resolve_device(spec: int | str | None, kind: str) -> dict:
 
 
 def describe_devices() -> str:
-    return str(sd.query_devices())
+    return str(_sounddevice().query_devices())
 
 
 @dataclass
@@ -71,7 +81,8 @@ class StreamStats:
     def xruns(self) -> int:
         return self.input_overflows + self.output_underflows
 
-    def record(self, status: sd.CallbackFlags, seconds: float) -> None:
+    def record(self, status, seconds: float) -> None:
+        """Count the xruns PortAudio flagged (``sounddevice.CallbackFlags``) and store the time."""
         if status.input_overflow:
             self.input_overflows += 1
         if status.output_underflow:
@@ -93,6 +104,7 @@ def run_live(
     tick_s: float = 0.5,
 ) -> StreamStats:
     """Monitor a live input through the engine until ``should_stop`` or Ctrl+C."""
+    sd = _sounddevice()
     stats = StreamStats()
     clock = time.perf_counter
 
@@ -128,6 +140,15 @@ def run_live(
     except sd.PortAudioError as error:
         stats.error = error
     return stats
+
+
+def check_output_rate(device: int | str | None, channels: int, sample_rate: int) -> None:
+    """Raise AudioError if the output device cannot play this rate and channel count."""
+    sd = _sounddevice()
+    try:
+        sd.check_output_settings(device, channels=channels, samplerate=sample_rate)
+    except (sd.PortAudioError, ValueError) as error:
+        raise AudioError(f"output device cannot play {channels} ch at {sample_rate} Hz: {error}") from None
 
 
 def device_stream_settings(
@@ -306,6 +327,7 @@ def play_file(
 
     ``processed`` (same shape as ``audio``), when given, receives the engine's output.
     """
+    sd = _sounddevice()
     stats = StreamStats()
     config = engine.config
     total = audio.shape[0]

@@ -40,7 +40,7 @@ def _engine_options() -> argparse.ArgumentParser:
     group.add_argument("--crossfade", type=float, default=2.0, metavar="SECONDS",
                        help="crossfade time when the genre changes (default: 2)")
     group.add_argument("--bands", choices=("paper", "octave", "third-octave"), default="paper",
-                       help="analysis bands: the paper's five, 10 octaves or 31 third-octaves (default: paper)")
+                       help="analysis bands: the paper's five, 11 octaves or 31 third-octaves (default: paper)")
     group.add_argument("--presets-dir", type=Path, default=defaults.PRESETS_DIR, metavar="DIR",
                        help="folder of preset .toml files (default: the bundled presets/)")
     group.add_argument("--report", type=Path, metavar="FILE.json",
@@ -306,10 +306,8 @@ def _play_realtime(args: argparse.Namespace, info) -> int:
                         f"{sink['max_output_channels']} outputs")
     audio, rate = audio_io.read_audio(args.input)
     try:
-        import sounddevice as sd
-
-        sd.check_output_settings(output_device, channels=info.channels, samplerate=rate)
-    except Exception:
+        audio_io.check_output_rate(output_device, info.channels, rate)
+    except audio_io.AudioError:
         new_rate = int(sink["default_samplerate"])
         print(f"{sink['name']!r} does not run at {rate} Hz: resampling to {new_rate} Hz", file=sys.stderr)
         audio, rate = audio_io.resample(audio, rate, new_rate), new_rate
@@ -442,7 +440,9 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     args = build_parser(command).parse_args(argv[1:] if command else argv)
     runner = {None: run_monitor, "process": run_process, "presets": run_presets, "demo": run_demo}[command]
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops like Ctrl+C
+    # SIGINT and SIGTERM stop cleanly, even when started where SIGINT was ignored (background jobs).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return runner(args)
     except KeyboardInterrupt:

@@ -1,0 +1,103 @@
+"""`inteleq-rt process`, `demo` and bad input, run as a user runs them."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from inteleq_rt.demo import demo_clip
+
+from .conftest import run_cli
+
+
+def write_clip(path, rate: int, channels: int, seconds: float = 2.0, subtype: str = "PCM_16"):
+    audio, _ = demo_clip(seconds=seconds, sample_rate=rate)
+    audio = audio[:, :channels] if channels <= 2 else np.tile(audio, (1, 2))[:, :channels]
+    sf.write(str(path), audio, rate, subtype=subtype)
+    return audio
+
+
+@pytest.mark.parametrize("rate", [22050, 44100, 48000])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_process_round_trip_with_report(tmp_path, rate, channels):
+    source, output, report = tmp_path / "in.wav", tmp_path / "out.wav", tmp_path / "r.json"
+    write_clip(source, rate, channels)
+    result = run_cli("process", str(source), "-o", str(output), "--genre", "hiphop", "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    info_in, info_out = sf.info(str(source)), sf.info(str(output))
+    assert (info_out.frames, info_out.channels, info_out.samplerate, info_out.subtype) == (
+        info_in.frames, info_in.channels, info_in.samplerate, info_in.subtype)
+    document = json.loads(report.read_text())
+    assert document["sample_rate"] == rate and document["channels"] == channels
+    timeline = document["timeline"]
+    assert len(timeline) >= 3 and {e["genre"] for e in timeline} == {"hiphop"}
+    entry = timeline[-1]
+    assert len(entry["input_band_levels_db"]) == 5 and len(entry["output_band_levels_db"]) == 5
+    assert [f["gain_db"] for f in entry["eq"]][0] == 4.0
+    # the EQ changed the balance: hiphop boosts the low band relative to the rest
+    assert entry["output_band_levels_db"][0] > entry["input_band_levels_db"][0]
+
+
+def test_flat_round_trip_is_a_null(tmp_path):
+    source, output = tmp_path / "in.flac", tmp_path / "out.wav"
+    original = write_clip(source, 44100, 2, subtype="PCM_24")
+    assert run_cli("process", str(source), "-o", str(output)).returncode == 0
+    processed, _ = sf.read(str(output), dtype="float64")
+    reference, _ = sf.read(str(source), dtype="float64")
+    assert sf.info(str(output)).subtype == "PCM_24"
+    assert processed.shape == original.shape
+    assert 20 * np.log10(np.max(np.abs(processed - reference)) + 1e-30) < -90.0
+
+
+def test_formats_follow_the_extension(tmp_path):
+    source = tmp_path / "in.wav"
+    write_clip(source, 48000, 2, subtype="FLOAT")
+    for name, container in (("o.flac", "FLAC"), ("o.ogg", "OGG"), ("o.aiff", "AIFF"), ("o.wav", "WAV")):
+        assert run_cli("process", str(source), "-o", str(tmp_path / name), "--genre", "jazz").returncode == 0
+        assert sf.info(str(tmp_path / name)).format == container
+    assert sf.info(str(tmp_path / "o.wav")).subtype == "FLOAT"
+
+
+def test_existing_output_is_never_overwritten_without_force(tmp_path):
+    source, output = tmp_path / "in.wav", tmp_path / "mine.wav"
+    write_clip(source, 44100, 2)
+    output.write_bytes(b"the user's precious take")
+    result = run_cli("process", str(source), "-o", str(output), "--genre", "disco")
+    assert result.returncode == 1 and "exists; pass --force" in result.stderr
+    assert output.read_bytes() == b"the user's precious take"
+    assert run_cli("process", str(source), "-o", str(output), "--force").returncode == 0
+    assert sf.info(str(output)).frames == sf.info(str(source)).frames
+    assert run_cli("process", str(source), "-o", str(source), "--force").returncode == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "mine.wav"]  # no partial files
+
+
+@pytest.mark.parametrize("setup, args, message", [
+    (None, ["process", "missing.wav", "-o", "o.wav"], "missing.wav: no such file"),
+    ("text", ["process", "{tmp}/notaudio.wav", "-o", "{tmp}/o.wav"], "not a readable audio file"),
+    ("clip", ["process", "{tmp}/in.wav", "-o", "{tmp}/o.xyz"], "unknown output format .xyz"),
+    ("clip", ["process", "{tmp}/in.wav", "-o", "{tmp}/nofolder/o.wav"], "does not exist"),
+    ("clip", ["process", "{tmp}/in.wav", "-o", "{tmp}/o.wav", "--genre", "polka"], "unknown genre 'polka'"),
+    ("clip", ["process", "{tmp}/in.wav", "-o", "{tmp}/o.wav", "--amount", "150"], "--amount 150"),
+    ("clip", ["process", "{tmp}/in.wav"], "-o/--output is required"),
+    (None, ["--device", "no-such-device-anywhere", "--duration", "1"], "no-such-device-anywhere"),
+    (None, ["presets", "show", "polka"], "unknown preset 'polka'"),
+])
+def test_bad_input_gets_one_line_and_nonzero_exit(tmp_path, setup, args, message):
+    if setup == "text":
+        (tmp_path / "notaudio.wav").write_text("hello, not audio")
+    elif setup == "clip":
+        write_clip(tmp_path / "in.wav", 44100, 2, seconds=0.5)
+    result = run_cli(*[a.format(tmp=tmp_path) for a in args])
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_runs_without_a_device(tmp_path):
+    result = run_cli("demo", "--out-dir", str(tmp_path / "demo"), "--mode", "match")
+    assert result.returncode == 0, result.stderr
+    assert sf.info(str(tmp_path / "demo" / "demo-output.wav")).frames == sf.info(
+        str(tmp_path / "demo" / "demo-input.wav")).frames
+    assert run_cli("demo", "--out-dir", str(tmp_path / "demo")).returncode == 1  # no silent overwrite

@@ -1,0 +1,56 @@
+"""The engine's contract: block limits, the doors other threads use, snapshots."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from inteleq_rt.config import EngineConfig
+from inteleq_rt.engine import Engine
+
+
+def test_block_size_limits_are_enforced():
+    engine = Engine(EngineConfig(max_block_size=1024))
+    for frames in (8, 2048):
+        block = np.zeros((frames, 2), np.float32)
+        with pytest.raises(ValueError, match="frames per block"):
+            engine.process(block, np.empty_like(block))
+
+
+def test_unknown_genre_and_amount_are_rejected():
+    engine = Engine()
+    with pytest.raises(ValueError, match="unknown genre 'polka'"):
+        engine.request_genre("polka")
+    with pytest.raises(ValueError, match="outside 0..1"):
+        engine.set_amount(1.5)
+    with pytest.raises(ValueError, match="unknown genre"):
+        Engine(genre="polka")
+
+
+def test_snapshots_stay_consistent_while_the_audio_thread_runs():
+    """A reader hammering snapshot() never sees a half-written state."""
+    engine = Engine(EngineConfig(), genre="jazz")
+    levels = (np.arange(1, 201, dtype=np.float32) / 400.0)
+    stop = threading.Event()
+    failures = []
+
+    def audio_thread():
+        out = np.empty((256, 2), np.float32)
+        i = 0
+        while not stop.is_set():
+            # each block is constant: input overall mean square converges to level^2
+            engine.process(np.full((256, 2), levels[i % 200], np.float32), out)
+            i += 1
+
+    worker = threading.Thread(target=audio_thread)
+    worker.start()
+    try:
+        for _ in range(2000):
+            snap = engine.snapshot()
+            left, right = snap.input_overall_ms
+            if left != right:  # both channels are written together: a torn read would differ
+                failures.append((left, right))
+    finally:
+        stop.set()
+        worker.join()
+    assert engine.blocks > 0 and not failures

@@ -1,0 +1,34 @@
+"""One feature path: offline extraction equals what the streaming engine publishes."""
+
+import numpy as np
+
+from inteleq_rt.config import EngineConfig
+from inteleq_rt.demo import demo_clip
+from inteleq_rt.engine import Engine
+from inteleq_rt.features import extract_features, feature_vector
+
+
+def test_streaming_snapshots_equal_offline_extraction():
+    audio, rate = demo_clip(seconds=3.0)
+    config = EngineConfig(sample_rate=rate, channels=2)
+    hop_blocks, block = 8, 256
+    times, offline = extract_features(audio, rate, config.bands, config.rms_window_s, hop_s=hop_blocks * block / rate)
+
+    engine = Engine(config, genre="hiphop")
+    out = np.empty((block, 2), np.float32)
+    streamed = []
+    for index in range(len(audio) // block):
+        engine.process(audio[index * block : (index + 1) * block], out)
+        if (index + 1) % hop_blocks == 0:
+            streamed.append(engine.snapshot().input_features())
+    count = min(len(streamed), len(offline))
+    assert count >= 40
+    np.testing.assert_allclose(np.array(streamed[:count]), offline[:count], atol=1e-9)
+    np.testing.assert_allclose(times[:count], (np.arange(count) + 1) * hop_blocks * block / rate)
+
+
+def test_feature_vector_layout():
+    band_ms = np.array([[1e-2, 1e-3, 1e-4, 1e-5, 1e-6]])
+    overall_ms = np.array([1e-2])
+    features = feature_vector(band_ms, overall_ms)
+    np.testing.assert_allclose(features, [0.0, -10.0, -20.0, -30.0, -40.0, -20.0])

@@ -1,0 +1,138 @@
+"""The device path against a real audio server: JACK with its dummy backend.
+
+A JACK client in the test process plays a known tone into the engine's capture ports and
+records its playback ports, so what comes back is compared with the engine's own offline
+response to the same tone.
+"""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import jack
+import numpy as np
+import pytest
+import soundfile as sf
+
+from inteleq_rt.config import EngineConfig
+from inteleq_rt.engine import Engine
+
+from .conftest import JACK_RATE, REPO, run_cli, sine
+
+TONE_HZ = 30.0  # under hiphop's +4 dB low shelf at 60 Hz
+AMPLITUDE = 0.25
+
+
+class ToneLoop:
+    """Plays a tone on two outputs and records two inputs into a ring buffer."""
+
+    def __init__(self, server: str, seconds: float = 4.0) -> None:
+        self.client = jack.Client("inteleq-tester", servername=server)
+        self.outs = [self.client.outports.register(f"out_{i}") for i in range(2)]
+        self.ins = [self.client.inports.register(f"in_{i}") for i in range(2)]
+        self.recorded = np.zeros((int(seconds * JACK_RATE), 2), np.float32)
+        self.position = 0
+        self.phase = 0
+        self.client.set_process_callback(self._process)
+
+    def _process(self, frames: int) -> None:
+        n = np.arange(self.phase, self.phase + frames)
+        tone = (AMPLITUDE * np.sin(2 * np.pi * TONE_HZ * n / JACK_RATE)).astype(np.float32)
+        self.phase += frames
+        for port in self.outs:
+            port.get_array()[:] = tone
+        start = self.position % len(self.recorded)
+        end = start + frames
+        if end <= len(self.recorded):
+            for c, port in enumerate(self.ins):
+                self.recorded[start:end, c] = port.get_array()
+        self.position += frames
+
+    def last_second(self) -> np.ndarray:
+        end = self.position % len(self.recorded)
+        return self.recorded[max(0, end - JACK_RATE) : end]
+
+
+def wait_for_ports(client: jack.Client, pattern: str, count: int, timeout: float = 20.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        names = [p.name for p in client.get_ports(pattern)]
+        if len(names) >= count:
+            return sorted(names)
+        time.sleep(0.1)
+    raise AssertionError(f"no JACK ports matching {pattern!r} appeared")
+
+
+def expected_gain(genre: str) -> float:
+    """The tone's gain through the same engine run offline."""
+    engine = Engine(EngineConfig(sample_rate=JACK_RATE), genre=genre)
+    audio = sine(TONE_HZ, 2.0, JACK_RATE, amplitude=AMPLITUDE)
+    out = np.empty_like(audio)
+    for start in range(0, len(audio), 256):
+        engine.process(audio[start : start + 256], out[start : start + 256])
+    return float(np.max(np.abs(out[JACK_RATE:, 0])) / AMPLITUDE)
+
+
+def test_live_monitoring_processes_a_known_signal_and_stops_on_sigint(jack_server, tmp_path):
+    report = tmp_path / "live.json"
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "inteleq_rt", "--device", "system, JACK", "--genre", "hiphop",
+         "--report", str(report)],
+        env=jack_server.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    tester = ToneLoop(jack_server.name)
+    try:
+        with tester.client:
+            engine_in = wait_for_ports(tester.client, "PortAudio.*:in_", 2)
+            engine_out = wait_for_ports(tester.client, "PortAudio.*:out_", 2)
+            for port in engine_in:
+                for source in tester.client.get_all_connections(port):
+                    tester.client.disconnect(source, port)
+            for out, engine_port in zip(tester.outs, engine_in):
+                tester.client.connect(out, engine_port)
+            for engine_port, into in zip(engine_out, tester.ins):
+                tester.client.connect(engine_port, into)
+            time.sleep(3.0)
+            received = tester.last_second()
+    finally:
+        engine.send_signal(signal.SIGINT)
+        stdout, stderr = engine.communicate(timeout=20)
+
+    assert engine.returncode == 0, stderr
+    gain = np.max(np.abs(received), axis=0) / AMPLITUDE
+    expected = expected_gain("hiphop")
+    assert 20 * np.log10(expected) > 3.0  # the EQ really acts on this tone
+    np.testing.assert_allclose(20 * np.log10(gain), 20 * np.log10(expected), atol=0.1)
+
+    assert "stopped" in stdout and "xruns:" in stdout and "genre timeline: " in stdout
+    assert "hiphop" in stdout.split("genre timeline: ")[1]
+    document = json.loads(report.read_text())
+    assert document["summary"]["blocks"] > 300
+    last = document["timeline"][-1]
+    assert last["genre"] == "hiphop"
+    assert last["input_overall_db"] == pytest.approx(20 * np.log10(AMPLITUDE / np.sqrt(2)), abs=0.5)
+
+
+def test_device_listing_and_selection_by_name(jack_server):
+    listing = run_cli("--list-devices", env=jack_server.env)
+    assert listing.returncode == 0 and "system, JACK Audio Connection Kit" in listing.stdout
+    missing = run_cli("--device", "system, ALSA-nothing", "--duration", "1", env=jack_server.env)
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_realtime_file_playback_matches_offline_render(jack_server, tmp_path):
+    source = tmp_path / "tone.wav"
+    audio = sine(440.0, 1.5, JACK_RATE) + sine(60.0, 1.5, JACK_RATE)
+    sf.write(str(source), audio, JACK_RATE, subtype="FLOAT")
+    live, offline = tmp_path / "live.wav", tmp_path / "offline.wav"
+    result = run_cli("process", str(source), "--realtime", "--device", "system, JACK", "-o", str(live),
+                     "--genre", "disco", env=jack_server.env)
+    assert result.returncode == 0, result.stderr
+    assert "played" in result.stdout
+    assert run_cli("process", str(source), "-o", str(offline), "--genre", "disco").returncode == 0
+    played, _ = sf.read(str(live), dtype="float32")
+    rendered, _ = sf.read(str(offline), dtype="float32")
+    assert played.shape == rendered.shape == audio.shape
+    np.testing.assert_allclose(played, rendered, atol=1e-5)
