@@ -229,20 +229,40 @@ def check_can_write(path: Path, force: bool, inputs: tuple[Path, ...] = ()) -> N
 
 
 class AtomicOutput:
-    """A file written under a temporary name in the target folder, renamed on ``commit``."""
+    """``with AtomicOutput(path) as temporary:`` write to ``temporary``; on success it is
+    renamed to ``path``, on any failure (or Ctrl+C) it is removed and ``path`` is untouched."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+
+    def __enter__(self) -> Path:
         folder = self.path.parent if str(self.path.parent) else Path(".")
         handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=folder)
         os.close(handle)
         self.temporary = Path(name)
+        return self.temporary
 
-    def commit(self) -> None:
-        os.replace(self.temporary, self.path)
-
-    def discard(self) -> None:
+    def __exit__(self, kind, error, _traceback) -> None:
+        if error is None:
+            os.replace(self.temporary, self.path)
+            return
         self.temporary.unlink(missing_ok=True)
+        if isinstance(error, (sf.LibsndfileError, OSError)):
+            raise AudioError(f"{self.path}: writing failed: {error}") from None
+
+
+def is_integer_format(subtype: str) -> bool:
+    """Whether samples beyond full scale must be clipped before writing."""
+    return subtype.startswith("PCM") or subtype in ("ULAW", "ALAW", "DPCM_8", "DPCM_16")
+
+
+def write_audio(path: Path, audio: np.ndarray, rate: int, like: AudioInfo) -> None:
+    """Write a whole signal atomically, in the format ``output_format`` picks for ``path``."""
+    container, subtype = output_format(path, like)
+    if is_integer_format(subtype):
+        audio = np.clip(audio, -1.0, 1.0)
+    with AtomicOutput(path) as temporary:
+        sf.write(str(temporary), audio, rate, subtype=subtype, format=container)
 
 
 @dataclass(frozen=True)
@@ -269,18 +289,17 @@ def render_file(
     """Process a whole file through the engine as fast as possible, writing atomically."""
     info = read_info(source)
     container, subtype = output_format(destination, info)
-    integer_output = subtype.startswith("PCM") or subtype in ("ULAW", "ALAW")
+    integer_output = is_integer_format(subtype)
     channels = engine.config.channels
     if info.channels != channels or info.sample_rate != engine.config.sample_rate:
         raise AudioError(f"{source}: engine was set up for another rate or channel count")
     padded = np.zeros((max(MIN_BLOCK_SIZE, channels + 1), channels), dtype=np.float32)
     out = np.empty((block_size, channels), dtype=np.float32)
     peak, clipped, frames = 0.0, 0, 0
-    output = AtomicOutput(destination)
     started = time.perf_counter()
-    try:
+    with AtomicOutput(destination) as temporary:
         with sf.SoundFile(str(source)) as reader, sf.SoundFile(
-            str(output.temporary), "w", info.sample_rate, channels, subtype, format=container
+            str(temporary), "w", info.sample_rate, channels, subtype, format=container
         ) as writer:
             for block in reader.blocks(blocksize=block_size, dtype="float32", always_2d=True):
                 n = block.shape[0]
@@ -299,12 +318,6 @@ def render_file(
                 frames += n
                 if on_block is not None:
                     on_block(engine)
-        output.commit()
-    except BaseException as error:
-        output.discard()
-        if isinstance(error, (sf.LibsndfileError, OSError)):
-            raise AudioError(f"{destination}: writing failed: {error}") from None
-        raise
     return RenderResult(frames, info.sample_rate, channels, time.perf_counter() - started, peak, clipped)
 
 

@@ -248,9 +248,14 @@ def run_monitor(args: argparse.Namespace) -> int:
     timeline.sample()
     summary = {"seconds": round(engine.frames / engine.config.sample_rate, 2), "blocks": engine.blocks,
                **_timing_summary(stats, args.block_size, engine.config.sample_rate)}
+    return _finish_stream("stopped", args, summary, timeline, stats)
+
+
+def _finish_stream(title: str, args: argparse.Namespace, summary: dict, timeline, stats) -> int:
+    """Summary, report, and the stream's own failure (if any) as the final one-line error."""
     if stats.error is not None:
         summary["stopped_by_error"] = str(stats.error)
-    _print_summary("stopped", summary, timeline)
+    _print_summary(title, summary, timeline)
     if args.report is not None:
         timeline.write(args.report, summary)
         print(f"  report: {args.report}")
@@ -325,36 +330,10 @@ def _play_realtime(args: argparse.Namespace, info) -> int:
     timeline.sample()
     summary = {"input": str(args.input), "seconds_played": round(engine.frames / rate, 2),
                "sample_rate": rate, **_timing_summary(stats, args.block_size, rate)}
-    _print_summary("played", summary, timeline)
     if processed is not None:
-        played = min(engine.frames, len(audio))
-        _write_audio(args.output, processed[:played], rate, info)
-        print(f"  wrote {args.output}")
-    if args.report is not None:
-        timeline.write(args.report, summary)
-        print(f"  report: {args.report}")
-    if stats.error is not None:
-        raise UserError(f"the audio stream failed: {stats.error}")
-    return 0
-
-
-def _write_audio(path: Path, audio, rate: int, like) -> None:
-    import numpy as np
-    import soundfile as sf
-
-    from .audio_io import AtomicOutput, AudioError, output_format
-
-    container, subtype = output_format(path, like)
-    output = AtomicOutput(path)
-    try:
-        sf.write(str(output.temporary), np.clip(audio, -1.0, 1.0) if subtype.startswith("PCM") else audio,
-                 rate, subtype=subtype, format=container)
-        output.commit()
-    except BaseException as error:
-        output.discard()
-        if isinstance(error, (sf.LibsndfileError, OSError)):
-            raise AudioError(f"{path}: writing failed: {error}") from None
-        raise
+        audio_io.write_audio(args.output, processed[: min(engine.frames, len(audio))], rate, info)
+        summary["output"] = str(args.output)
+    return _finish_stream("played", args, summary, timeline, stats)
 
 
 def run_presets(args: argparse.Namespace) -> int:
