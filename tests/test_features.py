@@ -5,14 +5,16 @@ import numpy as np
 from inteleq_rt.config import EngineConfig
 from inteleq_rt.demo import demo_clip
 from inteleq_rt.engine import Engine
-from inteleq_rt.features import extract_features, feature_vector
+from inteleq_rt.features import FeatureSpec, extract_features, feature_vector
 
 
-def test_streaming_snapshots_equal_offline_extraction():
+def test_engine_snapshots_equal_offline_extraction():
     audio, rate = demo_clip(seconds=3.0)
     config = EngineConfig(sample_rate=rate, channels=2)
     hop_blocks, block = 8, 256
-    times, offline = extract_features(audio, rate, config.bands, config.rms_window_s, hop_s=hop_blocks * block / rate)
+    spec = FeatureSpec(bands=config.bands, statistics=("level",), rms_window_s=config.rms_window_s,
+                       hop_s=hop_blocks * block / rate)
+    times, offline = extract_features(audio, rate, spec, every_s=spec.hop_s, skip_s=0.0)
 
     engine = Engine(config, genre="hiphop")
     out = np.empty((block, 2), np.float32)
