@@ -1,15 +1,18 @@
 """Genre presets: validated data describing a target tonal balance and the EQ it implies.
 
-A preset file is TOML (see presets/*.toml). Loading checks every key, type and range before
-anything is used, so a bad file is rejected with its path and the offending key, and the
-engine keeps what it had.
+A preset file is TOML (see presets/*.toml): the genre's EQ chain, written by hand. The
+genres' target tonal balances, which match mode steers toward, are measured from a corpus
+by `inteleq-rt train` and kept in one generated file, presets/targets.toml. Loading checks
+every key, type and range before anything is used, so a bad file is rejected with its path
+and the offending key, and the engine keeps what it had.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +66,8 @@ class Preset:
     path: Path | None = None
 
 
-_TOP_KEYS = {"name", "description", "source", "eq", "target"}
+TARGETS_FILE = "targets.toml"
+_TOP_KEYS = {"name", "description", "source", "eq"}
 _FILTER_KEYS = {"type", "frequency_hz", "gain_db", "q"}
 _TARGET_KEYS = {"bands_hz", "levels_db", "spread_db", "clips", "corpus", "measured_below_hz"}
 
@@ -112,29 +116,29 @@ def _number_list(where: str, value: Any, length: int, low: float, high: float) -
     return tuple(_number(f"{where}[{i}]", v, low, high) for i, v in enumerate(value))
 
 
-def _parse_target(table: Any) -> Target:
+def _parse_target(where: str, table: Any) -> Target:
     if not isinstance(table, dict):
-        raise PresetError("target: expected a table")
-    _reject_unknown("target.", table, _TARGET_KEYS)
+        raise PresetError(f"{where}: expected a table")
+    _reject_unknown(f"{where}.", table, _TARGET_KEYS)
     for key in ("bands_hz", "levels_db"):
         if key not in table:
-            raise PresetError(f"target.{key}: missing")
+            raise PresetError(f"{where}.{key}: missing")
     raw_bands = table["bands_hz"]
     if not isinstance(raw_bands, list) or not raw_bands:
-        raise PresetError("target.bands_hz: expected a list of [low, high] pairs")
+        raise PresetError(f"{where}.bands_hz: expected a list of [low, high] pairs")
     bands = []
     for i, pair in enumerate(raw_bands):
-        low, high = _number_list(f"target.bands_hz[{i}]", pair, 2, 1.0, 100_000.0)
+        low, high = _number_list(f"{where}.bands_hz[{i}]", pair, 2, 1.0, 100_000.0)
         if low >= high:
-            raise PresetError(f"target.bands_hz[{i}]: low edge {low:g} is not below high edge {high:g}")
+            raise PresetError(f"{where}.bands_hz[{i}]: low edge {low:g} is not below high edge {high:g}")
         bands.append((low, high))
-    levels = _number_list("target.levels_db", table["levels_db"], len(bands), *TARGET_RANGE_DB)
+    levels = _number_list(f"{where}.levels_db", table["levels_db"], len(bands), *TARGET_RANGE_DB)
     spread = None
     if "spread_db" in table:
-        spread = _number_list("target.spread_db", table["spread_db"], len(bands), 0.0, 60.0)
+        spread = _number_list(f"{where}.spread_db", table["spread_db"], len(bands), 0.0, 60.0)
     measured_below = None
     if "measured_below_hz" in table:
-        measured_below = _number("target.measured_below_hz", table["measured_below_hz"], 100.0, 200_000.0)
+        measured_below = _number(f"{where}.measured_below_hz", table["measured_below_hz"], 100.0, 200_000.0)
     return Target(tuple(bands), levels, spread, measured_below)
 
 
@@ -154,30 +158,76 @@ def parse_preset(data: dict, path: Path | None = None) -> Preset:
             description=_text("description", data.get("description")),
             source=_text("source", data.get("source")),
             eq=tuple(_parse_filter(f"eq[{i}]", f) for i, f in enumerate(raw_eq)),
-            target=_parse_target(data["target"]) if "target" in data else None,
+            target=None,
             path=path,
         )
     except PresetError as error:
         raise PresetError(f"{prefix}{error}") from None
 
 
-def load_preset_file(path: Path) -> Preset:
+def _read_toml(path: Path) -> dict:
     try:
         with open(path, "rb") as file:
-            data = tomllib.load(file)
+            return tomllib.load(file)
     except OSError as error:
         raise PresetError(f"{path}: cannot read: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise PresetError(f"{path}: not valid TOML: {error}") from None
-    preset = parse_preset(data, Path(path))
+
+
+def load_targets(path: Path) -> dict[str, Target]:
+    """The measured target balance per genre, from a targets file (one table per genre)."""
+    data = _read_toml(path)
+    try:
+        return {name: _parse_target(name, table) for name, table in data.items()}
+    except PresetError as error:
+        raise PresetError(f"{path}: {error}") from None
+
+
+def write_targets(path: Path, targets: dict[str, dict], bands: tuple[tuple[float, float], ...],
+                  corpus: str, measured_below_hz: float) -> None:
+    """Write measured targets (levels_db, spread_db, clips per genre) as a targets file."""
+    def numbers(values) -> str:
+        return "[" + ", ".join(f"{float(v):.2f}" for v in values) + "]"
+
+    lines = ["# Generated by `inteleq-rt train`: each genre's long-term band level relative to the",
+             "# overall level (mean over clips) and its spread (standard deviation across clips).",
+             f"# Corpus: {corpus}", ""]
+    for name, target in targets.items():
+        lines += [f"[{name}]", "bands_hz = [" + ", ".join(f"[{lo:g}, {hi:g}]" for lo, hi in bands) + "]",
+                  f"levels_db = {numbers(target['levels_db'])}", f"spread_db = {numbers(target['spread_db'])}",
+                  f"clips = {int(target['clips'])}", f"measured_below_hz = {measured_below_hz:g}",
+                  f"corpus = {json.dumps(corpus)}", ""]
+    Path(path).write_text("\n".join(lines))
+    load_targets(Path(path))  # what we write, we can read
+
+
+def load_preset_file(path: Path) -> Preset:
+    preset = parse_preset(_read_toml(path), Path(path))
     if preset.name != Path(path).stem:
         raise PresetError(f"{path}: name: {preset.name!r} does not match the file name {Path(path).stem!r}")
     return preset
 
 
-def load_presets(directory: Path = PRESETS_DIR) -> dict[str, Preset]:
-    """Every preset in a folder, by name; all files are validated, the first error is raised."""
-    files = sorted(Path(directory).glob("*.toml"))
+def validate_file(path: Path) -> None:
+    """Validate one file as what its name says it is: the targets file or a preset."""
+    if Path(path).name == TARGETS_FILE:
+        load_targets(Path(path))
+    else:
+        load_preset_file(Path(path))
+
+
+def load_presets(directory: Path = PRESETS_DIR, targets: Path | None = None) -> dict[str, Preset]:
+    """Every preset in a folder, by name, with its target from the targets file (default: the
+    folder's targets.toml, if any). All files are validated; the first error is raised."""
+    files = sorted(p for p in Path(directory).glob("*.toml") if p.name != TARGETS_FILE)
     if not files:
         raise PresetError(f"{directory}: no preset files (*.toml) found")
-    return {preset.name: preset for preset in map(load_preset_file, files)}
+    presets = {preset.name: preset for preset in map(load_preset_file, files)}
+    targets_path = Path(targets) if targets is not None else Path(directory) / TARGETS_FILE
+    if targets is not None or targets_path.is_file():
+        for name, target in load_targets(targets_path).items():
+            if name not in presets:
+                raise PresetError(f"{targets_path}: {name}: no preset of that name")
+            presets[name] = replace(presets[name], target=target)
+    return presets

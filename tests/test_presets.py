@@ -2,16 +2,18 @@
 
 import pytest
 
-from inteleq_rt.presets import GENRE_CLASSES, MAX_BOOST_DB, PresetError, load_preset_file, load_presets
+from inteleq_rt.presets import (GENRE_CLASSES, MAX_BOOST_DB, PresetError, load_preset_file, load_presets,
+                                load_targets, write_targets)
+
+from inteleq_rt.config import PRESETS_DIR
 
 from .conftest import run_cli
+
+BANDS = ((20.0, 250.0), (250.0, 11025.0))
 
 GOOD = '''name = "mine"
 description = "test"
 source = "test"
-[target]
-bands_hz = [[20.0, 250.0], [250.0, 20000.0]]
-levels_db = [-3.0, -6.0]
 [[eq]]
 type = "peak"
 frequency_hz = 1000.0
@@ -27,8 +29,10 @@ def test_shipped_presets_cover_every_class_and_flat():
         preset = presets[name]
         assert preset.eq and preset.target is not None, name
         assert all(abs(f.gain_db) <= MAX_BOOST_DB for f in preset.eq)
-        assert "Pestana" in preset.source and "GTZAN" in preset.source
+        assert "Pestana" in preset.source
+        assert preset.target.measured_below_hz == 11025 and len(preset.target.bands_hz) == 5
     assert presets["flat"].eq == () and presets["flat"].target is None
+    assert "GTZAN" in (PRESETS_DIR / "targets.toml").read_text()  # the corpus is named
 
 
 @pytest.mark.parametrize("change, key", [
@@ -37,7 +41,6 @@ def test_shipped_presets_cover_every_class_and_flat():
     (('type = "peak"', 'type = "notch"'), "eq[0].type"),
     (("frequency_hz = 1000.0", 'frequency_hz = "1k"'), "eq[0].frequency_hz"),
     (("q = 1.0", "q = 1.0\nslope = 2"), "eq[0].slope"),
-    (("levels_db = [-3.0, -6.0]", "levels_db = [-3.0]"), "target.levels_db"),
     (('description = "test"\n', ""), "description"),
     (("[[eq]]", "[eqs]"), "eqs"),
 ])
@@ -77,3 +80,24 @@ def test_engine_refuses_a_bad_preset_folder(tmp_path):
     result = run_cli("process", "in.wav", "-o", str(tmp_path / "o.wav"), "--presets-dir", str(tmp_path))
     assert result.returncode == 1  # the missing input is reported first, in one line
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_targets_round_trip_and_bad_targets_are_named(tmp_path):
+    path = tmp_path / "targets.toml"
+    measured = {"jazz": {"levels_db": [-3.0, -6.0], "spread_db": [1.0, 2.0], "clips": 4}}
+    write_targets(path, measured, BANDS, corpus="test corpus", measured_below_hz=11025.0)
+    target = load_targets(path)["jazz"]
+    assert target.levels_db == (-3.0, -6.0) and target.spread_db == (1.0, 2.0)
+    assert target.measured_below_hz == 11025.0
+    path.write_text(path.read_text().replace("levels_db = [-3.00, -6.00]", "levels_db = [-3.00]"))
+    with pytest.raises(PresetError, match=f"{path}: jazz.levels_db: expected a list of 2 numbers"):
+        load_targets(path)
+
+
+def test_targets_for_an_unknown_preset_are_refused(tmp_path):
+    (tmp_path / "mine.toml").write_text(GOOD)
+    write_targets(tmp_path / "targets.toml", {"polka": {"levels_db": [-3.0, -6.0], "spread_db": [1.0, 1.0],
+                                                       "clips": 1}}, BANDS, "c", 11025.0)
+    with pytest.raises(PresetError, match="polka: no preset of that name"):
+        load_presets(tmp_path)
+    assert run_cli("presets", "validate", str(tmp_path / "targets.toml")).returncode == 0
