@@ -8,6 +8,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PRESETS_DIR = PROJECT_ROOT / "presets"
 WEIGHTS_DIR = PROJECT_ROOT / "weights"
+DEFAULT_MODEL = "gtzan"
 
 SAMPLE_RATE = 48_000
 BLOCK_SIZE = 256
@@ -51,6 +52,8 @@ class EngineConfig:
     # Every gain change the engine makes is slew-limited to this rate, so none can click.
     gain_slew_db_per_s: float = 12.0
     analyze_output: bool = True
+    # Seconds of input kept for a classifier beside the audio path (0: no classifier).
+    input_ring_s: float = 0.0
     presets_dir: Path = field(default=PRESETS_DIR)
 
     def __post_init__(self) -> None:

@@ -22,6 +22,50 @@ from .filterbank import FilterBank
 from .presets import EqFilter, Preset, load_presets
 
 
+class InputRing:
+    """The input stream kept for a reader beside the audio path (single producer, single reader).
+
+    The audio thread only copies each block in and then advances ``written``; the reader
+    copies out what is new and, if the writer lapped it meanwhile, learns that it lost audio.
+    The newest ``max_block`` frames of free space may be mid-write at any moment, so audio
+    that close to being overwritten counts as lost rather than risking a torn copy.
+    """
+
+    def __init__(self, frames: int, channels: int, max_block: int) -> None:
+        self.buffer = np.zeros((frames, channels), dtype=np.float32)
+        self.max_block = max_block
+        self.written = 0  # total frames ever written; one int assignment, atomic under the GIL
+
+    def write(self, block: np.ndarray) -> None:
+        size, frames = self.buffer.shape[0], block.shape[0]
+        start = self.written % size
+        first = min(frames, size - start)
+        self.buffer[start : start + first] = block[:first]
+        self.buffer[: frames - first] = block[first:]
+        self.written += frames
+
+    def _oldest_safe(self) -> int:
+        return self.written + self.max_block - self.buffer.shape[0]
+
+    def read(self, position: int, out: np.ndarray) -> tuple[int, int, int]:
+        """Copy new frames from ``position`` into ``out``: (frames copied, next position, frames lost).
+
+        A reader that fell too far behind skips to the oldest audio safely held, and a copy
+        the writer may have reached meanwhile is dropped; both count as lost.
+        """
+        size = self.buffer.shape[0]
+        lost = max(0, self._oldest_safe() - position)
+        position += lost
+        frames = min(self.written - position, out.shape[0])
+        start = position % size
+        first = min(frames, size - start)
+        out[:first] = self.buffer[start : start + first]
+        out[first:frames] = self.buffer[: frames - first]
+        if self._oldest_safe() > position:  # the writer came too close during the copy
+            return 0, position + frames, lost + frames
+        return frames, position + frames, lost
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """A consistent copy of the engine's state at the end of one block."""
@@ -62,6 +106,9 @@ class Engine:
         else:
             self.eq = PresetEQ(self.presets, config, genre)
         self._requested_genre = genre
+        ring_frames = int(config.input_ring_s * rate)
+        self.input_ring = (InputRing(ring_frames, channels, config.max_block_size)
+                           if ring_frames > 2 * config.max_block_size else None)
         self.blocks = 0
         self.frames = 0
         self._sequence = 0
@@ -85,6 +132,12 @@ class Engine:
         """Ask for a genre; the audio thread starts the switch at its next block."""
         self._check_genre(genre)
         self._requested_genre = genre
+
+    def request_blend(self, weights: dict[str, float] | None) -> None:
+        """Match mode: steer toward the weight-averaged targets of these genres (None: stop)."""
+        if not isinstance(self.eq, MatchEQ):
+            raise ValueError("a blend of targets needs match mode")
+        self.eq.request_blend(weights)
 
     def set_amount(self, amount: float) -> None:
         """Scale every EQ gain (0..1); the change is ramped, never stepped."""
@@ -131,6 +184,8 @@ class Engine:
     def process(self, block: np.ndarray, out: np.ndarray) -> None:
         """Equalize one float32 block (frames, channels) into ``out`` of the same shape."""
         self.check_block(block.shape[0])
+        if self.input_ring is not None:
+            self.input_ring.write(block)
         self.input_analysis.process(block)
         requested = self._requested_genre
         if requested != self.eq.target:

@@ -242,6 +242,12 @@ class MatchEQ:
         self._board, plugins = build_chain(self.filters)
         self._ramp = _GainRamp(plugins, config.gain_slew_db_per_s)
         self._targets = {name: target_for_bands(p, bands) for name, p in presets.items()}
+        self.genres = tuple(self._targets)
+        self._target_matrix = np.array([self._targets[g][0] for g in self.genres])
+        self._mask_matrix = np.array([self._targets[g][1] for g in self.genres])
+        self._blend_target = np.zeros(len(bands))
+        self._blend_mask = np.zeros(len(bands))
+        self._blend: np.ndarray | None = None  # weights over self.genres, posted by the classifier
         self._goals = np.zeros(len(bands))
         self.active = initial
         self.fade_progress: float | None = None  # match mode changes targets by ramping gains
@@ -254,6 +260,16 @@ class MatchEQ:
         self.active = name
         return True
 
+    def request_blend(self, weights: dict[str, float] | None) -> None:
+        """Steer toward the weight-averaged target of several genres (None: the active genre)."""
+        if weights is None:
+            self._blend = None
+            return
+        vector = np.array([max(0.0, float(weights.get(g, 0.0))) for g in self.genres])
+        if vector.sum() <= 0:
+            raise ValueError("blend weights must include a known genre with a positive weight")
+        self._blend = vector / vector.sum()  # one reference swap: the audio thread sees old or new
+
     def warm_up(self, silence: np.ndarray) -> None:
         self._board.process(silence, self.sample_rate, reset=True)
         self._board.reset()
@@ -261,7 +277,13 @@ class MatchEQ:
     def process(self, block: np.ndarray, out: np.ndarray, analysis: FilterBank) -> None:
         """Steer gain goals from the input's measured levels, ramp toward them, filter."""
         seconds = block.shape[0] / self.sample_rate
-        target_db, mask = self._targets[self.active]
+        blend = self._blend
+        if blend is None:
+            target_db, mask = self._targets[self.active]
+        else:
+            target_db, mask = self._blend_target, self._blend_mask
+            np.dot(blend, self._target_matrix, out=target_db)
+            np.dot(blend, self._mask_matrix, out=mask)
         smoothing = 1.0 - math.exp(-seconds / self.smoothing_s)
         _steer(analysis.band_ms, analysis.overall_ms, target_db, mask, self.amount,
                self.max_gain_db, smoothing, self._goals)

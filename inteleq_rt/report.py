@@ -38,8 +38,9 @@ def snapshot_entry(snapshot: Snapshot) -> dict:
 class Timeline:
     """Samples the engine every ``interval_s`` of stream time (from any thread)."""
 
-    def __init__(self, engine: Engine, interval_s: float = 0.5) -> None:
+    def __init__(self, engine: Engine, classifier=None, interval_s: float = 0.5) -> None:
         self.engine = engine
+        self.classifier = classifier
         self.interval_s = interval_s
         self.entries: list[dict] = []
         self._next_s = 0.0
@@ -47,7 +48,11 @@ class Timeline:
     def sample(self, _engine: Engine | None = None) -> None:
         snapshot = self.engine.snapshot()
         if snapshot.blocks and snapshot.time_s >= self._next_s:
-            self.entries.append(snapshot_entry(snapshot))
+            entry = snapshot_entry(snapshot)
+            latest = self.classifier.latest if self.classifier is not None else None
+            if latest is not None:
+                entry["probabilities"] = {name: round(p, 4) for name, p in latest.probabilities.items()}
+            self.entries.append(entry)
             self._next_s = snapshot.time_s + self.interval_s
 
     def genre_changes(self) -> list[tuple[float, str]]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inteleq_rt.config import EngineConfig
-from inteleq_rt.engine import Engine
+from inteleq_rt.engine import Engine, InputRing
 
 
 def test_block_size_limits_are_enforced():
@@ -54,3 +54,20 @@ def test_snapshots_stay_consistent_while_the_audio_thread_runs():
         stop.set()
         worker.join()
     assert engine.blocks > 0 and not failures
+
+
+def test_input_ring_hands_over_every_frame_or_counts_it_lost():
+    ring = InputRing(1000, 1, max_block=100)
+    stream = np.arange(5000, dtype=np.float32)[:, None]
+    out = np.empty((600, 1), np.float32)
+    ring.write(stream[:70])
+    ring.write(stream[70:370])
+    frames, position, lost = ring.read(0, out)
+    assert (frames, position, lost) == (370, 370, 0)
+    np.testing.assert_array_equal(out[:frames], stream[:370])
+    for start in range(370, 2370, 100):  # the reader sleeps while 2000 frames arrive
+        ring.write(stream[start : start + 100])
+    frames, position, lost = ring.read(position, out)
+    # it resumes at the oldest frame the writer cannot be overwriting (one block of margin)
+    assert lost == 2370 - 900 - 370 and position == 1470 + frames
+    np.testing.assert_array_equal(out[:frames], stream[1470 : 1470 + frames])
