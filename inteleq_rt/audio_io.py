@@ -69,6 +69,9 @@ class StreamStats:
 
     capacity: int = 1 << 18
     durations: np.ndarray = field(init=False)
+    # the indexes of the first callbacks that reported an xrun, so a summary can say when
+    xrun_callbacks: np.ndarray = field(init=False)
+    xrun_callback_count: int = 0
     count: int = 0
     input_overflows: int = 0
     output_underflows: int = 0
@@ -76,6 +79,7 @@ class StreamStats:
 
     def __post_init__(self) -> None:
         self.durations = np.zeros(self.capacity)
+        self.xrun_callbacks = np.zeros(64, dtype=np.int64)
 
     @property
     def xruns(self) -> int:
@@ -83,15 +87,25 @@ class StreamStats:
 
     def record(self, status, seconds: float) -> None:
         """Count the xruns PortAudio flagged (``sounddevice.CallbackFlags``) and store the time."""
-        if status.input_overflow:
-            self.input_overflows += 1
-        if status.output_underflow:
-            self.output_underflows += 1
+        if status.input_overflow or status.output_underflow:
+            if self.xrun_callback_count < len(self.xrun_callbacks):
+                self.xrun_callbacks[self.xrun_callback_count] = self.count
+            self.xrun_callback_count += 1
+            self.input_overflows += bool(status.input_overflow)
+            self.output_underflows += bool(status.output_underflow)
         self.durations[self.count % self.capacity] = seconds
         self.count += 1
 
-    def recent_durations(self) -> np.ndarray:
-        return self.durations[: min(self.count, self.capacity)]
+    def first_xruns(self) -> np.ndarray:
+        """Callback indexes of the first (up to 64) callbacks that reported an xrun."""
+        return self.xrun_callbacks[: min(self.xrun_callback_count, len(self.xrun_callbacks))]
+
+    def recent_durations(self, last: int | None = None) -> np.ndarray:
+        """Callback times held (all, up to ``capacity``), or the ``last`` few, oldest first."""
+        held = min(self.count, self.capacity)
+        if last is None or last >= held:
+            return self.durations[:held]
+        return self.durations[np.arange(self.count - last, self.count) % self.capacity]
 
 
 def run_live(

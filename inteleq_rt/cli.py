@@ -16,7 +16,7 @@ from pathlib import Path
 from . import config as defaults
 
 PROG = "inteleq-rt"
-SUBCOMMANDS = ("process", "presets", "demo")
+SUBCOMMANDS = ("process", "presets", "demo", "train", "classify")
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
@@ -29,9 +29,20 @@ class UserError(Exception):
 def _engine_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("equalizer")
-    group.add_argument("--genre", default="flat",
+    group.add_argument("--genre",
                        help="preset to apply: rock_pop, classical, country, hiphop, jazz, disco or flat "
-                            "(default: flat)")
+                            "(default: automatic, recognized by the genre model)")
+    group.add_argument("--weights", type=Path, default=defaults.WEIGHTS_DIR / defaults.DEFAULT_MODEL, metavar="DIR",
+                       help="genre model for automatic mode (default: the shipped weights/"
+                            f"{defaults.DEFAULT_MODEL})")
+    group.add_argument("--classify-every", type=float, default=1.0, metavar="SECONDS",
+                       help="automatic mode: seconds between genre decisions (default: 1)")
+    group.add_argument("--blend", action="store_true",
+                       help="automatic match mode: steer toward the probability-weighted blend of the "
+                            "genres' targets instead of the single decided genre")
+    group.add_argument("--targets", type=Path, metavar="FILE.toml",
+                       help="target balances for match mode (default: presets/targets.toml; "
+                            "`train` writes one next to its weights)")
     group.add_argument("--mode", choices=("preset", "match"), default="preset",
                        help="preset: the genre's EQ as written; match: steer each band toward the "
                             "genre's target balance from the measured levels (default: preset)")
@@ -66,7 +77,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(
             prog=PROG, parents=[engine],
             description="Genre-aware real-time equalizer. With no command, monitors a live input "
-                        "through the EQ. Commands: process (files), presets, demo; "
+                        "through the EQ. Commands: process (files), classify, train, presets, demo; "
                         f"`{PROG} COMMAND --help` for each.",
             epilog=f"examples:\n  {PROG} --list-devices\n  {PROG} --device 2 --genre jazz\n"
                    f"  {PROG} --device \"system, JACK\" --mode match --genre hiphop\n"
@@ -94,6 +105,37 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
                             help="play through the engine to an output device, paced at real time")
         _device_options(parser, with_input=False)
         return parser
+    if command == "train":
+        parser = argparse.ArgumentParser(
+            prog=f"{PROG} train",
+            description="Train and cross-validate the genre model on a folder of genre folders "
+                        "(GTZAN layout: blues/blues.00000.wav, ...). Prints accuracy, macro-F1 and the "
+                        "confusion matrix; with -o, also writes the weights, a model card and the genre "
+                        "targets for match mode.")
+        parser.add_argument("dataset", type=Path, help="folder of genre folders")
+        parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="weights folder to write")
+        parser.add_argument("--baseline", action="store_true",
+                            help="the paper's 6-12-6 tanh network on its 6 features, same protocol")
+        parser.add_argument("--mapping", type=Path, metavar="FILE.toml",
+                            help='folder-to-class mapping, lines like rock = "rock_pop" (default: GTZAN)')
+        parser.add_argument("--corpus-name", metavar="TEXT",
+                            help="what the corpus is, for the model card and targets (default: the folder name)")
+        parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: 5)")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--workers", type=int, help="feature extraction processes (default: all cores)")
+        parser.add_argument("--cache-dir", type=Path, metavar="DIR",
+                            help="feature cache (default: ~/.cache/inteleq-rt/features)")
+        parser.add_argument("--no-cache", action="store_true", help="extract features afresh, keep none")
+        parser.add_argument("--force", action="store_true", help="overwrite an existing weights folder")
+        return parser
+    if command == "classify":
+        parser = argparse.ArgumentParser(prog=f"{PROG} classify",
+                                         description="Print each file's genre probabilities.")
+        parser.add_argument("files", type=Path, nargs="+")
+        parser.add_argument("--weights", type=Path, default=defaults.WEIGHTS_DIR / defaults.DEFAULT_MODEL,
+                            metavar="DIR")
+        parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        return parser
     if command == "presets":
         parser = argparse.ArgumentParser(prog=f"{PROG} presets",
                                          description="List, show or validate genre presets.")
@@ -110,7 +152,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
 
 
 # -- shared helpers --------------------------------------------------------------------------
-def _engine_config(args: argparse.Namespace, sample_rate: int, channels: int, analyze_output: bool = True):
+def _engine_config(args: argparse.Namespace, sample_rate: int, channels: int, analyze_output: bool):
     from .config import EngineConfig
     from .filterbank import band_set
 
@@ -118,23 +160,91 @@ def _engine_config(args: argparse.Namespace, sample_rate: int, channels: int, an
         raise UserError(f"--amount {args.amount:g}: must be between 0 and 100")
     if not 0.01 <= args.crossfade <= 60.0:
         raise UserError(f"--crossfade {args.crossfade:g}: must be between 0.01 and 60 seconds")
+    if not 0.1 <= args.classify_every <= 60.0:
+        raise UserError(f"--classify-every {args.classify_every:g}: must be between 0.1 and 60 seconds")
+    if args.blend and (args.mode != "match" or args.genre is not None):
+        raise UserError("--blend needs --mode match and automatic genre (no --genre)")
     try:
         return EngineConfig(sample_rate=sample_rate, channels=channels, bands=band_set(args.bands),
                             crossfade_s=args.crossfade, mode=args.mode, amount=args.amount / 100.0,
                             presets_dir=args.presets_dir, analyze_output=analyze_output,
+                            input_ring_s=8.0 if args.genre is None else 0.0,
                             max_block_size=max(defaults.MAX_BLOCK_SIZE, getattr(args, "block_size", 0)))
     except ValueError as error:
         raise UserError(str(error)) from None
 
 
-def _make_engine(args: argparse.Namespace, sample_rate: int, channels: int, analyze_output: bool = True):
-    from .engine import Engine
+def _load_weights(folder: Path, alternative: str = ""):
+    from .model import WeightsError, load_model
 
-    config = _engine_config(args, sample_rate, channels, analyze_output)
     try:
-        return Engine(config, genre=args.genre)
-    except ValueError as error:  # unknown genre, bad preset (PresetError is a ValueError)
-        raise UserError(str(error)) from None
+        return load_model(folder)
+    except WeightsError as error:
+        raise UserError(f"{error}; train a model with `{PROG} train DATASET -o {folder}`{alternative}") from None
+
+
+class _Run:
+    """The engine, the classifier beside it (automatic mode) and the report timeline of a command."""
+
+    def __init__(self, args: argparse.Namespace, sample_rate: int, channels: int,
+                 analyze_output: bool = True) -> None:
+        from .classifier import GenreClassifier
+        from .engine import Engine
+        from .presets import load_presets
+        from .report import Timeline
+
+        config = _engine_config(args, sample_rate, channels, analyze_output)
+        model = _load_weights(args.weights, ", or choose a genre with --genre") if args.genre is None else None
+        if model is not None:
+            try:
+                model.check_sample_rate(sample_rate)
+            except ValueError as error:
+                raise UserError(f"{error}, or choose a genre with --genre") from None
+        try:
+            presets = load_presets(config.presets_dir, args.targets)
+            self.engine = Engine(config, presets, genre=args.genre or "flat")
+            self.classifier = None if model is None else GenreClassifier(
+                self.engine, model, period_s=args.classify_every, blend=args.blend)
+        except ValueError as error:  # unknown genre, bad preset (PresetError is a ValueError)
+            raise UserError(str(error)) from None
+        self.timeline = Timeline(self.engine, self.classifier)
+        self.mode = "automatic" if model is not None else f"genre {args.genre}"
+
+    def after_block(self, _engine=None) -> None:
+        """Offline: classify synchronously (deterministic), then sample the timeline."""
+        if self.classifier is not None:
+            self.classifier.step()
+        self.timeline.sample()
+
+    def beside_audio(self):
+        """Live: the classifier in its own thread for the duration of a stream."""
+        from contextlib import nullcontext
+
+        from .classifier import ClassifierThread
+
+        return nullcontext() if self.classifier is None else ClassifierThread(self.classifier)
+
+    def status(self, stats=None) -> str:
+        line = status_line(self.engine, stats)
+        latest = self.classifier.latest if self.classifier is not None else None
+        if latest is not None:
+            top = sorted(latest.probabilities.items(), key=lambda item: -item[1])[:3]
+            line += "  p " + " ".join(f"{name} {p:.0%}" for name, p in top)
+        return line
+
+    def classifier_summary(self) -> dict:
+        if self.classifier is None:
+            return {}
+        import numpy as np
+
+        calls = np.array(self.classifier.call_seconds) * 1e3
+        summary = {"decisions": len(self.classifier.decisions)}
+        if len(calls):
+            summary["classifier_call_median_ms"] = round(float(np.median(calls)), 3)
+            summary["classifier_call_p99_ms"] = round(float(np.percentile(calls, 99)), 3)
+        if self.classifier.lost_frames:
+            summary["classifier_lost_frames"] = self.classifier.lost_frames
+        return summary
 
 
 def _check_block_size(block_size: int) -> None:
@@ -167,7 +277,7 @@ def status_line(engine, stats=None) -> str:
     if stats is not None and stats.count:
         import numpy as np
 
-        recent = stats.recent_durations()[-200:]
+        recent = stats.recent_durations(last=200)
         line += f"  cb p99 {np.percentile(recent, 99) * 1e6:.0f}us  xruns {stats.xruns}"
     return line
 
@@ -200,6 +310,8 @@ def _timing_summary(stats, block_size: int, sample_rate: int) -> dict:
     period_us = block_size / sample_rate * 1e6
     summary = {"callbacks": stats.count, "xruns": stats.xruns, "input_overflows": stats.input_overflows,
                "output_underflows": stats.output_underflows, "block_period_us": round(period_us, 1)}
+    if stats.xruns:
+        summary["first_xruns_at_s"] = [round(i * block_size / sample_rate, 2) for i in stats.first_xruns()[:8]]
     if len(durations):
         for name, value in (("median", np.median(durations)), ("p99", np.percentile(durations, 99)),
                             ("max", np.max(durations))):
@@ -216,10 +328,24 @@ def _print_summary(title: str, summary: dict, timeline) -> None:
         print("  genre timeline: " + ", ".join(f"{t:.1f}s {g}" for t, g in changes))
 
 
+def _finish(title: str, args: argparse.Namespace, summary: dict, run: _Run, stats=None) -> int:
+    """Summary, report, and a stream's own failure (if any) as the final one-line error."""
+    summary.update(run.classifier_summary())
+    failure = stats.error if stats is not None else None
+    if failure is not None:
+        summary["stopped_by_error"] = str(failure)
+    _print_summary(title, summary, run.timeline)
+    if args.report is not None:
+        run.timeline.write(args.report, summary)
+        print(f"  report: {args.report}")
+    if failure is not None:
+        raise UserError(f"the audio stream failed: {failure}")
+    return 0
+
+
 # -- commands --------------------------------------------------------------------------------
 def run_monitor(args: argparse.Namespace) -> int:
     from . import audio_io
-    from .report import Timeline
 
     if args.list_devices:
         print(audio_io.describe_devices())
@@ -229,44 +355,31 @@ def run_monitor(args: argparse.Namespace) -> int:
     input_device = audio_io.parse_device(args.input_device or args.device)
     output_device = audio_io.parse_device(args.output_device or args.device)
     rate, channels = audio_io.device_stream_settings(input_device, output_device, args.channels)
-    engine = _make_engine(args, args.samplerate or rate, channels)
-    timeline = Timeline(engine)
+    run = _Run(args, args.samplerate or rate, channels)
+    engine = run.engine
     printer = _StatusPrinter()
     deadline = time.monotonic() + args.duration if args.duration else math.inf
     source = audio_io.resolve_device(input_device, "input")["name"]
     print(f"monitoring {source!r} at {engine.config.sample_rate} Hz, {channels} ch, "
-          f"{args.block_size}-frame blocks, {engine.config.mode} mode, genre {args.genre}; Ctrl+C stops",
+          f"{args.block_size}-frame blocks, {engine.config.mode} mode, {run.mode}; Ctrl+C stops",
           file=sys.stderr)
 
     def tick(stats) -> None:
-        timeline.sample()
-        printer.show(status_line(engine, stats))
+        run.timeline.sample()
+        printer.show(run.status(stats))
 
-    stats = audio_io.run_live(engine, input_device, output_device, args.block_size,
-                              should_stop=lambda: time.monotonic() >= deadline, on_tick=tick)
+    with run.beside_audio():
+        stats = audio_io.run_live(engine, input_device, output_device, args.block_size,
+                                  should_stop=lambda: time.monotonic() >= deadline, on_tick=tick)
     printer.close()
-    timeline.sample()
+    run.timeline.sample()
     summary = {"seconds": round(engine.frames / engine.config.sample_rate, 2), "blocks": engine.blocks,
                **_timing_summary(stats, args.block_size, engine.config.sample_rate)}
-    return _finish_stream("stopped", args, summary, timeline, stats)
-
-
-def _finish_stream(title: str, args: argparse.Namespace, summary: dict, timeline, stats) -> int:
-    """Summary, report, and the stream's own failure (if any) as the final one-line error."""
-    if stats.error is not None:
-        summary["stopped_by_error"] = str(stats.error)
-    _print_summary(title, summary, timeline)
-    if args.report is not None:
-        timeline.write(args.report, summary)
-        print(f"  report: {args.report}")
-    if stats.error is not None:
-        raise UserError(f"the audio stream failed: {stats.error}")
-    return 0
+    return _finish("stopped", args, summary, run, stats)
 
 
 def run_process(args: argparse.Namespace) -> int:
     from . import audio_io
-    from .report import Timeline
 
     if args.output is None and not args.realtime:
         raise UserError("process: -o/--output is required (or --realtime to play to a device)")
@@ -278,30 +391,23 @@ def run_process(args: argparse.Namespace) -> int:
     if args.realtime:
         return _play_realtime(args, info)
     # Output levels only feed the report; without one, offline rendering skips their analysis.
-    engine = _make_engine(args, info.sample_rate, info.channels, analyze_output=args.report is not None)
-    timeline = Timeline(engine)
-    result = audio_io.render_file(engine, args.input, args.output, on_block=timeline.sample)
-    timeline.sample()
+    run = _Run(args, info.sample_rate, info.channels, analyze_output=args.report is not None)
+    result = audio_io.render_file(run.engine, args.input, args.output, on_block=run.after_block)
+    run.timeline.sample()
     summary = {"input": str(args.input), "output": str(args.output), "seconds": round(result.frames / result.sample_rate, 3),
                "sample_rate": result.sample_rate, "channels": result.channels,
                "render_seconds": round(result.seconds, 3), "realtime_factor": round(result.realtime_factor, 1),
                "output_peak": _db(result.peak), "clipped_samples": result.clipped_samples}
-    _print_summary(f"wrote {args.output}", summary, timeline)
     if result.clipped_samples:
-        print(f"  warning: {result.clipped_samples} samples exceeded full scale and were clipped; "
-              "lower --amount or write a float format (.wav as float is kept if the input is float)",
-              file=sys.stderr)
-    if args.report is not None:
-        timeline.write(args.report, summary)
-        print(f"  report: {args.report}")
-    return 0
+        print(f"{PROG}: warning: {result.clipped_samples} samples exceeded full scale and were clipped; "
+              "lower --amount or write a float format", file=sys.stderr)
+    return _finish(f"wrote {args.output}", args, summary, run)
 
 
 def _play_realtime(args: argparse.Namespace, info) -> int:
     import numpy as np
 
     from . import audio_io
-    from .report import Timeline
 
     _check_block_size(args.block_size)
     output_device = audio_io.parse_device(args.output_device or args.device)
@@ -316,28 +422,123 @@ def _play_realtime(args: argparse.Namespace, info) -> int:
         new_rate = int(sink["default_samplerate"])
         print(f"{sink['name']!r} does not run at {rate} Hz: resampling to {new_rate} Hz", file=sys.stderr)
         audio, rate = audio_io.resample(audio, rate, new_rate), new_rate
-    engine = _make_engine(args, rate, info.channels)
-    timeline = Timeline(engine)
+    run = _Run(args, rate, info.channels)
     printer = _StatusPrinter()
     processed = np.zeros_like(audio) if args.output is not None else None
 
     def tick(stats) -> None:
-        timeline.sample()
-        printer.show(status_line(engine, stats))
+        run.timeline.sample()
+        printer.show(run.status(stats))
 
-    stats = audio_io.play_file(engine, audio, output_device, args.block_size, tick, processed)
+    with run.beside_audio():
+        stats = audio_io.play_file(run.engine, audio, output_device, args.block_size, tick, processed)
     printer.close()
-    timeline.sample()
-    summary = {"input": str(args.input), "seconds_played": round(engine.frames / rate, 2),
+    run.timeline.sample()
+    summary = {"input": str(args.input), "seconds_played": round(run.engine.frames / rate, 2),
                "sample_rate": rate, **_timing_summary(stats, args.block_size, rate)}
     if processed is not None:
-        audio_io.write_audio(args.output, processed[: min(engine.frames, len(audio))], rate, info)
+        audio_io.write_audio(args.output, processed[: min(run.engine.frames, len(audio))], rate, info)
         summary["output"] = str(args.output)
-    return _finish_stream("played", args, summary, timeline, stats)
+    return _finish("played", args, summary, run, stats)
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    import json
+
+    from . import audio_io
+    from .features import extract_features
+
+    model = _load_weights(args.weights)
+    results = {}
+    for path in args.files:
+        audio, rate = audio_io.read_audio(path)
+        try:
+            model.check_sample_rate(rate)
+        except ValueError as error:
+            raise UserError(f"{path}: {error}") from None
+        _, features = extract_features(audio, rate, model.spec, every_s=1.0)
+        if len(features) == 0:
+            raise UserError(f"{path}: shorter than the {model.spec.stats_window_s:g} s the model listens to")
+        mean = model.probabilities(features).mean(axis=0)
+        results[str(path)] = {name: round(float(p), 4) for name, p in zip(model.classes, mean)}
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return 0
+    for path, probabilities in results.items():
+        ranked = sorted(probabilities.items(), key=lambda item: -item[1])
+        print(f"{path}: {ranked[0][0]}  (" + ", ".join(f"{n} {p:.0%}" for n, p in ranked) + ")")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import datetime
+    import shlex
+
+    import soundfile as sf
+    from rich.progress import Progress
+
+    from . import training
+    from .model import CLASSES, GenreModel
+    from .presets import write_targets
+
+    if args.folds < 2:
+        raise UserError(f"--folds {args.folds}: at least 2 are needed")
+    if args.output is not None and args.output.exists() and not args.force:
+        raise UserError(f"{args.output}: exists; pass --force to overwrite it")
+    mapping = training.read_mapping(args.mapping) if args.mapping else None
+    clips, unmapped = training.discover(args.dataset, mapping)
+    if unmapped:
+        print(f"skipping folders with no class: {', '.join(unmapped)}", file=sys.stderr)
+    rates = {sf.info(str(c.path)).samplerate for c in clips}
+    recipe = training.baseline_recipe(min(rates) / 2) if args.baseline else training.default_recipe(min(rates) / 2)
+    cache = None if args.no_cache else (args.cache_dir or training.default_cache_dir())
+    with Progress(transient=True, console=_stderr_console()) as progress:
+        task = progress.add_task(f"features of {len(clips)} clips", total=len(clips))
+        corpus, problems = training.extract_corpus(clips, recipe.spec, recipe.example_every_s, cache,
+                                                   args.workers, lambda: progress.advance(task))
+        for problem in problems:
+            print(f"skipped {problem}", file=sys.stderr)
+        labels = [c.clip.label for c in corpus]
+        small = [name for name in CLASSES if 0 < labels.count(name) < args.folds]
+        if small or any(labels.count(name) == 0 for name in CLASSES):
+            raise UserError(f"every class needs at least {args.folds} clips for {args.folds}-fold "
+                            f"cross-validation (short: {', '.join(small) or 'a class has none'})")
+        task = progress.add_task(f"{args.folds}-fold cross-validation", total=args.folds)
+        evaluation = training.cross_validate(corpus, recipe, args.folds, args.seed,
+                                             progress=lambda: progress.advance(task))
+    name = "baseline (paper 6-12-6)" if args.baseline else "IntelEQ-RT model"
+    print(training.format_evaluation(name, recipe, corpus, evaluation))
+    if args.output is None:
+        return 0
+    corpus_name = args.corpus_name or args.dataset.resolve().name
+    x, y, groups = training.stack(corpus, CLASSES)
+    fitted = training.fit(x, y, groups, recipe, len(CLASSES), args.seed)
+    record = {
+        "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": shlex.join([PROG, *sys.argv[1:]]),
+        "corpus": training.corpus_summary(args.dataset, corpus_name, corpus, rates),
+        "recipe": training.recipe_summary(recipe),
+        "cross_validation": evaluation,
+        "final_epochs": fitted.epochs,
+    }
+    model = GenreModel(fitted.network, recipe.spec, fitted.mean, fitted.scale, CLASSES,
+                       recipe.architecture, record)
+    model.save(args.output, training.model_card(name, record, recipe, corpus, evaluation))
+    targets_path = args.output / "targets.toml"
+    write_targets(targets_path, training.measure_targets(corpus), defaults.PAPER_BANDS,
+                  f"{corpus_name}: {len(corpus)} clips", min(rates) / 2)
+    print(f"wrote {args.output}/ (model.json, params.msgpack, MODEL_CARD.md, targets.toml)")
+    return 0
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def run_presets(args: argparse.Namespace) -> int:
-    from .presets import PresetError, load_preset_file, load_presets
+    from .presets import PresetError, load_presets, validate_file
 
     if args.action == "validate":
         files = [Path(n) for n in args.names] or sorted(Path(args.presets_dir).glob("*.toml"))
@@ -346,7 +547,7 @@ def run_presets(args: argparse.Namespace) -> int:
         failures = 0
         for path in files:
             try:
-                load_preset_file(path)
+                validate_file(path)
                 print(f"ok      {path}")
             except PresetError as error:
                 failures += 1
@@ -382,7 +583,6 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from . import audio_io
     from .demo import demo_clip
-    from .report import Timeline
 
     folder = args.out_dir or _fresh_folder(Path("inteleq-rt-demo"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -391,17 +591,14 @@ def run_demo(args: argparse.Namespace) -> int:
         audio_io.check_can_write(path, args.force)
     audio, rate = demo_clip()
     sf.write(str(clip_path), audio, rate, subtype="FLOAT")
-    genre = args.genre if args.genre != "flat" else "hiphop"
-    args.genre = genre
-    engine = _make_engine(args, rate, audio.shape[1])
-    timeline = Timeline(engine)
-    result = audio_io.render_file(engine, clip_path, out_path, on_block=timeline.sample)
-    timeline.sample()
-    summary = {"seconds": round(result.frames / rate, 2), "genre": genre, "mode": args.mode,
+    run = _Run(args, rate, audio.shape[1])
+    result = audio_io.render_file(run.engine, clip_path, out_path, on_block=run.after_block)
+    run.timeline.sample()
+    summary = {"seconds": round(result.frames / rate, 2), "genre": run.mode, "mode": args.mode,
                "realtime_factor": round(result.realtime_factor, 1), "output_peak": _db(result.peak)}
-    timeline.write(report_path, summary)
-    _print_summary(f"demo: equalized a synthesized clip in {folder}/", summary, timeline)
-    print(f"  input:  {clip_path}\n  output: {out_path}\n  report: {report_path}")
+    args.report = report_path
+    _finish(f"demo: equalized a synthesized clip in {folder}/", args, summary, run)
+    print(f"  input:  {clip_path}\n  output: {out_path}")
     return 0
 
 
@@ -418,7 +615,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     args = build_parser(command).parse_args(argv[1:] if command else argv)
-    runner = {None: run_monitor, "process": run_process, "presets": run_presets, "demo": run_demo}[command]
+    runner = {None: run_monitor, "process": run_process, "presets": run_presets, "demo": run_demo,
+              "train": run_train, "classify": run_classify}[command]
     # SIGINT and SIGTERM stop cleanly, even when started where SIGINT was ignored (background jobs).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -432,9 +630,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except Exception as error:  # every error ends in one line, never a traceback
         from .audio_io import AudioError
+        from .model import WeightsError
         from .presets import PresetError
+        from .training import DatasetError
 
-        if isinstance(error, (UserError, AudioError, PresetError)):
+        if isinstance(error, (UserError, AudioError, PresetError, WeightsError, DatasetError)):
             print(f"{PROG}: error: {error}", file=sys.stderr)
         else:
             print(f"{PROG}: internal error: {type(error).__name__}: {error}", file=sys.stderr)

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
+from .synthetic import make_corpus
+
 REPO = Path(__file__).resolve().parent.parent
 JACK_RATE = 48_000
 
@@ -80,3 +82,15 @@ def jack_server():
     os.environ["JACK_DEFAULT_SERVER"] = server.name  # for JACK-Client in this process
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """Train once through the real command; later tests use the weights and its output."""
+    root = tmp_path_factory.mktemp("corpus")
+    corpus = make_corpus(root / "genres")
+    weights = root / "weights"
+    result = run_cli("train", str(corpus), "-o", str(weights), "--folds", "3",
+                     "--cache-dir", str(root / "cache"), timeout=600)
+    assert result.returncode == 0, result.stderr
+    return corpus, weights, result.stdout

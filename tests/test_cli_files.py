@@ -42,7 +42,7 @@ def test_process_round_trip_with_report(tmp_path, rate, channels):
 def test_flat_round_trip_is_a_null(tmp_path):
     source, output = tmp_path / "in.flac", tmp_path / "out.wav"
     original = write_clip(source, 44100, 2, subtype="PCM_24")
-    assert run_cli("process", str(source), "-o", str(output)).returncode == 0
+    assert run_cli("process", str(source), "-o", str(output), "--genre", "flat").returncode == 0
     processed, _ = sf.read(str(output), dtype="float64")
     reference, _ = sf.read(str(source), dtype="float64")
     assert sf.info(str(output)).subtype == "PCM_24"
@@ -66,7 +66,7 @@ def test_existing_output_is_never_overwritten_without_force(tmp_path):
     result = run_cli("process", str(source), "-o", str(output), "--genre", "disco")
     assert result.returncode == 1 and "exists; pass --force" in result.stderr
     assert output.read_bytes() == b"the user's precious take"
-    assert run_cli("process", str(source), "-o", str(output), "--force").returncode == 0
+    assert run_cli("process", str(source), "-o", str(output), "--genre", "disco", "--force").returncode == 0
     assert sf.info(str(output)).frames == sf.info(str(source)).frames
     assert run_cli("process", str(source), "-o", str(source), "--force").returncode == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "mine.wav"]  # no partial files

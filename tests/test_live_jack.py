@@ -20,29 +20,30 @@ from inteleq_rt.config import EngineConfig
 from inteleq_rt.engine import Engine
 
 from .conftest import JACK_RATE, REPO, run_cli, sine
+from .synthetic import synthetic_clip
 
 TONE_HZ = 30.0  # under hiphop's +4 dB low shelf at 60 Hz
 AMPLITUDE = 0.25
 
 
 class ToneLoop:
-    """Plays a tone on two outputs and records two inputs into a ring buffer."""
+    """Plays a signal (by default a tone) on two outputs, looped, and records two inputs."""
 
-    def __init__(self, server: str, seconds: float = 4.0) -> None:
+    def __init__(self, server: str, seconds: float = 4.0, loop: np.ndarray | None = None) -> None:
         self.client = jack.Client("inteleq-tester", servername=server)
         self.outs = [self.client.outports.register(f"out_{i}") for i in range(2)]
         self.ins = [self.client.inports.register(f"in_{i}") for i in range(2)]
         self.recorded = np.zeros((int(seconds * JACK_RATE), 2), np.float32)
         self.position = 0
+        self.loop = sine(TONE_HZ, 1.0, JACK_RATE, amplitude=AMPLITUDE) if loop is None else loop
         self.phase = 0
         self.client.set_process_callback(self._process)
 
     def _process(self, frames: int) -> None:
-        n = np.arange(self.phase, self.phase + frames)
-        tone = (AMPLITUDE * np.sin(2 * np.pi * TONE_HZ * n / JACK_RATE)).astype(np.float32)
+        n = np.arange(self.phase, self.phase + frames) % len(self.loop)
         self.phase += frames
-        for port in self.outs:
-            port.get_array()[:] = tone
+        for c, port in enumerate(self.outs):
+            port.get_array()[:] = self.loop[n, c]
         start = self.position % len(self.recorded)
         end = start + frames
         if end <= len(self.recorded):
@@ -75,14 +76,12 @@ def expected_gain(genre: str) -> float:
     return float(np.max(np.abs(out[JACK_RATE:, 0])) / AMPLITUDE)
 
 
-def test_live_monitoring_processes_a_known_signal_and_stops_on_sigint(jack_server, tmp_path):
-    report = tmp_path / "live.json"
-    engine = subprocess.Popen(
-        [sys.executable, "-m", "inteleq_rt", "--device", "system, JACK", "--genre", "hiphop",
-         "--report", str(report)],
-        env=jack_server.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    tester = ToneLoop(jack_server.name)
+def run_live(jack_server, tester: ToneLoop, seconds: float, *args: str) -> tuple[np.ndarray, str, str]:
+    """Live monitoring fed by the tester for ``seconds``, then SIGINT; returns the last
+    second received, stdout and stderr."""
+    engine = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", "system, JACK", *args],
+                              env=jack_server.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
     try:
         with tester.client:
             engine_in = wait_for_ports(tester.client, "PortAudio.*:in_", 2)
@@ -94,13 +93,19 @@ def test_live_monitoring_processes_a_known_signal_and_stops_on_sigint(jack_serve
                 tester.client.connect(out, engine_port)
             for engine_port, into in zip(engine_out, tester.ins):
                 tester.client.connect(engine_port, into)
-            time.sleep(3.0)
+            time.sleep(seconds)
             received = tester.last_second()
     finally:
         engine.send_signal(signal.SIGINT)
         stdout, stderr = engine.communicate(timeout=20)
-
     assert engine.returncode == 0, stderr
+    return received, stdout, stderr
+
+
+def test_live_monitoring_processes_a_known_signal_and_stops_on_sigint(jack_server, tmp_path):
+    report = tmp_path / "live.json"
+    received, stdout, _ = run_live(jack_server, ToneLoop(jack_server.name), 3.0, "--genre", "hiphop",
+                                   "--report", str(report))
     gain = np.max(np.abs(received), axis=0) / AMPLITUDE
     expected = expected_gain("hiphop")
     assert 20 * np.log10(expected) > 3.0  # the EQ really acts on this tone
@@ -136,3 +141,31 @@ def test_realtime_file_playback_matches_offline_render(jack_server, tmp_path):
     rendered, _ = sf.read(str(offline), dtype="float32")
     assert played.shape == rendered.shape == audio.shape
     np.testing.assert_allclose(played, rendered, atol=1e-5)
+
+
+def test_live_automatic_mode_recognizes_the_music(jack_server, trained, tmp_path):
+    _, weights, _ = trained
+    report = tmp_path / "auto.json"
+    music = synthetic_clip("hiphop", 8.0, JACK_RATE, seed=11)
+    _, stdout, _ = run_live(jack_server, ToneLoop(jack_server.name, loop=music), 7.0,
+                            "--weights", str(weights), "--report", str(report))
+    assert "hiphop" in stdout.split("genre timeline: ")[1]
+    document = json.loads(report.read_text())
+    assert document["summary"]["decisions"] >= 2  # a decision a second after 3 s of statistics
+    decided = [entry for entry in document["timeline"] if "probabilities" in entry]
+    assert decided and decided[-1]["genre"] == "hiphop"
+    assert max(decided[-1]["probabilities"], key=decided[-1]["probabilities"].get) == "hiphop"
+
+
+def test_stream_stats_count_xruns_and_say_when():
+    import sounddevice as sd
+
+    from inteleq_rt.audio_io import StreamStats
+
+    stats = StreamStats(capacity=8)
+    both = sd.CallbackFlags(0x2 | 0x4)  # paInputOverflow | paOutputUnderflow
+    for index in range(20):
+        stats.record(both if index in (3, 15) else sd.CallbackFlags(), seconds=index * 1e-6)
+    assert stats.xruns == 4 and stats.input_overflows == stats.output_underflows == 2
+    assert list(stats.first_xruns()) == [3, 15]
+    np.testing.assert_allclose(stats.recent_durations(last=3), [17e-6, 18e-6, 19e-6])

@@ -1,0 +1,125 @@
+"""Genre decisions beside the audio path.
+
+The classifier reads the engine's input ring (the audio thread only copies blocks into it),
+runs its own ``FeatureTracker`` over that audio, and every ``period_s`` of stream time runs
+the network, smooths the probabilities (exponential averaging) and applies a hysteresis
+margin before posting a genre to the engine, so similar classes do not flicker. It can be
+stepped synchronously (offline rendering: deterministic, as fast as the CPU allows) or run
+in its own thread (live), where it never makes the audio callback wait: the callback takes
+no lock and the heavy work (numba filterbank, XLA forward pass) runs outside the GIL.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import Engine
+from .features import FeatureTracker
+from .model import GenreModel
+
+
+@dataclass(frozen=True)
+class Decision:
+    time_s: float
+    genre: str
+    probabilities: dict[str, float]
+
+
+class GenreClassifier:
+    """Turns the engine's input into genre decisions; ``step`` does whatever work is due."""
+
+    def __init__(self, engine: Engine, model: GenreModel, period_s: float = 1.0, smoothing_s: float = 4.0,
+                 margin: float = 0.15, blend: bool = False) -> None:
+        if engine.input_ring is None:
+            raise ValueError("the engine keeps no input for a classifier (EngineConfig.input_ring_s)")
+        missing = [c for c in model.classes if c not in engine.presets]
+        if missing:
+            raise ValueError(f"the model's classes {', '.join(missing)} have no preset")
+        model.check_sample_rate(engine.config.sample_rate)
+        self.engine = engine
+        self.model = model
+        self.period_s = period_s
+        self.smoothing = 1.0 - math.exp(-period_s / smoothing_s)
+        self.margin = margin
+        self.blend = blend
+        config = engine.config
+        self.tracker = FeatureTracker(model.spec, config.sample_rate, config.channels)
+        self._scratch = np.zeros((engine.input_ring.buffer.shape[0] // 2, config.channels), dtype=np.float32)
+        self._position = 0
+        self._next_decision_s = model.spec.stats_window_s
+        self.smoothed: np.ndarray | None = None
+        self.genre: str | None = None
+        self.latest: Decision | None = None
+        self.decisions: list[Decision] = []
+        self.call_seconds: list[float] = []
+        self.lost_frames = 0
+        model.warm_up()
+
+    def step(self) -> None:
+        """Analyse the audio that arrived since the last step; decide when a period is due."""
+        ring = self.engine.input_ring
+        while True:
+            frames, self._position, lost = ring.read(self._position, self._scratch)
+            self.lost_frames += lost
+            if frames == 0:
+                return
+            self.tracker.push(self._scratch[:frames], self._on_tick)
+
+    def _on_tick(self, tracker: FeatureTracker) -> None:
+        if tracker.seconds + 1e-9 < self._next_decision_s:
+            return
+        self._next_decision_s += self.period_s
+        started = time.perf_counter()
+        probabilities = self.model.probabilities(tracker.features())
+        self.call_seconds.append(time.perf_counter() - started)
+        self._decide(tracker.seconds, probabilities)
+
+    def _decide(self, time_s: float, probabilities: np.ndarray) -> None:
+        if self.smoothed is None:
+            self.smoothed = probabilities.astype(float)
+        else:
+            self.smoothed += self.smoothing * (probabilities - self.smoothed)
+        best = int(np.argmax(self.smoothed))
+        if self.genre is None:
+            self.genre = self.model.classes[best]
+        else:
+            current = self.model.classes.index(self.genre)
+            if best != current and self.smoothed[best] - self.smoothed[current] > self.margin:
+                self.genre = self.model.classes[best]
+        shares = {name: float(p) for name, p in zip(self.model.classes, self.smoothed)}
+        self.engine.request_genre(self.genre)
+        if self.blend:
+            self.engine.request_blend(shares)
+        self.latest = Decision(time_s, self.genre, shares)
+        self.decisions.append(self.latest)
+
+
+class ClassifierThread:
+    """Runs ``GenreClassifier.step`` every ``poll_s`` in a daemon thread until stopped."""
+
+    def __init__(self, classifier: GenreClassifier, poll_s: float = 0.05) -> None:
+        self.classifier = classifier
+        self.poll_s = poll_s
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="inteleq-classifier", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.poll_s):
+                self.classifier.step()
+        except Exception as error:  # the audio goes on with the last genre; the CLI reports it
+            self.error = error
+
+    def __enter__(self) -> ClassifierThread:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
