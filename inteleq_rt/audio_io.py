@@ -76,6 +76,8 @@ class StreamStats:
     input_overflows: int = 0
     output_underflows: int = 0
     error: BaseException | None = None
+    # what the device says its input and output latencies are (s), once the stream is open
+    reported_latency_s: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         self.durations = np.zeros(self.capacity)
@@ -116,16 +118,19 @@ def run_live(
     should_stop: Callable[[], bool],
     on_tick: Callable[[StreamStats], None],
     tick_s: float = 0.5,
+    process: Callable[[np.ndarray, np.ndarray], None] | None = None,
 ) -> StreamStats:
-    """Monitor a live input through the engine until ``should_stop`` or Ctrl+C."""
+    """Monitor a live input through the engine until ``should_stop`` or Ctrl+C. ``process``
+    replaces ``engine.process`` in the callback (the benchmark's loopback probe)."""
     sd = _sounddevice()
     stats = StreamStats()
     clock = time.perf_counter
+    process = process or engine.process
 
     def callback(indata, outdata, frames, _time, status) -> None:
         started = clock()
         try:
-            engine.process(indata, outdata)
+            process(indata, outdata)
         except Exception as error:  # reported by the main thread; the stream stops cleanly
             stats.error = error
             outdata.fill(0.0)
@@ -144,6 +149,7 @@ def run_live(
         )
     except (sd.PortAudioError, ValueError) as error:
         raise AudioError(f"cannot open the audio stream: {error}") from None
+    stats.reported_latency_s = tuple(stream.latency)
     try:
         with stream:
             while stream.active and not should_stop():

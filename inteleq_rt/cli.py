@@ -16,7 +16,7 @@ from pathlib import Path
 from . import config as defaults
 
 PROG = "inteleq-rt"
-SUBCOMMANDS = ("process", "presets", "demo", "train", "classify")
+SUBCOMMANDS = ("process", "presets", "demo", "train", "classify", "bench")
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
@@ -77,7 +77,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(
             prog=PROG, parents=[engine],
             description="Genre-aware real-time equalizer. With no command, monitors a live input "
-                        "through the EQ. Commands: process (files), classify, train, presets, demo; "
+                        "through the EQ. Commands: process (files), classify, train, bench, presets, demo; "
                         f"`{PROG} COMMAND --help` for each.",
             epilog=f"examples:\n  {PROG} --list-devices\n  {PROG} --device 2 --genre jazz\n"
                    f"  {PROG} --device \"system, JACK\" --mode match --genre hiphop\n"
@@ -127,6 +127,37 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
                             help="feature cache (default: ~/.cache/inteleq-rt/features)")
         parser.add_argument("--no-cache", action="store_true", help="extract features afresh, keep none")
         parser.add_argument("--force", action="store_true", help="overwrite an existing weights folder")
+        return parser
+    if command == "bench":
+        parser = argparse.ArgumentParser(
+            prog=f"{PROG} bench",
+            description="Latency benchmark: the engine's time per block (median, p99, p99.9, max) as "
+                        "a share of the block period, with the classifier beside it, against baselines "
+                        "measured in the same run (scipy sosfilt, a plain pedalboard chain, a copy); "
+                        "cost against analysis bands; offline real-time factor; classifier latency; "
+                        "start-up time. No device needed; --device adds a live run with a loopback "
+                        "round-trip measurement.")
+        parser.add_argument("--block-sizes", default=",".join(map(str, defaults.BENCH_BLOCK_SIZES)), metavar="N,N,...",
+                            help="frames per block to measure (default: %(default)s)")
+        parser.add_argument("--samplerate", type=int, default=defaults.SAMPLE_RATE, metavar="HZ")
+        parser.add_argument("--channels", type=int, default=2)
+        parser.add_argument("--bands", choices=("paper", "octave", "third-octave"), default="paper")
+        parser.add_argument("--seconds", type=float, default=4.0,
+                            help="seconds of paced blocks per block size, or of the live run "
+                                 "(default: 4; e.g. --block-sizes 256 --seconds 600 to soak)")
+        parser.add_argument("--weights", type=Path, default=defaults.WEIGHTS_DIR / defaults.DEFAULT_MODEL,
+                            metavar="DIR", help="the classifier run beside the engine")
+        parser.add_argument("--no-classifier", action="store_true", help="measure the engine alone")
+        parser.add_argument("--device", metavar="ID|NAME",
+                            help="also run live on this duplex device; connect its outputs to its inputs "
+                                 "to measure the round trip")
+        parser.add_argument("--live-block-size", type=int, default=defaults.BLOCK_SIZE, metavar="FRAMES",
+                            help=f"block size of the live run (default: {defaults.BLOCK_SIZE})")
+        parser.add_argument("--jack-loopback", action="store_true",
+                            help="with a JACK device: connect its outputs to its inputs for the round trip")
+        parser.add_argument("--live-only", action="store_true", help="with --device: skip the offline part")
+        parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+        parser.add_argument("--force", action="store_true", help="overwrite an existing --json file")
         return parser
     if command == "classify":
         parser = argparse.ArgumentParser(prog=f"{PROG} classify",
@@ -531,6 +562,51 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from . import audio_io, bench
+
+    try:
+        sizes = tuple(int(n) for n in args.block_sizes.split(","))
+    except ValueError:
+        raise UserError(f"--block-sizes {args.block_sizes!r}: expected frame counts like 64,256") from None
+    for size in (*sizes, args.live_block_size):
+        _check_block_size(size)
+    if args.live_only and args.device is None:
+        raise UserError("--live-only needs --device")
+    if not 0.05 <= args.seconds <= 86_400:
+        raise UserError(f"--seconds {args.seconds:g}: must be between 0.05 and 86400")
+    if not 1 <= args.channels <= 32:
+        raise UserError(f"--channels {args.channels}: must be between 1 and 32")
+    if args.json is not None:
+        audio_io.check_can_write(args.json, args.force)
+    weights = None if args.no_classifier else args.weights
+    model = None if weights is None else _load_weights(weights, ", or pass --no-classifier")
+    settings = bench.Settings(args.samplerate, args.channels, sizes, args.bands, args.seconds, weights)
+
+    def progress(what: str) -> None:
+        print(what, file=sys.stderr, flush=True)
+
+    try:
+        result = {"settings": {}} if args.live_only else bench.run(settings, progress, model)
+        if args.device is not None:
+            result["live"] = bench.measure_live(args.device, settings, args.live_block_size, model, progress,
+                                                jack_loopback=args.jack_loopback)
+    except ValueError as error:  # a sample rate the model cannot use, a bad preset
+        raise UserError(str(error)) from None
+    if args.live_only:
+        result = {"machine": bench.machine(), "live": result["live"]}
+        print(bench.format_live(result["live"]))
+    else:
+        print(bench.format_table(result))
+    if args.json is not None:
+        with audio_io.AtomicOutput(args.json) as temporary:
+            temporary.write_text(json.dumps(result, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _stderr_console():
     from rich.console import Console
 
@@ -616,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     args = build_parser(command).parse_args(argv[1:] if command else argv)
     runner = {None: run_monitor, "process": run_process, "presets": run_presets, "demo": run_demo,
-              "train": run_train, "classify": run_classify}[command]
+              "train": run_train, "classify": run_classify, "bench": run_bench}[command]
     # SIGINT and SIGTERM stop cleanly, even when started where SIGINT was ignored (background jobs).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)

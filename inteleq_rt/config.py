@@ -12,6 +12,7 @@ DEFAULT_MODEL = "gtzan"
 
 SAMPLE_RATE = 48_000
 BLOCK_SIZE = 256
+BENCH_BLOCK_SIZES = (32, 64, 128, 256, 512, 1024)
 CHANNELS = 2
 # pedalboard infers channel layout from the smaller array dimension, so a block must be
 # longer than it is wide; real devices never run this small anyway.

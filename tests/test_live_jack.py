@@ -172,3 +172,17 @@ def test_stream_stats_count_xruns_and_say_when():
     assert stats.xruns == 4 and stats.input_overflows == stats.output_underflows == 2
     assert list(stats.first_xruns()) == [3, 15]
     np.testing.assert_allclose(stats.recent_durations(last=3), [17e-6, 18e-6, 19e-6])
+
+
+def test_live_bench_measures_the_round_trip_through_a_jack_loopback(jack_server, tmp_path):
+    out = tmp_path / "live.json"
+    result = run_cli("bench", "--device", "system, JACK", "--live-only", "--jack-loopback", "--seconds", "3",
+                     "--json", str(out), env=jack_server.env)
+    assert result.returncode == 0, result.stderr
+    live = json.loads(out.read_text())["live"]
+    trip = live["round_trip"]
+    # IIR EQ, no look-ahead: the engine adds nothing to what the server itself buffers
+    assert trip["added_by_engine_frames"] == 0 and trip["clicks_heard"] >= 6
+    assert trip["measured_frames"] == trip["reported_frames"]
+    assert live["callbacks"] > 400 and live["callback"]["p50_us"] > 0
+    assert "round trip through the loopback" in result.stdout
