@@ -30,7 +30,7 @@ GTZAN_MAPPING = {
     "classical": "classical", "country": "country", "hiphop": "hiphop", "jazz": "jazz", "disco": "disco",
 }
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".aiff", ".aif", ".au", ".mp3", ".opus", ".w64", ".caf"}
-CACHE_VERSION = 2  # bump when feature semantics change without the spec changing
+CACHE_VERSION = 3  # bump when feature semantics change without the spec changing
 
 
 class DatasetError(ValueError):
