@@ -424,12 +424,13 @@ def measure_live(device: str, settings: Settings, block_size: int, model,
     memory_start = rss_mb()
     deadline = time.monotonic() + settings.seconds
     progress(f"measuring live on {name!r} for {settings.seconds:g} s")
-    wiring = []
+    wiring, memory = [], []
 
     def on_tick(_stats) -> None:
         if jack_loopback and not wiring:  # the ports exist once the stream runs
             wiring.append(wire_jack_loopback())
             progress(wiring[0])
+        memory.append(rss_mb())
 
     with _classifier_beside(engine, model):
         stats = audio_io.run_live(engine, parsed, parsed, block_size, lambda: time.monotonic() >= deadline,
@@ -442,9 +443,10 @@ def measure_live(device: str, settings: Settings, block_size: int, model,
     period = block_size / settings.sample_rate
     return {"device": name, "block_size": block_size, "seconds": settings.seconds, "callbacks": stats.count,
             "xruns": stats.xruns,
-            "first_xruns_at_s": [round(i * period, 2) for i in stats.first_xruns()[:8]],
+            "first_xruns_at_s": [round(float(i) * period, 2) for i in stats.first_xruns()[:8]],
             "callback": distribution(durations, period),
             "p99_drift_us": drift(durations), "rss_start_mb": memory_start, "rss_end_mb": rss_mb(),
+            "rss_mb_by_tenths": [part[-1] for part in np.array_split(np.array(memory), 10) if len(part)],
             "round_trip": probe.round_trip(stats.reported_latency_s, settings.sample_rate)}
 
 
@@ -535,7 +537,8 @@ def format_live(live: dict) -> str:
              f"xruns {live['xruns']} {live['first_xruns_at_s'] or ''}; callback p50 {c['p50_us']:.1f} us, p99 {c['p99_us']:.1f} us, "
              f"p99.9 {c['p999_us']:.1f} us, max {c['max_us']:.1f} us ({c['p99_share']:.1%} of the period)",
              f"  callback p99 over the run (us, by tenths): {live['p99_drift_us']}",
-             f"  memory: RSS {live['rss_start_mb']} MB at start, {live['rss_end_mb']} MB at end"]
+             f"  memory: RSS {live['rss_start_mb']} MB at start, {live['rss_end_mb']} MB at end; "
+             f"by tenths of the run: {live['rss_mb_by_tenths']}"]
     loop = live["round_trip"]
     if loop.get("measured_frames") is None:
         lines.append(f"  round trip: no loopback heard ({loop['note']})")
