@@ -1,0 +1,72 @@
+"""The live numbers on a JACK dummy server this script starts: callback time, xruns, memory
+over the run, and the round trip through a loopback (outputs wired to inputs) against the
+latency JACK reports. Needs jackd2 (`apt-get install jackd2 libportaudio2`).
+
+    python benchmarks/live_jack.py                          # 256 frames, 60 s
+    python benchmarks/live_jack.py --period 64 --realtime   # jackd -R: 64-frame periods
+    python benchmarks/live_jack.py --seconds 600            # soak
+"""
+
+import atexit
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import histogram, parser, plt, progress, save
+
+from inteleq_rt import bench
+from inteleq_rt.config import WEIGHTS_DIR
+from inteleq_rt.model import load_model
+
+
+def start_jack(name: str, period: int, realtime: bool) -> subprocess.Popen:
+    os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1")
+    command = ["jackd", "-R" if realtime else "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000",
+               "-p", str(period)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    while "system:playback_1" not in subprocess.run(["jack_lsp"], capture_output=True, text=True).stdout:
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"jackd did not start: {' '.join(command)}")
+        time.sleep(0.05)
+    return server
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0], seconds=60.0)
+    p.add_argument("--period", type=int, default=256, help="JACK period = block size (default: 256)")
+    p.add_argument("--realtime", action="store_true", help="run jackd with realtime scheduling (-R)")
+    p.add_argument("--no-classifier", action="store_true", help="the engine alone, for comparison")
+    args = p.parse_args()
+    server = start_jack(f"inteleq-bench-{os.getpid()}", args.period, args.realtime)
+    # Registered before sounddevice is imported, so it runs after PortAudio's own exit hook:
+    # PortAudio must leave the server before the server goes.
+    atexit.register(lambda: (server.terminate(), server.wait(10)))
+    weights = WEIGHTS_DIR / "gtzan"
+    settings = bench.Settings(seconds=args.seconds, weights=weights)
+    raw: dict = {}
+    model = None if args.no_classifier else load_model(weights)
+    live = bench.measure_live("system, JACK", settings, args.period, model, progress, jack_loopback=True, raw=raw)
+    live["jackd"] = {"period": args.period, "realtime": args.realtime, "backend": "dummy"}
+    result = {"machine": bench.machine(), "live": live}
+    print(bench.format_live(live))
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    period_us = args.period / settings.sample_rate * 1e6
+    histogram(left, {"callback": raw["live"] * 1e6}, period_us,
+              f"live callbacks, {args.period} frames, JACK dummy{' -R' if args.realtime else ''}")
+    tenths = np.arange(1, len(live["p99_drift_us"]) + 1) * args.seconds / len(live["p99_drift_us"])
+    right.plot(tenths, live["p99_drift_us"], marker="o", label="callback p99 per tenth of the run")
+    right.axhline(period_us, color="k", linestyle="--", linewidth=1, label="block period")
+    right.set(yscale="log", xlabel="seconds into the run", ylabel="us",
+              title=f"drift; xruns {live['xruns']}; RSS {live['rss_start_mb']} -> {live['rss_end_mb']} MB")
+    right.legend(fontsize=8)
+    live["classifier"] = model is not None
+    name = f"live_jack_{args.period}{'_rt' if args.realtime else ''}{'_alone' if args.no_classifier else ''}"
+    save(Path(args.out), name, result, figure)
+
+
+if __name__ == "__main__":
+    main()
