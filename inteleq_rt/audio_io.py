@@ -76,6 +76,8 @@ class StreamStats:
     input_overflows: int = 0
     output_underflows: int = 0
     error: BaseException | None = None
+    # the callback itself ended the stream (end of file, or a failure in ``error``)
+    ended_by_callback: bool = False
     # what the device says its input and output latencies are (s), once the stream is open
     reported_latency_s: tuple[float, float] | None = None
 
@@ -133,6 +135,7 @@ def run_live(
             process(indata, outdata)
         except Exception as error:  # reported by the main thread; the stream stops cleanly
             stats.error = error
+            stats.ended_by_callback = True
             outdata.fill(0.0)
             raise sd.CallbackAbort from None
         stats.record(status, clock() - started)
@@ -150,16 +153,72 @@ def run_live(
     except (sd.PortAudioError, ValueError) as error:
         raise AudioError(f"cannot open the audio stream: {error}") from None
     stats.reported_latency_s = tuple(stream.latency)
+    _supervise(stream, stats, block_size / config.sample_rate, should_stop, on_tick, tick_s)
+    return stats
+
+
+# Callbacks absent for this long (and at least this many block periods) mean the device is gone.
+STALL_S = 2.0
+STALL_PERIODS = 20
+
+
+def _supervise(stream, stats: StreamStats, period_s: float, should_stop: Callable[[], bool],
+               on_tick: Callable[[StreamStats], None], tick_s: float) -> None:
+    """Run a stream until it finishes, ``should_stop``, Ctrl+C, or its device stops calling back.
+
+    A device that vanished (unplugged, its server killed) simply stops calling back; closing
+    the stream then would wait on it forever or abort inside PortAudio, so the stream is
+    abandoned instead and the run ends with the reason in ``stats.error``.
+    """
+    sd = _sounddevice()
+    stall_s = max(STALL_S, STALL_PERIODS * period_s)
+    seen, seen_at = -1, time.monotonic()
     try:
-        with stream:
-            while stream.active and not should_stop():
-                time.sleep(tick_s)
-                on_tick(stats)
+        stream.start()
+        while stream.active and not should_stop():
+            time.sleep(tick_s)
+            on_tick(stats)
+            now = time.monotonic()
+            if stats.count != seen:
+                seen, seen_at = stats.count, now
+            elif now - seen_at > stall_s:
+                stats.error = AudioError(f"the device stopped calling back for {now - seen_at:.1f} s: "
+                                         "disconnected, or its audio server stopped")
+                break
     except KeyboardInterrupt:
         pass
     except sd.PortAudioError as error:
         stats.error = error
-    return stats
+    if _still_calling_back(stream, stats, period_s):
+        stream.close()
+    else:
+        _abandon(stream)
+        stats.error = stats.error or AudioError("the device stopped calling back: disconnected, "
+                                                "or its audio server stopped")
+
+
+def _still_calling_back(stream, stats: StreamStats, period_s: float) -> bool:
+    """Whether the device behind a stream is alive: it still calls back, or the stream ended
+    because our callback ended it. (PortAudio marks a stream inactive when its JACK server
+    dies, and closing that stream would hang, then abort.)"""
+    if not stream.active:
+        return stats.ended_by_callback
+    before = stats.count
+    time.sleep(max(0.1, 4 * period_s))
+    return stats.count != before
+
+
+_ABANDONED_STREAMS: list = []
+
+
+def _abandon(stream) -> None:
+    """Leave a dead device's stream open: PortAudio cannot close it without the device, and
+    would abort the process trying to at exit, so its exit hook is taken out too. The stream
+    (and its callback) is kept alive, in case PortAudio ever calls it again."""
+    import atexit
+
+    _ABANDONED_STREAMS.append(stream)
+    atexit.unregister(getattr(_sounddevice(), "_exit_handler", lambda: None))
 
 
 def check_output_rate(device: int | str | None, channels: int, sample_rate: int) -> None:
@@ -321,7 +380,7 @@ def render_file(
         with sf.SoundFile(str(source)) as reader, sf.SoundFile(
             str(temporary), "w", info.sample_rate, channels, subtype, format=container
         ) as writer:
-            for block in reader.blocks(blocksize=block_size, dtype="float32", always_2d=True):
+            for block in _read_blocks(reader, source, block_size):
                 n = block.shape[0]
                 if n < padded.shape[0]:  # a short tail: pad it to a block the engine takes
                     padded[:] = 0.0
@@ -339,6 +398,20 @@ def render_file(
                 if on_block is not None:
                     on_block(engine)
     return RenderResult(frames, info.sample_rate, channels, time.perf_counter() - started, peak, clipped)
+
+
+def _read_blocks(reader: sf.SoundFile, source: Path, block_size: int):
+    """The file's blocks; a decoding failure part-way (a truncated or corrupt file) is the
+    input's fault, reported as such, not as a failure to write the output."""
+    while True:
+        try:
+            block = reader.read(block_size, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as error:
+            raise AudioError(f"{source}: cannot decode at {reader.tell() / reader.samplerate:.2f} s "
+                             f"(truncated or corrupt?): {error}") from None
+        if not len(block):
+            return
+        yield block
 
 
 def resample(audio: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
@@ -376,11 +449,13 @@ def play_file(
         start = position[0]
         if start >= padded.shape[0]:
             outdata.fill(0.0)
+            stats.ended_by_callback = True
             raise sd.CallbackStop
         try:
             engine.process(padded[start : start + frames], outdata)
         except Exception as error:
             stats.error = error
+            stats.ended_by_callback = True
             outdata.fill(0.0)
             raise sd.CallbackAbort from None
         if processed is not None and start < total:
@@ -401,10 +476,5 @@ def play_file(
         )
     except (sd.PortAudioError, ValueError) as error:
         raise AudioError(f"cannot open the output stream: {error}") from None
-    try:
-        with stream:
-            while not finished.wait(tick_s):
-                on_tick(stats)
-    except KeyboardInterrupt:
-        pass
+    _supervise(stream, stats, block_size / config.sample_rate, finished.is_set, on_tick, tick_s)
     return stats

@@ -6,6 +6,7 @@ response to the same tone.
 """
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import soundfile as sf
 from inteleq_rt.config import EngineConfig
 from inteleq_rt.engine import Engine
 
-from .conftest import JACK_RATE, REPO, run_cli, sine
+from .conftest import JACK_RATE, REPO, JackServer, run_cli, sine
 from .synthetic import synthetic_clip
 
 TONE_HZ = 30.0  # under hiphop's +4 dB low shelf at 60 Hz
@@ -186,3 +187,39 @@ def test_live_bench_measures_the_round_trip_through_a_jack_loopback(jack_server,
     assert trip["measured_frames"] == trip["reported_frames"]
     assert live["callbacks"] > 400 and live["callback"]["p50_us"] > 0
     assert "round trip through the loopback" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["monitor", "play"])
+def test_a_vanished_device_ends_the_run_with_what_was_done_kept(tmp_path, command):
+    """The audio server dies mid-stream: one-line error, non-zero exit, report (and the
+    played part of the file) kept; no hang, no abort inside PortAudio."""
+    server = JackServer(f"inteleq-doomed-{command}-{os.getpid()}")
+    report, played = tmp_path / "report.json", tmp_path / "played.wav"
+    if command == "monitor":
+        args = ["--device", "system, JACK", "--genre", "jazz"]
+    else:
+        source = tmp_path / "long.wav"
+        sf.write(str(source), sine(220.0, 30.0, JACK_RATE), JACK_RATE, subtype="FLOAT")
+        args = ["process", str(source), "--realtime", "--device", "system, JACK", "-o", str(played)]
+    engine = subprocess.Popen([sys.executable, "-m", "inteleq_rt", *args, "--report", str(report)],
+                              env=server.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not any(port.startswith("PortAudio") for port in server.ports()):
+            assert time.monotonic() < deadline and engine.poll() is None, engine.stderr.read()
+            time.sleep(0.1)
+        time.sleep(1.5)
+        server.process.kill()
+        stdout, stderr = engine.communicate(timeout=30)
+    finally:
+        engine.kill()
+        server.stop()
+    assert engine.returncode == 1, stderr
+    assert stderr.strip().splitlines()[-1].endswith("the device stopped calling back: disconnected, "
+                                                    "or its audio server stopped")
+    assert "Assertion" not in stderr and "Traceback" not in stderr
+    summary = json.loads(report.read_text())["summary"]
+    assert "stopped calling back" in summary["stopped_by_error"]
+    if command == "play":
+        frames = sf.info(str(played)).frames
+        assert JACK_RATE < frames < 30 * JACK_RATE
