@@ -446,7 +446,7 @@ def measure_live(device: str, settings: Settings, block_size: int, model,
             "first_xruns_at_s": [round(float(i) * period, 2) for i in stats.first_xruns()[:8]],
             "callback": distribution(durations, period),
             "p99_drift_us": drift(durations), "rss_start_mb": memory_start, "rss_end_mb": rss_mb(),
-            "rss_mb_by_tenths": [part[-1] for part in np.array_split(np.array(memory), 10) if len(part)],
+            "rss_mb_by_tenths": [float(part[-1]) for part in np.array_split(np.array(memory), 10) if len(part)],
             "round_trip": probe.round_trip(stats.reported_latency_s, settings.sample_rate)}
 
 
