@@ -362,6 +362,11 @@ def _print_summary(title: str, summary: dict, timeline) -> None:
 def _finish(title: str, args: argparse.Namespace, summary: dict, run: _Run, stats=None) -> int:
     """Summary, report, and a stream's own failure (if any) as the final one-line error."""
     summary.update(run.classifier_summary())
+    repaired = run.engine.repaired_samples
+    if repaired:
+        summary["repaired_input_samples"] = repaired
+        print(f"{PROG}: warning: {repaired} input samples were NaN, infinite or beyond +90 dBFS; "
+              "the engine heard silence (or the clamped value) in their place", file=sys.stderr)
     failure = stats.error if stats is not None else None
     if failure is not None:
         summary["stopped_by_error"] = str(failure)

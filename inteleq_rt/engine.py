@@ -1,6 +1,8 @@
 """The streaming engine: one object that turns an input block into an output block.
 
-Per block: analyse the input (filterbank), pick up a posted genre decision, equalize
+Per block: condition the input (non-finite samples become silence, absurd levels are
+clamped, so one bad sample cannot poison filter state for the rest of a stream), analyse it
+(filterbank), pick up a posted genre decision, equalize
 (crossfading or steering), analyse the output, publish a snapshot. Everything the block
 touches is allocated here, up front. Other threads talk to the engine through two doors
 that never make the audio thread wait: ``request_genre``/``set_amount`` (single-slot
@@ -10,16 +12,41 @@ retries, so a torn read is never returned).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
+from numba import float32, int64, njit
 
 from .config import MIN_BLOCK_SIZE, EngineConfig
 from .eq import MatchEQ, PresetEQ
 from .features import feature_vector
 from .filterbank import FilterBank
 from .presets import EqFilter, Preset, load_presets
+
+
+# Input beyond +/- this (+90 dBFS) is clamped: far above any real signal, and low enough that
+# squares and filter states stay finite in float32.
+INPUT_LIMIT = 32768.0
+
+
+@njit(int64(float32[:, :], float32[:, ::1], float32), cache=True, nogil=True)
+def _condition(block, clean, limit):
+    """Copy ``block`` into ``clean`` with NaN/Inf as 0 and magnitudes clamped to ``limit``;
+    returns how many samples were repaired."""
+    repaired = 0
+    for n in range(block.shape[0]):
+        for c in range(block.shape[1]):
+            s = block[n, c]
+            if not math.isfinite(s):
+                s = np.float32(0.0)
+                repaired += 1
+            elif abs(s) > limit:
+                s = np.float32(math.copysign(limit, s))
+                repaired += 1
+            clean[n, c] = s
+    return repaired
 
 
 class InputRing:
@@ -109,6 +136,8 @@ class Engine:
         ring_frames = int(config.input_ring_s * rate)
         self.input_ring = (InputRing(ring_frames, channels, config.max_block_size)
                            if ring_frames > 2 * config.max_block_size else None)
+        self._clean = np.zeros((config.max_block_size, channels), dtype=np.float32)
+        self.repaired_samples = 0  # NaN, Inf or beyond INPUT_LIMIT, since the start
         self.blocks = 0
         self.frames = 0
         self._sequence = 0
@@ -184,6 +213,11 @@ class Engine:
     def process(self, block: np.ndarray, out: np.ndarray) -> None:
         """Equalize one float32 block (frames, channels) into ``out`` of the same shape."""
         self.check_block(block.shape[0])
+        if block.shape[1] != self.config.channels:
+            raise ValueError(f"block of {block.shape[1]} channels: the engine takes {self.config.channels}")
+        clean = self._clean[: block.shape[0]]
+        self.repaired_samples += _condition(block, clean, INPUT_LIMIT)
+        block = clean
         if self.input_ring is not None:
             self.input_ring.write(block)
         self.input_analysis.process(block)
