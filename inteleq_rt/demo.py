@@ -22,7 +22,8 @@ def demo_clip(seconds: float = 12.0, sample_rate: int = 44_100, seed: int = 7) -
     bass = 0.5 * signal.sawtooth(2 * np.pi * roots[bar] * t) * (0.6 + 0.4 * (phase < 0.5))
     bass = signal.sosfilt(signal.butter(2, 300, fs=sample_rate, output="sos"), bass)
     chord = sum(np.sin(2 * np.pi * roots[bar] * 4 * ratio * t) for ratio in (1.0, 1.26, 1.5))
-    hats_noise = signal.sosfilt(signal.butter(4, 7000, "highpass", fs=sample_rate, output="sos"),
+    hats_hz = min(7000.0, 0.4 * sample_rate)  # the hats stay below Nyquist at low rates
+    hats_noise = signal.sosfilt(signal.butter(4, hats_hz, "highpass", fs=sample_rate, output="sos"),
                                 rng.standard_normal(len(t)))
     eighth = t % (beat / 2)
     hats = hats_noise * np.exp(-eighth * 60)
