@@ -1,0 +1,196 @@
+"""Bad input and faults: what a user can throw at the engine and the `process` command."""
+
+import json
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inteleq_rt.config import EngineConfig
+from inteleq_rt.engine import INPUT_LIMIT, Engine
+
+from .conftest import REPO, run_cli, sine
+from .test_cli_files import write_clip
+
+GENRES = ["flat", "rock_pop", "classical", "country", "hiphop", "jazz", "disco"]
+
+
+def one_line_error(result, message: str) -> None:
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+@settings(max_examples=60, deadline=None)
+@given(mode=st.sampled_from(["preset", "match"]),
+       steps=st.lists(st.tuples(st.integers(16, 2048), st.sampled_from([0.0, 1e-6, 0.1, 1.0, 8.0]),
+                                st.sampled_from(GENRES), st.floats(0.0, 1.0), st.booleans()),
+                      min_size=1, max_size=25),
+       seed=st.integers(0, 2**16))
+def test_engine_output_stays_finite_and_bounded(mode, steps, seed):
+    engine = Engine(EngineConfig(mode=mode, crossfade_s=0.05, max_block_size=2048))
+    rng = np.random.default_rng(seed)
+    loudest = 1e-3
+    for frames, level, genre, amount, poison in steps:
+        block = (level * rng.standard_normal((frames, 2))).astype(np.float32)
+        if poison:  # a few NaN, Inf or absurd samples
+            spots = rng.integers(0, frames, 3)
+            block[spots, rng.integers(0, 2, 3)] = rng.choice([np.nan, np.inf, -np.inf, 1e30], 3)
+        engine.request_genre(genre)
+        engine.set_amount(amount)
+        out = np.empty_like(block)
+        engine.process(block, out)
+        assert np.all(np.isfinite(out))
+        # presets boost at most 6 dB a filter and match mode 6 dB a band; 30 dB over the
+        # loudest input so far is far beyond any ringing of a stable chain, and far below
+        # what an unstable one reaches
+        heard = np.abs(np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)).clip(max=INPUT_LIMIT)
+        loudest = max(loudest, float(heard.max()))
+        assert np.abs(out).max() <= 31.6 * loudest
+
+
+def test_a_nan_is_heard_as_silence_and_the_stream_recovers():
+    tone = sine(1000.0, 0.5, 48000)
+    poisoned = tone.copy()
+    poisoned[1000, 0], poisoned[3000, 1], poisoned[5000, 0] = np.nan, np.inf, 1e30
+    zeroed = tone.copy()
+    zeroed[1000, 0], zeroed[3000, 1], zeroed[5000, 0] = 0.0, 0.0, INPUT_LIMIT
+    outputs, repaired = [], []
+    for signal_in in (poisoned, zeroed):
+        engine = Engine(EngineConfig(), genre="jazz")
+        out = np.empty_like(signal_in)
+        for start in range(0, len(signal_in), 256):
+            engine.process(signal_in[start : start + 256], out[start : start + 256])
+        outputs.append(out)
+        repaired.append(engine.repaired_samples)
+        assert np.all(np.isfinite(engine.snapshot().input_features()))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    assert repaired == [3, 0]
+
+
+def test_process_repairs_and_reports_bad_samples(tmp_path):
+    source, output, report = tmp_path / "bad.wav", tmp_path / "out.wav", tmp_path / "r.json"
+    audio = sine(440.0, 1.0, 44100)
+    audio[100:110] = np.nan
+    audio[2000, 1] = np.inf
+    sf.write(str(source), audio, 44100, subtype="FLOAT")
+    result = run_cli("process", str(source), "-o", str(output), "--genre", "rock_pop", "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    assert "21 input samples were NaN, infinite or beyond +90 dBFS" in result.stderr
+    processed, _ = sf.read(str(output))
+    assert np.all(np.isfinite(processed))
+    assert json.loads(report.read_text())["summary"]["repaired_input_samples"] == 21
+
+
+@pytest.mark.parametrize("kind", ["silence", "dc", "full_scale_square"])
+def test_degenerate_signals_give_finite_levels_and_clean_output(tmp_path, kind):
+    rate = 44100
+    t = np.arange(rate * 2) / rate
+    mono = {"silence": np.zeros_like(t), "dc": np.full_like(t, 0.5),
+            "full_scale_square": np.sign(np.sin(2 * np.pi * 50 * t))}[kind]
+    source, output, report = tmp_path / "in.wav", tmp_path / "out.wav", tmp_path / "r.json"
+    sf.write(str(source), np.stack([mono, mono], axis=1), rate, subtype="PCM_16")
+    result = run_cli("process", str(source), "-o", str(output), "--genre", "hiphop", "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(report.read_text())["timeline"][-1]
+    levels = entry["input_band_levels_db"] + entry["output_band_levels_db"]
+    assert all(np.isfinite(levels)) and min(levels) >= -120.0
+    processed, _ = sf.read(str(output))
+    assert processed.shape == (2 * rate, 2)
+    if kind == "silence":
+        assert entry["input_overall_db"] == -120.0 and np.max(np.abs(processed)) < 1e-4
+    if kind == "full_scale_square":  # hiphop's +4 dB shelf at 60 Hz pushes a 50 Hz square over
+        assert "exceeded full scale and were clipped" in result.stderr
+
+
+def test_multichannel_is_analysed_and_equalized_channel_by_channel(tmp_path):
+    rate = 48000
+    audio = np.concatenate([sine(40.0, 2.0, rate, channels=3), sine(5000.0, 2.0, rate, channels=3)], axis=1)
+    source, output = tmp_path / "six.wav", tmp_path / "out.wav"
+    sf.write(str(source), audio, rate, subtype="FLOAT")
+    assert run_cli("process", str(source), "-o", str(output), "--genre", "hiphop").returncode == 0
+    processed, _ = sf.read(str(output), dtype="float32")
+    assert processed.shape == audio.shape
+    gain_db = 20 * np.log10(np.abs(processed[rate:]).max(axis=0) / np.abs(audio[rate:]).max(axis=0))
+    # the low shelf lifts the three 40 Hz channels, the others stay near unity gain
+    assert np.all(gain_db[:3] > 3.0) and np.all(np.abs(gain_db[3:]) < 2.0)
+
+
+@pytest.mark.parametrize("rate", [8000, 11025, 96000, 192000])
+def test_any_sample_rate_from_8_to_192_khz(tmp_path, rate):
+    source, output = tmp_path / "in.wav", tmp_path / "out.wav"
+    write_clip(source, rate, 2, seconds=1.0)
+    result = run_cli("process", str(source), "-o", str(output), "--genre", "disco")
+    assert result.returncode == 0, result.stderr
+    assert sf.info(str(output)).samplerate == rate and sf.info(str(output)).frames == rate
+    processed, _ = sf.read(str(output))
+    assert np.all(np.isfinite(processed)) and 0.01 < np.abs(processed).max() <= 1.0
+
+
+def test_empty_and_header_only_files_are_refused(tmp_path):
+    sf.write(str(tmp_path / "empty.wav"), np.zeros((0, 2)), 44100)
+    one_line_error(run_cli("process", str(tmp_path / "empty.wav"), "-o", str(tmp_path / "o.wav")),
+                   "holds no audio frames")
+    write_clip(tmp_path / "clip.wav", 44100, 2)
+    (tmp_path / "header.wav").write_bytes((tmp_path / "clip.wav").read_bytes()[:30])
+    one_line_error(run_cli("process", str(tmp_path / "header.wav"), "-o", str(tmp_path / "o.wav")),
+                   "not a readable audio file")
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_truncated_files(tmp_path):
+    # a WAV cut short plays what it holds (libsndfile reads the frames present)
+    write_clip(tmp_path / "clip.wav", 44100, 2, seconds=2.0)
+    whole = (tmp_path / "clip.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(whole[: len(whole) // 2])
+    assert run_cli("process", str(tmp_path / "cut.wav"), "-o", str(tmp_path / "o.wav")).returncode == 0
+    assert sf.info(str(tmp_path / "o.wav")).frames == sf.info(str(tmp_path / "cut.wav")).frames
+    # a FLAC cut short fails to decode part-way: said so, and no output left behind
+    write_clip(tmp_path / "clip.flac", 44100, 2, seconds=4.0)
+    whole = (tmp_path / "clip.flac").read_bytes()
+    (tmp_path / "cut.flac").write_bytes(whole[: len(whole) // 2])
+    one_line_error(run_cli("process", str(tmp_path / "cut.flac"), "-o", str(tmp_path / "o2.wav")),
+                   "(truncated or corrupt?)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.flac", "clip.wav", "cut.flac", "cut.wav", "o.wav"]
+
+
+def _limit_file_size(limit: int):
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_a_full_disk_leaves_the_users_file_alone(tmp_path):
+    """The file-size limit makes every write past 200 kB fail (EFBIG), as a full disk would."""
+    source, output = tmp_path / "in.wav", tmp_path / "mine.wav"
+    write_clip(source, 44100, 2, seconds=5.0)
+    output.write_bytes(b"an earlier master")
+    result = subprocess.run([sys.executable, "-m", "inteleq_rt", "process", str(source), "-o", str(output),
+                             "--force"], capture_output=True, text=True, cwd=REPO, timeout=120,
+                            preexec_fn=_limit_file_size(200_000))
+    one_line_error(result, "writing failed")
+    assert output.read_bytes() == b"an earlier master"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "mine.wav"]
+
+
+def test_ctrl_c_during_process_leaves_no_output(tmp_path):
+    source, output = tmp_path / "long.wav", tmp_path / "out.wav"
+    rate = 48000
+    noise = np.random.default_rng(0).standard_normal((rate * 240, 2)).astype(np.float32) * 0.1
+    sf.write(str(source), noise, rate, subtype="PCM_16")
+    job = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "process", str(source), "-o", str(output),
+                            "--genre", "jazz"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.wav.*.partial")):  # the render has begun
+        assert job.poll() is None and time.monotonic() < deadline, job.stderr.read()
+        time.sleep(0.01)
+    job.send_signal(signal.SIGINT)
+    _, stderr = job.communicate(timeout=30)
+    assert job.returncode == 130, stderr
+    assert "interrupted; no output was left behind" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav"]
