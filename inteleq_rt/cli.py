@@ -16,7 +16,7 @@ from pathlib import Path
 from . import config as defaults
 
 PROG = "inteleq-rt"
-SUBCOMMANDS = ("process", "presets", "demo", "train", "classify", "bench")
+SUBCOMMANDS = ("process", "presets", "demo", "train", "classify", "bench", "plugins")
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
@@ -54,6 +54,12 @@ def _engine_options() -> argparse.ArgumentParser:
                        help="analysis bands: the paper's five, 11 octaves or 31 third-octaves (default: paper)")
     group.add_argument("--presets-dir", type=Path, default=defaults.PRESETS_DIR, metavar="DIR",
                        help="folder of preset .toml files (default: the bundled presets/)")
+    group.add_argument("--plugin", action="append", default=[], metavar="PATH[:NAME=VALUE,...]",
+                       help="insert a VST3 plugin, configured (repeatable; in the order given); "
+                            f"`{PROG} plugins PATH` lists its parameters")
+    group.add_argument("--plugin-position", choices=("pre", "post"), default="post",
+                       help="plugins run before the EQ (the analysis and classifier hear them) or "
+                            "after it (default: post)")
     group.add_argument("--report", type=Path, metavar="FILE.json",
                        help="write a timeline: time, genre, EQ gains, input/output band levels")
     group.add_argument("--force", action="store_true", help="overwrite existing output files")
@@ -77,7 +83,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(
             prog=PROG, parents=[engine],
             description="Genre-aware real-time equalizer. With no command, monitors a live input "
-                        "through the EQ. Commands: process (files), classify, train, bench, presets, demo; "
+                        "through the EQ. Commands: process (files), classify, train, bench, presets, plugins, demo; "
                         f"`{PROG} COMMAND --help` for each.",
             epilog=f"examples:\n  {PROG} --list-devices\n  {PROG} --device 2 --genre jazz\n"
                    f"  {PROG} --device \"system, JACK\" --mode match --genre hiphop\n"
@@ -167,6 +173,11 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
                             metavar="DIR")
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
         return parser
+    if command == "plugins":
+        parser = argparse.ArgumentParser(prog=f"{PROG} plugins",
+                                         description="List a VST3 plugin's parameters, their values and ranges.")
+        parser.add_argument("plugin", metavar="PATH[:NAME=VALUE,...]")
+        return parser
     if command == "presets":
         parser = argparse.ArgumentParser(prog=f"{PROG} presets",
                                          description="List, show or validate genre presets.")
@@ -221,6 +232,7 @@ class _Run:
                  analyze_output: bool = True) -> None:
         from .classifier import GenreClassifier
         from .engine import Engine
+        from .plugins import PluginInsert, parse_plugin_spec
         from .presets import load_presets
         from .report import Timeline
 
@@ -233,7 +245,10 @@ class _Run:
                 raise UserError(f"{error}, or choose a genre with --genre") from None
         try:
             presets = load_presets(config.presets_dir, args.targets)
-            self.engine = Engine(config, presets, genre=args.genre or "flat")
+            plugins = [PluginInsert(parse_plugin_spec(text), channels, sample_rate, config.max_block_size)
+                       for text in args.plugin]
+            around = {f"{args.plugin_position}_plugins": plugins}
+            self.engine = Engine(config, presets, genre=args.genre or "flat", **around)
             self.classifier = None if model is None else GenreClassifier(
                 self.engine, model, period_s=args.classify_every, blend=args.blend)
         except ValueError as error:  # unknown genre, bad preset (PresetError is a ValueError)
@@ -618,6 +633,16 @@ def _stderr_console():
     return Console(stderr=True)
 
 
+def run_plugins(args: argparse.Namespace) -> int:
+    from .plugins import describe_parameters, parse_plugin_spec
+
+    spec = parse_plugin_spec(args.plugin)
+    print(f"{spec.path}:")
+    for line in describe_parameters(spec):
+        print(f"  {line}")
+    return 0
+
+
 def run_presets(args: argparse.Namespace) -> int:
     from .presets import PresetError, load_presets, validate_file
 
@@ -697,7 +722,8 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     args = build_parser(command).parse_args(argv[1:] if command else argv)
     runner = {None: run_monitor, "process": run_process, "presets": run_presets, "demo": run_demo,
-              "train": run_train, "classify": run_classify, "bench": run_bench}[command]
+              "train": run_train, "classify": run_classify, "bench": run_bench,
+              "plugins": run_plugins}[command]
     # SIGINT and SIGTERM stop cleanly, even when started where SIGINT was ignored (background jobs).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -712,10 +738,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # every error ends in one line, never a traceback
         from .audio_io import AudioError
         from .model import WeightsError
+        from .plugins import PluginError
         from .presets import PresetError
         from .training import DatasetError
 
-        if isinstance(error, (UserError, AudioError, PresetError, WeightsError, DatasetError)):
+        if isinstance(error, (UserError, AudioError, PresetError, WeightsError, DatasetError, PluginError)):
             print(f"{PROG}: error: {error}", file=sys.stderr)
         else:
             print(f"{PROG}: internal error: {type(error).__name__}: {error}", file=sys.stderr)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from .config import MIN_BLOCK_SIZE, EngineConfig
 from .eq import MatchEQ, PresetEQ
 from .features import feature_vector
 from .filterbank import FilterBank
+from .plugins import PluginInsert
 from .presets import EqFilter, Preset, load_presets
 
 
@@ -119,7 +121,11 @@ class Engine:
         config: EngineConfig | None = None,
         presets: dict[str, Preset] | None = None,
         genre: str = "flat",
+        pre_plugins: Sequence[PluginInsert] = (),
+        post_plugins: Sequence[PluginInsert] = (),
     ) -> None:
+        """``pre_plugins`` run before the analysis and EQ (the classifier hears them),
+        ``post_plugins`` after the EQ (the output analysis hears them)."""
         self.config = config = config or EngineConfig()
         self.presets = presets if presets is not None else load_presets(config.presets_dir)
         self._check_genre(genre)
@@ -133,6 +139,7 @@ class Engine:
         else:
             self.eq = PresetEQ(self.presets, config, genre)
         self._requested_genre = genre
+        self.pre_plugins, self.post_plugins = tuple(pre_plugins), tuple(post_plugins)
         ring_frames = int(config.input_ring_s * rate)
         self.input_ring = (InputRing(ring_frames, channels, config.max_block_size)
                            if ring_frames > 2 * config.max_block_size else None)
@@ -218,6 +225,8 @@ class Engine:
         clean = self._clean[: block.shape[0]]
         self.repaired_samples += _condition(block, clean, INPUT_LIMIT)
         block = clean
+        for plugin in self.pre_plugins:
+            plugin.process(block, block)
         if self.input_ring is not None:
             self.input_ring.write(block)
         self.input_analysis.process(block)
@@ -225,6 +234,8 @@ class Engine:
         if requested != self.eq.target:
             self.eq.select(requested)  # refused mid-fade: tried again next block
         self.eq.process(block, out, self.input_analysis)
+        for plugin in self.post_plugins:
+            plugin.process(out, out)
         if self.output_analysis is not None:
             self.output_analysis.process(out)
         self.blocks += 1

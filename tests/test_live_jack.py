@@ -223,3 +223,20 @@ def test_a_vanished_device_ends_the_run_with_what_was_done_kept(tmp_path, comman
     if command == "play":
         frames = sf.info(str(played)).frames
         assert JACK_RATE < frames < 30 * JACK_RATE
+
+
+def test_live_monitoring_runs_a_real_vst3_plugin(jack_server):
+    from inteleq_rt.plugins import PluginInsert, parse_plugin_spec
+
+    spec = "/usr/lib/vst3/ZamEQ2.vst3:boost_cut_1_db=6,frequency_1_hz=30,bandwidth_1=2"  # mono: one per channel
+    engine = Engine(EngineConfig(sample_rate=JACK_RATE), genre="flat",
+                    post_plugins=[PluginInsert(parse_plugin_spec(spec), 2, JACK_RATE, 1024)])
+    audio = sine(TONE_HZ, 2.0, JACK_RATE, amplitude=AMPLITUDE)
+    out = np.empty_like(audio)
+    for start in range(0, len(audio), 256):
+        engine.process(audio[start : start + 256], out[start : start + 256])
+    expected = float(np.max(np.abs(out[JACK_RATE:, 0])) / AMPLITUDE)
+    assert expected > 1.5  # the plugin boosts the tone
+    received, stdout, _ = run_live(jack_server, ToneLoop(jack_server.name), 3.0, "--genre", "flat", "--plugin", spec)
+    assert "stopped" in stdout
+    np.testing.assert_allclose(np.max(np.abs(received), axis=0) / AMPLITUDE, [expected, expected], rtol=0.02)

@@ -1,0 +1,114 @@
+"""Third-party plugins (VST3, or Audio Units on macOS) around the EQ, hosted by pedalboard.
+
+A plugin is given as ``PATH[:name=value,...]``. Many plugins are mono-only (Debian's
+zam-plugins are, mostly); a stream with more channels then gets one instance per channel,
+each with the same settings, so a mono compressor works on a stereo stream as a
+dual-mono one. Plugins are loaded, configured and warmed up before streaming starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pedalboard
+
+
+class PluginError(ValueError):
+    """A plugin that cannot be loaded or configured, worded for the user (names the plugin)."""
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    path: Path
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+def parse_plugin_spec(text: str) -> PluginSpec:
+    """``PATH[:name=value,...]``; a colon is part of the path unless settings follow it, or
+    what precedes it is an existing plugin."""
+    path, _, settings = text.rpartition(":")
+    if not path or ("=" not in settings and not Path(path).exists()):
+        return PluginSpec(Path(text))
+    parameters = {}
+    for item in settings.split(","):
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            raise PluginError(f"--plugin {text}: settings are name=value pairs separated by commas, not {item!r}")
+        parameters[name.strip()] = value.strip()
+    return PluginSpec(Path(path), parameters)
+
+
+def load_plugin(spec: PluginSpec) -> pedalboard.Plugin:
+    """One configured instance; unknown parameters and bad values name the plugin and key."""
+    if not spec.path.exists():
+        raise PluginError(f"{spec.path}: no such plugin")
+    try:
+        plugin = pedalboard.load_plugin(str(spec.path))
+    except (ImportError, ValueError, RuntimeError) as error:
+        raise PluginError(f"{spec.path}: cannot load as a plugin: {str(error).splitlines()[0]}") from None
+    for name, value in spec.parameters.items():
+        if name not in plugin.parameters:
+            raise PluginError(f"{spec.path}: no parameter {name!r}; it has: {', '.join(plugin.parameters)}")
+        try:
+            setattr(plugin, name, _parse_value(value))
+        except (ValueError, TypeError) as error:
+            raise PluginError(f"{spec.path}: {name}={value}: {str(error).splitlines()[0]}") from None
+    return plugin
+
+
+def _parse_value(value: str) -> float | bool | str:
+    lowered = value.lower()
+    if lowered in ("true", "on", "false", "off"):
+        return lowered in ("true", "on")
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def describe_parameters(spec: PluginSpec) -> list[str]:
+    """One line per parameter: name, current value and range, for `inteleq-rt plugins`."""
+    plugin = load_plugin(spec)
+    lines = []
+    for name, parameter in plugin.parameters.items():
+        detail = str(parameter).strip("<>").split(" ", 1)[-1]
+        lines.append(f"{name:<28} {getattr(plugin, name)!s:<12} {detail}")
+    return lines
+
+
+class PluginInsert:
+    """One plugin on a stream: a single instance if it takes the stream's channels, else one
+    mono instance per channel. ``process`` may run on the audio thread (state carries)."""
+
+    def __init__(self, spec: PluginSpec, channels: int, sample_rate: float, max_block: int) -> None:
+        self.spec = spec
+        self.sample_rate = float(sample_rate)
+        first = load_plugin(spec)
+        if self._accepts(first, channels, max_block):
+            self.instances = [first]
+        elif channels > 1 and self._accepts(first, 1, max_block):
+            self.instances = [first] + [load_plugin(spec) for _ in range(channels - 1)]
+            for instance in self.instances[1:]:
+                self._accepts(instance, 1, max_block)
+        else:
+            raise PluginError(f"{spec.path}: takes neither {channels} channel(s) nor one")
+
+    def _accepts(self, plugin: pedalboard.Plugin, channels: int, max_block: int) -> bool:
+        """Warm the plugin on a full-size block of silence; False if it refuses the channels."""
+        try:
+            plugin.process(np.zeros((max_block, channels), np.float32), self.sample_rate, reset=True)
+        except ValueError:
+            return False
+        plugin.reset()
+        return True
+
+    def process(self, block: np.ndarray, out: np.ndarray) -> None:
+        """Run one (frames, channels) float32 block into ``out`` (which may be ``block``)."""
+        if len(self.instances) == 1:
+            out[:] = self.instances[0].process(block, self.sample_rate, reset=False)
+            return
+        for channel, instance in enumerate(self.instances):
+            out[:, channel : channel + 1] = instance.process(
+                block[:, channel : channel + 1], self.sample_rate, reset=False)

@@ -1,0 +1,104 @@
+"""Third-party VST3 plugins around the EQ: real plugins from Debian's zam-plugins."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from inteleq_rt.config import EngineConfig
+from inteleq_rt.engine import Engine
+from inteleq_rt.plugins import PluginInsert, PluginSpec, parse_plugin_spec
+
+from .conftest import run_cli, sine
+
+VST3 = Path("/usr/lib/vst3")
+STEREO_COMPRESSOR = VST3 / "ZamCompX2.vst3"  # takes two channels
+MONO_EQ = VST3 / "ZamEQ2.vst3"  # mono only
+BOOST_1K = f"{MONO_EQ}:boost_cut_1_db=12,frequency_1_hz=1000,bandwidth_1=1"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def zam_plugins():
+    if not MONO_EQ.exists() or not STEREO_COMPRESSOR.exists():
+        pytest.fail("zam-plugins is not installed: run the tests through tests/run.sh, which installs it")
+
+
+def gain_db(processed: np.ndarray, original: np.ndarray) -> np.ndarray:
+    half = len(original) // 2
+    return 20 * np.log10(np.abs(processed[half:]).max(axis=0) / np.abs(original[half:]).max(axis=0))
+
+
+def test_plugin_specs_parse():
+    assert parse_plugin_spec("/x/A.vst3") == PluginSpec(Path("/x/A.vst3"))
+    assert parse_plugin_spec("/x/A.vst3:gain=3, mode = on").parameters == {"gain": "3", "mode": "on"}
+    assert parse_plugin_spec("C:/x/A.vst3").path == Path("C:/x/A.vst3")
+
+
+def test_a_mono_plugin_runs_per_channel_on_stereo():
+    insert = PluginInsert(parse_plugin_spec(BOOST_1K), 2, 48000, 1024)
+    assert len(insert.instances) == 2
+    tone = sine(1000.0, 1.0, 48000)
+    tone[:, 1] *= 0.5
+    out = np.empty_like(tone)
+    for start in range(0, len(tone), 256):
+        insert.process(tone[start : start + 256], out[start : start + 256])
+    np.testing.assert_allclose(gain_db(out, tone), [12.0, 12.0], atol=0.5)
+
+
+@pytest.mark.parametrize("position", ["pre", "post"])
+def test_plugins_in_the_offline_path(tmp_path, position):
+    source, output, plain = tmp_path / "in.wav", tmp_path / "out.wav", tmp_path / "plain.wav"
+    tone = sine(1000.0, 2.0, 48000)
+    sf.write(str(source), tone, 48000, subtype="FLOAT")
+    result = run_cli("process", str(source), "-o", str(output), "--genre", "jazz", "--plugin", BOOST_1K,
+                     "--plugin", f"{STEREO_COMPRESSOR}:threshold_db=0", "--plugin-position", position)
+    assert result.returncode == 0, result.stderr
+    assert run_cli("process", str(source), "-o", str(plain), "--genre", "jazz").returncode == 0
+    with_plugins, _ = sf.read(str(output), dtype="float32")
+    without, _ = sf.read(str(plain), dtype="float32")
+    np.testing.assert_allclose(gain_db(with_plugins, without), [12.0, 12.0], atol=0.6)
+
+
+def test_the_engine_places_plugins_before_or_after_its_analysis():
+    tone = sine(1000.0, 1.0, 48000)
+    levels = {}
+    for position in ("pre", "post"):
+        insert = PluginInsert(parse_plugin_spec(BOOST_1K), 2, 48000, 1024)
+        engine = Engine(EngineConfig(), genre="flat", **{f"{position}_plugins": [insert]})
+        out = np.empty_like(tone)
+        for start in range(0, len(tone), 256):
+            engine.process(tone[start : start + 256], out[start : start + 256])
+        snap = engine.snapshot()
+        levels[position] = 10 * np.log10(snap.input_overall_ms.mean() / snap.output_overall_ms.mean())
+    assert levels["pre"] == pytest.approx(0.0, abs=0.2)  # the analysis heard the boost
+    assert levels["post"] == pytest.approx(-12.0, abs=0.5)  # the boost came after it
+
+
+def test_plugins_command_lists_parameters():
+    result = run_cli("plugins", str(MONO_EQ))
+    assert result.returncode == 0, result.stderr
+    assert "boost_cut_1_db" in result.stdout and "range=(-50.0, 20.0" in result.stdout
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("/nowhere/Nothing.vst3", "/nowhere/Nothing.vst3: no such plugin"),
+    (f"{MONO_EQ}:no_such_knob=1", "no parameter 'no_such_knob'; it has: "),
+    (f"{MONO_EQ}:boost_cut_1_db", "settings are name=value pairs"),
+    (f"{MONO_EQ}:boost_cut_1_db=loud", "boost_cut_1_db=loud"),
+])
+def test_bad_plugins_get_one_line(tmp_path, spec, message):
+    sf.write(str(tmp_path / "in.wav"), sine(440.0, 0.5, 44100), 44100)
+    result = run_cli("process", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o.wav"), "--genre", "flat",
+                     "--plugin", spec)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("DPF warning")]
+    assert len(errors) == 1 and message in errors[0], result.stderr
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_a_stereo_only_plugin_on_mono_is_refused(tmp_path):
+    sf.write(str(tmp_path / "mono.wav"), sine(440.0, 0.5, 44100, channels=1), 44100)
+    result = run_cli("process", str(tmp_path / "mono.wav"), "-o", str(tmp_path / "o.wav"), "--genre", "flat",
+                     "--plugin", str(STEREO_COMPRESSOR))
+    assert result.returncode == 1 and "takes neither 1 channel(s) nor one" in result.stderr
