@@ -637,8 +637,9 @@ def run_plugins(args: argparse.Namespace) -> int:
     from .plugins import describe_parameters, parse_plugin_spec
 
     spec = parse_plugin_spec(args.plugin)
+    lines = describe_parameters(spec)
     print(f"{spec.path}:")
-    for line in describe_parameters(spec):
+    for line in lines:
         print(f"  {line}")
     return 0
 

@@ -79,6 +79,8 @@ def test_plugins_command_lists_parameters():
     result = run_cli("plugins", str(MONO_EQ))
     assert result.returncode == 0, result.stderr
     assert "boost_cut_1_db" in result.stdout and "range=(-50.0, 20.0" in result.stdout
+    missing = run_cli("plugins", "/nowhere/Nothing.vst3")
+    assert missing.returncode == 1 and missing.stdout == ""
 
 
 @pytest.mark.parametrize("spec, message", [
