@@ -16,7 +16,7 @@ from pathlib import Path
 from . import config as defaults
 
 PROG = "inteleq-rt"
-SUBCOMMANDS = ("process", "presets", "demo", "train", "classify", "bench", "plugins")
+SUBCOMMANDS = ("process", "analyze", "presets", "demo", "train", "classify", "bench", "plugins")
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
@@ -83,7 +83,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(
             prog=PROG, parents=[engine],
             description="Genre-aware real-time equalizer. With no command, monitors a live input "
-                        "through the EQ. Commands: process (files), classify, train, bench, presets, plugins, demo; "
+                        "through the EQ. Commands: process (files), analyze, classify, train, bench, presets, plugins, demo; "
                         f"`{PROG} COMMAND --help` for each.",
             epilog=f"examples:\n  {PROG} --list-devices\n  {PROG} --device 2 --genre jazz\n"
                    f"  {PROG} --device \"system, JACK\" --mode match --genre hiphop\n"
@@ -110,6 +110,15 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("--realtime", action="store_true",
                             help="play through the engine to an output device, paced at real time")
         _device_options(parser, with_input=False)
+        return parser
+    if command == "analyze":
+        parser = argparse.ArgumentParser(
+            prog=f"{PROG} analyze", parents=[engine],
+            description="Run a file through the engine (nothing written but the picture) and plot its band "
+                        "levels over time, the genre probabilities over time, and what the EQ did: its "
+                        "response, the input and output long-term spectra, the genre's target.")
+        parser.add_argument("input", type=Path, help="audio file to analyse")
+        parser.add_argument("--plot", type=Path, required=True, metavar="FILE.png", help="picture to write")
         return parser
     if command == "train":
         parser = argparse.ArgumentParser(
@@ -184,6 +193,10 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("action", nargs="?", choices=("list", "show", "validate"), default="list")
         parser.add_argument("names", nargs="*", help="show: a preset name; validate: preset files")
         parser.add_argument("--presets-dir", type=Path, default=defaults.PRESETS_DIR, metavar="DIR")
+        parser.add_argument("--plot", type=Path, metavar="FILE.png", help="show: also draw the EQ response")
+        parser.add_argument("--samplerate", type=int, default=defaults.SAMPLE_RATE, metavar="HZ",
+                            help="--plot: the rate to draw the response at (default: %(default)s)")
+        parser.add_argument("--force", action="store_true", help="overwrite an existing --plot file")
         return parser
     parser = argparse.ArgumentParser(
         prog=f"{PROG} demo", parents=[engine],
@@ -455,6 +468,35 @@ def run_process(args: argparse.Namespace) -> int:
     return _finish(f"wrote {args.output}", args, summary, run)
 
 
+def run_analyze(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import audio_io
+    from .plots import plot_analysis
+
+    audio_io.check_can_write(args.plot, args.force, (args.input,))
+    audio, rate = audio_io.read_audio(args.input)
+    run = _Run(args, rate, audio.shape[1])
+    engine, block = run.engine, 4096
+    output = np.zeros_like(audio)
+    padded = np.zeros((-(-len(audio) // block) * block, audio.shape[1]), np.float32)
+    padded[: len(audio)] = audio
+    result = np.empty_like(padded)
+    for start in range(0, len(padded), block):
+        engine.process(padded[start : start + block], result[start : start + block])
+        run.after_block()
+    output[:] = result[: len(audio)]
+    snapshot = engine.snapshot()
+    target = engine.presets[snapshot.genre].target
+    target_db = (list(target.levels_db) if target is not None
+                 and [tuple(b) for b in target.bands_hz] == [tuple(b) for b in engine.config.bands] else None)
+    plot_analysis(args.input, audio, output, rate, run.timeline.entries, list(engine.config.bands),
+                  snapshot.eq_gains, target_db, args.plot)
+    changes = run.timeline.genre_changes()
+    print(f"{args.input}: {', '.join(f'{t:.1f}s {g}' for t, g in changes)}\nplot: {args.plot}")
+    return 0
+
+
 def _play_realtime(args: argparse.Namespace, info) -> int:
     import numpy as np
 
@@ -682,6 +724,13 @@ def run_presets(args: argparse.Namespace) -> int:
             spread = f" +/- {t.spread_db[i]:.1f}" if t.spread_db else ""
             print(f"  {low:7.0f}-{high:<7.0f} Hz  {level:+6.1f}{spread}")
     print(f"\nsource: {preset.source}")
+    if args.plot is not None:
+        from .audio_io import check_can_write
+        from .plots import plot_preset
+
+        check_can_write(args.plot, args.force)
+        plot_preset(preset, args.samplerate, args.plot)
+        print(f"plot: {args.plot}")
     return 0
 
 
@@ -722,7 +771,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     args = build_parser(command).parse_args(argv[1:] if command else argv)
-    runner = {None: run_monitor, "process": run_process, "presets": run_presets, "demo": run_demo,
+    runner = {None: run_monitor, "process": run_process, "analyze": run_analyze, "presets": run_presets,
+              "demo": run_demo,
               "train": run_train, "classify": run_classify, "bench": run_bench,
               "plugins": run_plugins}[command]
     # SIGINT and SIGTERM stop cleanly, even when started where SIGINT was ignored (background jobs).

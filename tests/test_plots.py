@@ -1,0 +1,39 @@
+"""Pictures: a preset's response and a file's analysis, drawn from the real chain."""
+
+import matplotlib.image
+import numpy as np
+import soundfile as sf
+
+from inteleq_rt.demo import demo_clip
+from inteleq_rt.plots import chain_response
+from inteleq_rt.presets import EqFilter
+
+from .conftest import run_cli
+
+
+def test_chain_response_is_measured_through_the_real_chain():
+    freqs, db = chain_response((EqFilter("peak", 1000.0, 6.0, 1.0), EqFilter("high_shelf", 8000.0, -4.0, 0.707)), 48000)
+    at = lambda hz: db[np.argmin(np.abs(freqs - hz))]  # noqa: E731
+    assert abs(at(1000.0) - 6.0) < 0.3 and abs(at(30.0)) < 0.1 and abs(at(19000.0) + 4.0) < 0.3
+
+
+def test_preset_plot(tmp_path):
+    picture = tmp_path / "hiphop.png"
+    result = run_cli("presets", "show", "hiphop", "--plot", str(picture))
+    assert result.returncode == 0, result.stderr
+    assert matplotlib.image.imread(str(picture)).shape[:2] == (450, 900)
+    again = run_cli("presets", "show", "hiphop", "--plot", str(picture))
+    assert again.returncode == 1 and "exists; pass --force" in again.stderr
+
+
+def test_analyze_plots_a_file(tmp_path):
+    audio, rate = demo_clip(seconds=8.0)
+    source, picture = tmp_path / "song.wav", tmp_path / "song.png"
+    sf.write(str(source), audio, rate)
+    result = run_cli("analyze", str(source), "--plot", str(picture), "--mode", "match")
+    assert result.returncode == 0, result.stderr
+    assert "rock_pop" in result.stdout  # the shipped model's decision on the demo clip
+    assert matplotlib.image.imread(str(picture)).shape[:2] == (1100, 1100)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["song.png", "song.wav"]
+    missing = run_cli("analyze", str(tmp_path / "nothing.wav"), "--plot", str(tmp_path / "x.png"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr and not (tmp_path / "x.png").exists()
