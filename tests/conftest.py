@@ -73,6 +73,17 @@ class JackServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
 
+    def crash(self) -> None:
+        """Kill the server with no chance to clean up, as a crash would."""
+        self.process.kill()
+        self.process.wait()
+
+    def release_registry_slot(self) -> None:
+        """A killed jackd keeps its entry in JACK's machine-wide registry of 8 servers, so a
+        few crashes would stop every later server from starting. jackd reclaims a dead
+        entry under its own name, and a clean stop then frees it."""
+        JackServer(self.name).stop()
+
 
 @pytest.fixture(scope="session")
 def jack_server():

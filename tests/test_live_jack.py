@@ -209,11 +209,12 @@ def test_a_vanished_device_ends_the_run_with_what_was_done_kept(tmp_path, comman
             assert time.monotonic() < deadline and engine.poll() is None, engine.stderr.read()
             time.sleep(0.1)
         time.sleep(1.5)
-        server.process.kill()
+        server.crash()
         stdout, stderr = engine.communicate(timeout=30)
     finally:
         engine.kill()
         server.stop()
+        server.release_registry_slot()
     assert engine.returncode == 1, stderr
     assert stderr.strip().splitlines()[-1].endswith("the device stopped calling back: disconnected, "
                                                     "or its audio server stopped")
