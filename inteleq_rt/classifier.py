@@ -3,7 +3,8 @@
 The classifier reads the engine's input ring (the audio thread only copies blocks into it),
 runs its own ``FeatureTracker`` over that audio, and every ``period_s`` of stream time runs
 the network, smooths the probabilities (exponential averaging) and applies a hysteresis
-margin before posting a genre to the engine, so similar classes do not flicker. It can be
+margin before posting a genre to the engine, so similar classes do not flicker; through
+silence, and until its window again holds nothing else, it holds the genre it had. It can be
 stepped synchronously (offline rendering: deterministic, as fast as the CPU allows) or run
 in its own thread (live), where it never makes the audio callback wait: the callback takes
 no lock and the heavy work (numba filterbank, XLA forward pass) runs outside the GIL.
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import MATCH_GATE_DB
 from .engine import Engine
 from .features import FeatureTracker
 from .model import GenreModel
@@ -74,6 +76,8 @@ class GenreClassifier:
         if tracker.seconds + 1e-9 < self._next_decision_s:
             return
         self._next_decision_s += self.period_s
+        if tracker.quietest_db() < MATCH_GATE_DB:
+            return  # silence (between songs, a muted input): keep the genre that was playing
         started = time.perf_counter()
         probabilities = self.model.probabilities(tracker.features())
         self.call_seconds.append(time.perf_counter() - started)

@@ -30,7 +30,9 @@ PAPER_BANDS: tuple[tuple[float, float], ...] = (
 
 # Levels below this are treated as silence: log of zero never reaches the features.
 LEVEL_FLOOR_DB = -120.0
-# Below this overall input level, match mode holds its gains instead of chasing noise.
+# Below this overall input level, match mode holds its gains instead of chasing noise,
+# and the classifier (when the whole window it hears is below it) holds its genre: the
+# silence between songs has none.
 MATCH_GATE_DB = -60.0
 
 

@@ -142,6 +142,10 @@ class FeatureTracker:
         self._changes[row] = np.abs(self.level - previous) if self.ticks else 0.0
         self.ticks += 1
 
+    def quietest_db(self) -> float:
+        """The lowest overall level (dBFS) over the statistics window."""
+        return float(self._levels[: min(self.ticks, self.window), -1].min(initial=0.0))
+
     def features(self) -> np.ndarray:
         """The statistics named by the spec over the last window (fewer ticks at the start)."""
         filled = min(self.ticks, self.window)

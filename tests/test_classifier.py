@@ -129,6 +129,26 @@ def test_classifier_reads_exactly_what_the_engine_heard(trained):
     assert classifier.lost_frames == 0 and classifier.genre == "country"
 
 
+def test_the_genre_holds_through_silence_between_songs(trained):
+    """Silence has no genre: the decision made on the music stays, and nothing new is posted."""
+    _, weights, _ = trained
+    model = load_model(weights)
+    engine = Engine(EngineConfig(input_ring_s=4.0), genre="flat")
+    classifier = GenreClassifier(engine, model, period_s=0.5)
+    song = synthetic_clip("hiphop", 6.0, 48000, 5)
+    gap = np.zeros((10 * 48000, 2), np.float32)
+    out = np.empty((256, 2), np.float32)
+    decided = None
+    for part in (song, gap):
+        for start in range(0, len(part) - 255, 256):
+            engine.process(part[start : start + 256], out)
+            classifier.step()
+        decided = decided or len(classifier.decisions)
+    assert classifier.genre == "hiphop" and engine.snapshot().genre == "hiphop"
+    # decisions stop once the level in the window falls below the gate (the RMS tail decays)
+    assert decided < len(classifier.decisions) <= decided + 7
+
+
 def test_a_stuck_classifier_never_stalls_the_audio_path(trained):
     """Fault injection: the network call hangs; the engine keeps processing blocks regardless."""
     _, weights, _ = trained
