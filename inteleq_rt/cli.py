@@ -283,13 +283,12 @@ class _Run:
 
         return nullcontext() if self.classifier is None else ClassifierThread(self.classifier)
 
-    def status(self, stats=None) -> str:
-        line = status_line(self.engine, stats)
-        latest = self.classifier.latest if self.classifier is not None else None
-        if latest is not None:
-            top = sorted(latest.probabilities.items(), key=lambda item: -item[1])[:3]
-            line += "  p " + " ".join(f"{name} {p:.0%}" for name, p in top)
-        return line
+    def show(self, display, stats, block_size: int) -> None:
+        """Live: sample the timeline and redraw the status display."""
+        from .display import read_status
+
+        self.timeline.sample()
+        display.show(read_status(self.engine, self.classifier, stats, block_size, self.mode))
 
     def classifier_summary(self) -> dict:
         if self.classifier is None:
@@ -323,45 +322,6 @@ def _db(value: float) -> str:
     return f"{20 * math.log10(value):.1f} dBFS" if value > 0 else "-inf dBFS"
 
 
-def status_line(engine, stats=None) -> str:
-    """One compact line: time, genre (and fade), input band levels, EQ gains, callback load, xruns."""
-    from .features import band_levels_db
-
-    snap = engine.snapshot()
-    relative, overall = band_levels_db(snap.input_band_ms, snap.input_overall_ms)
-    genre = snap.genre + (f" (fade {snap.crossfade:.0%})" if snap.crossfade is not None else "")
-    levels = " ".join(f"{v:+.0f}" for v in relative)
-    gains = " ".join(f"{g:+.1f}" for _, g in snap.eq_gains) or "none"
-    line = f"{snap.time_s:7.1f}s  {genre:<22} in {overall:6.1f} dB [{levels}]  eq [{gains}]"
-    if stats is not None and stats.count:
-        import numpy as np
-
-        recent = stats.recent_durations(last=200)
-        line += f"  cb p99 {np.percentile(recent, 99) * 1e6:.0f}us  xruns {stats.xruns}"
-    return line
-
-
-class _StatusPrinter:
-    """Rewrites one line on a terminal; prints a line every few seconds otherwise."""
-
-    def __init__(self, every_s: float = 5.0) -> None:
-        self.tty = sys.stderr.isatty()
-        self.every_s = every_s
-        self._last = 0.0
-
-    def show(self, line: str) -> None:
-        if self.tty:
-            sys.stderr.write("\r" + line[:200] + "\033[K")
-            sys.stderr.flush()
-        elif time.monotonic() - self._last >= self.every_s:
-            self._last = time.monotonic()
-            print(line, file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.tty:
-            sys.stderr.write("\n")
-
-
 def _timing_summary(stats, block_size: int, sample_rate: int) -> dict:
     import numpy as np
 
@@ -370,7 +330,8 @@ def _timing_summary(stats, block_size: int, sample_rate: int) -> dict:
     summary = {"callbacks": stats.count, "xruns": stats.xruns, "input_overflows": stats.input_overflows,
                "output_underflows": stats.output_underflows, "block_period_us": round(period_us, 1)}
     if stats.xruns:
-        summary["first_xruns_at_s"] = [round(i * block_size / sample_rate, 2) for i in stats.first_xruns()[:8]]
+        summary["first_xruns_at_s"] = [round(float(i) * block_size / sample_rate, 2)
+                                     for i in stats.first_xruns()[:8]]
     if len(durations):
         for name, value in (("median", np.median(durations)), ("p99", np.percentile(durations, 99)),
                             ("max", np.max(durations))):
@@ -410,6 +371,7 @@ def _finish(title: str, args: argparse.Namespace, summary: dict, run: _Run, stat
 # -- commands --------------------------------------------------------------------------------
 def run_monitor(args: argparse.Namespace) -> int:
     from . import audio_io
+    from .display import StatusDisplay
 
     if args.list_devices:
         print(audio_io.describe_devices())
@@ -421,21 +383,16 @@ def run_monitor(args: argparse.Namespace) -> int:
     rate, channels = audio_io.device_stream_settings(input_device, output_device, args.channels)
     run = _Run(args, args.samplerate or rate, channels)
     engine = run.engine
-    printer = _StatusPrinter()
     deadline = time.monotonic() + args.duration if args.duration else math.inf
     source = audio_io.resolve_device(input_device, "input")["name"]
     print(f"monitoring {source!r} at {engine.config.sample_rate} Hz, {channels} ch, "
           f"{args.block_size}-frame blocks, {engine.config.mode} mode, {run.mode}; Ctrl+C stops",
           file=sys.stderr)
 
-    def tick(stats) -> None:
-        run.timeline.sample()
-        printer.show(run.status(stats))
-
-    with run.beside_audio():
+    with run.beside_audio(), StatusDisplay() as display:
         stats = audio_io.run_live(engine, input_device, output_device, args.block_size,
-                                  should_stop=lambda: time.monotonic() >= deadline, on_tick=tick)
-    printer.close()
+                                  should_stop=lambda: time.monotonic() >= deadline,
+                                  on_tick=lambda stats: run.show(display, stats, args.block_size))
     run.timeline.sample()
     summary = {"seconds": round(engine.frames / engine.config.sample_rate, 2), "blocks": engine.blocks,
                **_timing_summary(stats, args.block_size, engine.config.sample_rate)}
@@ -501,6 +458,7 @@ def _play_realtime(args: argparse.Namespace, info) -> int:
     import numpy as np
 
     from . import audio_io
+    from .display import StatusDisplay
 
     _check_block_size(args.block_size)
     output_device = audio_io.parse_device(args.output_device or args.device)
@@ -516,16 +474,10 @@ def _play_realtime(args: argparse.Namespace, info) -> int:
         print(f"{sink['name']!r} does not run at {rate} Hz: resampling to {new_rate} Hz", file=sys.stderr)
         audio, rate = audio_io.resample(audio, rate, new_rate), new_rate
     run = _Run(args, rate, info.channels)
-    printer = _StatusPrinter()
     processed = np.zeros_like(audio) if args.output is not None else None
-
-    def tick(stats) -> None:
-        run.timeline.sample()
-        printer.show(run.status(stats))
-
-    with run.beside_audio():
-        stats = audio_io.play_file(run.engine, audio, output_device, args.block_size, tick, processed)
-    printer.close()
+    with run.beside_audio(), StatusDisplay() as display:
+        stats = audio_io.play_file(run.engine, audio, output_device, args.block_size,
+                                   lambda stats: run.show(display, stats, args.block_size), processed)
     run.timeline.sample()
     summary = {"input": str(args.input), "seconds_played": round(run.engine.frames / rate, 2),
                "sample_rate": rate, **_timing_summary(stats, args.block_size, rate)}

@@ -1,0 +1,234 @@
+"""What a live run shows while it plays: meters, genre, EQ and load, on stderr.
+
+On a terminal, a rich panel is redrawn in place; otherwise (a log, a pipe, CI) a plain
+line is printed every few seconds, so logs stay readable. The panel is drawn by a child
+process (``python -m inteleq_rt.display``) fed one JSON line per update: drawing it takes
+~7 ms of Python, and in this process that would hold the GIL the audio callback needs
+(measured: an xrun at every redraw at 256 frames on JACK).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import TextIO
+
+import numpy as np
+from rich.bar import Bar
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from .features import LEVEL_FLOOR_DB, power_db
+from .presets import MAX_CUT_DB, EqFilter
+
+METER_FLOOR_DB = -72.0  # band meters span this..0 dBFS
+METER_WIDTH = 24
+KIND_LABELS = {"low_shelf": "low shelf", "peak": "peak", "high_shelf": "high shelf"}
+
+
+@dataclass(frozen=True)
+class Status:
+    """One moment of a live run, as the display draws it (plain data: it travels as JSON)."""
+
+    time_s: float
+    genre: str
+    crossfade: float | None  # 0..1 while fading to ``genre``
+    mode: str  # how the genre is chosen: "automatic" or "genre NAME"
+    bands: list[tuple[float, float]]
+    input_db: list[float]  # per band, dBFS, channels mixed by power
+    output_db: list[float] | None
+    input_overall_db: float
+    output_overall_db: float | None
+    eq_gains: list[tuple[str, float]]  # (filter, gain dB)
+    probabilities: dict[str, float] | None
+    callback_p99_s: float | None  # over the last few hundred callbacks
+    block_period_s: float
+    xruns: int
+
+
+def read_status(engine, classifier, stats, block_size: int, mode: str) -> Status:
+    """Gather a ``Status`` from the engine's snapshot, the classifier's latest decision and the
+    stream's statistics (any of the last two may be None)."""
+    snap = engine.snapshot()
+    output = snap.output_band_ms is not None
+    latest = classifier.latest if classifier is not None else None
+    recent = stats.recent_durations(last=200) if stats is not None and stats.count else None
+    return Status(
+        time_s=snap.time_s,
+        genre=snap.genre,
+        crossfade=snap.crossfade,
+        mode=mode,
+        bands=[tuple(band) for band in engine.config.bands],
+        input_db=power_db(snap.input_band_ms.mean(axis=0)).tolist(),
+        output_db=power_db(snap.output_band_ms.mean(axis=0)).tolist() if output else None,
+        input_overall_db=float(power_db(snap.input_overall_ms.mean())),
+        output_overall_db=float(power_db(snap.output_overall_ms.mean())) if output else None,
+        eq_gains=[(_eq_label(eq_filter), gain) for eq_filter, gain in snap.eq_gains],
+        probabilities=dict(latest.probabilities) if latest is not None else None,
+        callback_p99_s=float(np.percentile(recent, 99)) if recent is not None else None,
+        block_period_s=block_size / engine.config.sample_rate,
+        xruns=stats.xruns if stats is not None else 0,
+    )
+
+
+def _hz(frequency: float) -> str:
+    return f"{frequency / 1000:g}k" if frequency >= 1000 else f"{frequency:g}"
+
+
+def _level(db: float) -> str:
+    return "  -inf" if db <= LEVEL_FLOOR_DB else f"{db:6.1f}"
+
+
+def _eq_label(eq_filter: EqFilter) -> str:
+    return f"{KIND_LABELS.get(eq_filter.kind, eq_filter.kind)} {_hz(eq_filter.frequency_hz)}Hz"
+
+
+def _load(status: Status) -> str:
+    if status.callback_p99_s is None:
+        return "callback: waiting"
+    share = status.callback_p99_s / status.block_period_s
+    return (f"callback p99 {status.callback_p99_s * 1e6:.0f} us = {share:.1%} of the "
+            f"{status.block_period_s * 1e3:.2f} ms block")
+
+
+def _genre(status: Status) -> str:
+    if status.crossfade is None:
+        return status.genre
+    return f"-> {status.genre} (crossfade {status.crossfade:.0%})"
+
+
+def plain_line(status: Status) -> str:
+    """One line for logs: time, genre, input band levels, EQ gains, top genres, load, xruns."""
+    bands = " ".join(f"{level - status.input_overall_db:+.0f}" for level in status.input_db)
+    gains = " ".join(f"{gain:+.1f}" for _, gain in status.eq_gains) or "none"
+    line = (f"{status.time_s:7.1f}s  {_genre(status):<26} in {status.input_overall_db:6.1f} dB "
+            f"[{bands}]  eq [{gains}]")
+    if status.probabilities:
+        top = sorted(status.probabilities.items(), key=lambda item: -item[1])[:3]
+        line += "  p " + " ".join(f"{name} {p:.0%}" for name, p in top)
+    if status.callback_p99_s is not None:
+        line += f"  cb p99 {status.callback_p99_s * 1e6:.0f}us"
+    return line + f"  xruns {status.xruns}"
+
+
+def _meter(db: float) -> Bar:
+    return Bar(-METER_FLOOR_DB, 0, max(0.0, db - METER_FLOOR_DB), width=METER_WIDTH,
+               color="red" if db > -1.0 else "green")
+
+
+def _gain_bar(gain: float, width: int = 17) -> Bar:
+    """Centred at 0 dB: a cut grows left, a boost right."""
+    centre = MAX_CUT_DB
+    gain = float(np.clip(gain, -MAX_CUT_DB, MAX_CUT_DB))
+    return Bar(2 * MAX_CUT_DB, min(centre, centre + gain), max(centre, centre + gain), width=width,
+               color="cyan" if gain >= 0 else "magenta")
+
+
+def render(status: Status) -> Group:
+    """The terminal panel: header, band meters (in and out), EQ gains, genre probabilities, load."""
+    header = Text.assemble(("IntelEQ-RT ", "bold"), f"{status.time_s:7.1f} s   ", ("genre ", "dim"),
+                           (_genre(status), "bold yellow"),
+                           "   (automatic)" if status.mode == "automatic" else "   (set by --genre)")
+    meters = Table(box=None, pad_edge=False, header_style="dim")
+    meters.add_column("band Hz", justify="right")
+    meters.add_column("input", width=METER_WIDTH)
+    meters.add_column("dBFS", justify="right")
+    if status.output_db is not None:
+        meters.add_column("output", width=METER_WIDTH)
+        meters.add_column("dBFS", justify="right")
+    for index, (low, high) in enumerate(status.bands):
+        row = [f"{_hz(low)}-{_hz(high)}", _meter(status.input_db[index]), _level(status.input_db[index])]
+        if status.output_db is not None:
+            row += [_meter(status.output_db[index]), _level(status.output_db[index])]
+        meters.add_row(*row)
+    overall = ["all", _meter(status.input_overall_db), _level(status.input_overall_db)]
+    if status.output_overall_db is not None:
+        overall += [_meter(status.output_overall_db), _level(status.output_overall_db)]
+    meters.add_row(*overall, style="bold")
+
+    eq = Table(box=None, pad_edge=False, header_style="dim")
+    eq.add_column("EQ")
+    eq.add_column(f"-{MAX_CUT_DB:g} .. +{MAX_CUT_DB:g} dB", width=17)
+    eq.add_column("dB", justify="right")
+    for label, gain in status.eq_gains:
+        eq.add_row(label, _gain_bar(gain), f"{gain:+.1f}")
+    parts = [header, meters, eq]
+    if status.probabilities:
+        genres = Table(box=None, pad_edge=False, header_style="dim")
+        genres.add_column("genre")
+        genres.add_column("probability", width=20)
+        genres.add_column("", justify="right")
+        for name, p in sorted(status.probabilities.items(), key=lambda item: -item[1]):
+            genres.add_row(name, Bar(1.0, 0.0, p, width=20, color="yellow"), f"{p:.0%}")
+        parts.append(genres)
+    parts.append(Text.assemble(_load(status), "   xruns ",
+                               (str(status.xruns), "bold red" if status.xruns else "bold green")))
+    return Group(*parts)
+
+
+class StatusDisplay:
+    """Shows a live run's status: a panel redrawn in place on a terminal, plain lines otherwise.
+
+    Use as a context manager around the stream; call ``show`` from the supervising thread.
+    If the panel's process cannot start or dies, the run goes on with plain lines.
+    """
+
+    def __init__(self, file: TextIO | None = None, every_s: float = 5.0) -> None:
+        self.file = file or sys.stderr
+        self.every_s = every_s
+        self._painter: subprocess.Popen | None = None
+        self._last_line = -float("inf")
+
+    def __enter__(self) -> StatusDisplay:
+        if self.file.isatty():
+            try:
+                self._painter = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                                 stdout=subprocess.PIPE, stderr=self.file, text=True)
+            except OSError:
+                return self
+            # Wait out its start-up (imports: a CPU-second) before the stream starts beside it.
+            if self._painter.stdout.readline() != "ready\n":
+                self._painter.kill()
+                self._painter = None
+        return self
+
+    def show(self, status: Status) -> None:
+        if self._painter is not None:
+            try:
+                self._painter.stdin.write(json.dumps(asdict(status)) + "\n")
+                self._painter.stdin.flush()
+                return
+            except (BrokenPipeError, OSError):
+                self._painter = None
+        if time.monotonic() - self._last_line >= self.every_s:
+            self._last_line = time.monotonic()
+            print(plain_line(status), file=self.file, flush=True)
+
+    def __exit__(self, *exc) -> None:
+        """Let the panel draw its last frame before the caller prints a summary below it."""
+        if self._painter is not None:
+            try:
+                self._painter.stdin.close()
+                self._painter.wait(timeout=5)
+            except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
+                self._painter.kill()
+            self._painter = None
+
+
+def paint(lines: TextIO, console: Console) -> None:
+    """Draw each status line as it arrives, in place; the last one stays on screen."""
+    with Live(console=console, auto_refresh=False, redirect_stdout=False, redirect_stderr=False) as live:
+        for line in lines:
+            live.update(render(Status(**json.loads(line))), refresh=True)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the run; it closes our input
+    print("ready", flush=True)
+    paint(sys.stdin, Console(stderr=True, force_terminal=True))

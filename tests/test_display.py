@@ -1,0 +1,143 @@
+"""The live status display: the terminal panel, the plain lines for logs, and the panel's
+own process, on a real pseudo-terminal."""
+
+import io
+import json
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+
+import numpy as np
+from rich.console import Console
+
+from inteleq_rt.config import EngineConfig
+from inteleq_rt.display import Status, StatusDisplay, plain_line, read_status, render
+from inteleq_rt.engine import Engine
+
+from .conftest import JACK_RATE, REPO, sine
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
+
+
+def status(**changes) -> Status:
+    fields = dict(
+        time_s=12.5, genre="jazz", crossfade=0.4, mode="automatic",
+        bands=[(20.0, 250.0), (250.0, 500.0), (500.0, 2000.0), (2000.0, 6000.0), (6000.0, 20000.0)],
+        input_db=[-18.0, -24.0, -22.0, -30.0, -120.0], output_db=[-17.0, -24.0, -22.5, -30.0, -120.0],
+        input_overall_db=-15.0, output_overall_db=-14.5,
+        eq_gains=[("low shelf 100Hz", 1.0), ("peak 500Hz", 1.0), ("high shelf 8kHz", -1.0)],
+        probabilities={"jazz": 0.62, "country": 0.3, "rock_pop": 0.08},
+        callback_p99_s=170e-6, block_period_s=256 / 48000, xruns=3,
+    )
+    return Status(**{**fields, **changes})
+
+
+def drawn(renderable) -> str:
+    console = Console(record=True, width=100, force_terminal=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_the_panel_shows_meters_genre_fade_eq_probabilities_and_load():
+    text = drawn(render(status()))
+    assert "-> jazz (crossfade 40%)" in text and "automatic" in text
+    assert re.search(r"20-250 .* -18\.0 .* -17\.0", text)  # input and output meters per band
+    assert re.search(r"6k-20k .* -inf .* -inf", text)  # silence floors, never NaN
+    assert re.search(r"all .* -15\.0 .* -14\.5", text)
+    assert re.search(r"high shelf 8kHz .* -1\.0", text)
+    assert re.search(r"jazz .* 62%", text) and text.index("jazz  ") < text.index("country")
+    assert "callback p99 170 us = 3.2% of the 5.33 ms block" in text and "xruns 3" in text
+
+
+def test_the_panel_without_output_analysis_or_classifier():
+    text = drawn(render(status(output_db=None, output_overall_db=None, probabilities=None, crossfade=None,
+                               callback_p99_s=None, mode="genre jazz")))
+    assert "output" not in text and "probability" not in text and "callback: waiting" in text
+    assert "genre jazz   (set by --genre)" in text and "crossfade" not in text
+
+
+def test_plain_lines_for_logs_are_rate_limited():
+    log = io.StringIO()
+    with StatusDisplay(log, every_s=60.0) as display:
+        for _ in range(5):
+            display.show(status())
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 1  # not a terminal: no panel, one line per minute here
+    assert lines[0] == plain_line(status())
+    assert "jazz 62% country 30%" in lines[0] and "[-3 -9 -7 -15 -105]" in lines[0] and "xruns 3" in lines[0]
+
+
+def test_read_status_from_a_running_engine():
+    engine = Engine(EngineConfig(), genre="hiphop")
+    tone = sine(100.0, 1.0, 48000)
+    out = np.empty((256, 2), np.float32)
+    for start in range(0, len(tone) - 255, 256):
+        engine.process(tone[start : start + 256], out)
+    snapshot = read_status(engine, None, None, 256, "genre hiphop")
+    assert snapshot.input_db[0] > -16 > -30 > snapshot.input_db[2]  # a -15 dBFS tone at 100 Hz: lowest band
+    assert snapshot.output_db[0] > snapshot.input_db[0]  # under hiphop's low shelf boost
+    assert snapshot.probabilities is None and snapshot.callback_p99_s is None
+    json.dumps(asdict(snapshot))  # it travels to the panel's process as JSON
+
+
+def read_all(master: int, seconds: float) -> str:
+    out, deadline = b"", time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the other side closed
+                break
+            if not chunk:
+                break
+            out += chunk
+    return ANSI.sub("", out.decode(errors="replace"))
+
+
+def test_the_panel_process_draws_in_place_and_falls_back_to_lines_if_it_dies():
+    master, slave = pty.openpty()
+    terminal = os.fdopen(slave, "w")
+    try:
+        with StatusDisplay(terminal, every_s=0.0) as display:
+            painter = display._painter
+            assert painter is not None
+            display.show(status(time_s=1.0))
+            display.show(status(time_s=2.0, genre="disco", crossfade=None))
+            text = read_all(master, 3.0)
+            assert "genre disco" in text and "callback p99 170 us" in text
+            painter.kill()
+            painter.wait()
+            display.show(status(time_s=3.0))
+            assert "  3.0s  -> jazz" in read_all(master, 1.0)
+    finally:
+        terminal.close()
+        os.close(master)
+
+
+def test_live_monitoring_on_a_terminal_shows_the_panel_and_ctrl_c_stops_it(jack_server):
+    """On a real pseudo-terminal, as a user runs it: Ctrl+C reaches the whole foreground group
+    (the panel's process too), the run ends with its summary and exit status 0."""
+    master, slave = pty.openpty()
+    engine = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", "system, JACK",
+                               "--genre", "jazz"], stdin=slave, stdout=slave, stderr=slave,
+                              env=jack_server.env, cwd=REPO, start_new_session=True)
+    os.close(slave)
+    try:
+        text = read_all(master, 8.0)
+        os.killpg(engine.pid, signal.SIGINT)
+        text += read_all(master, 15.0)
+        assert engine.wait(timeout=10) == 0, text
+    finally:
+        if engine.poll() is None:
+            os.killpg(engine.pid, signal.SIGKILL)
+        os.close(master)
+    assert "band Hz" in text and "low shelf 100Hz" in text and "genre jazz" in text
+    assert re.search(r"xruns \d+\s+stopped", text), text  # the last panel, then the summary below it
+    assert "Traceback" not in text and f"{JACK_RATE} Hz" in text
