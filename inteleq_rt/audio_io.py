@@ -55,8 +55,11 @@ def resolve_device(spec: int | str | None, kind: str) -> dict:
         return dict(sd.query_devices(spec, kind=kind))
     except (ValueError, sd.PortAudioError) as error:
         wanted = "the default device" if spec is None else f"device {spec!r}"
-        reason = str(error).splitlines()[0]
-        raise AudioError(f"no {kind} {wanted}: {reason} (see `inteleq-rt --list-devices`)") from None
+        first, *candidates = str(error).splitlines()  # an ambiguous name: one candidate per line
+        if candidates:
+            raise AudioError(f"{kind} {wanted} is ambiguous: it matches {', '.join(candidates)}; "
+                             "give an index or more of the name") from None
+        raise AudioError(f"no {kind} {wanted}: {first} (see `inteleq-rt --list-devices`)") from None
 
 
 def describe_devices() -> str:

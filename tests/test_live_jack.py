@@ -7,6 +7,7 @@ response to the same tone.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -126,6 +127,15 @@ def test_device_listing_and_selection_by_name(jack_server):
     assert listing.returncode == 0 and "system, JACK Audio Connection Kit" in listing.stdout
     missing = run_cli("--device", "system, ALSA-nothing", "--duration", "1", env=jack_server.env)
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
+    # PortAudio lists every JACK client with ports as a device: "JACK" now names two
+    with jack.Client("second-client", servername=jack_server.name) as client:
+        client.inports.register("in_0")
+        ambiguous = run_cli("--device", "JACK", "--duration", "1", env=jack_server.env)
+    [line] = ambiguous.stderr.strip().splitlines()
+    assert ambiguous.returncode == 1 and re.fullmatch(
+        r"inteleq-rt: error: (input|output) device 'JACK' is ambiguous: it matches \[\d+\] system, JACK Audio "
+        r"Connection Kit, \[\d+\] second-client, JACK Audio Connection Kit; give an index or more of the name",
+        line), line
 
 
 def test_realtime_file_playback_matches_offline_render(jack_server, tmp_path):
