@@ -306,8 +306,12 @@ def check_can_write(path: Path, force: bool, inputs: tuple[Path, ...] = ()) -> N
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise AudioError(f"{path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise AudioError(f"{path}: folder {folder} is not writable")
+    try:  # the real test (permissions, read-only filesystems, quotas), before a long run
+        handle, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise AudioError(f"{path}: cannot write in {folder}: {error.strerror}") from None
 
 
 class AtomicOutput:
@@ -319,7 +323,10 @@ class AtomicOutput:
 
     def __enter__(self) -> Path:
         folder = self.path.parent if str(self.path.parent) else Path(".")
-        handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=folder)
+        try:
+            handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=folder)
+        except OSError as error:
+            raise AudioError(f"{self.path}: cannot write in {folder}: {error.strerror}") from None
         os.close(handle)
         self.temporary = Path(name)
         return self.temporary

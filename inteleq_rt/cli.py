@@ -515,6 +515,17 @@ def run_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_weights_folder(folder: Path, force: bool) -> None:
+    """Before minutes of training: the weights folder can be written, and is not the user's."""
+    from .audio_io import check_can_write
+
+    if folder.exists() and not force:
+        raise UserError(f"{folder}: exists; pass --force to overwrite it")
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder}: is a file; the weights go in a folder")
+    check_can_write(folder / "model.json" if folder.is_dir() else folder, force=True)
+
+
 def run_train(args: argparse.Namespace) -> int:
     import datetime
     import shlex
@@ -528,8 +539,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.folds < 2:
         raise UserError(f"--folds {args.folds}: at least 2 are needed")
-    if args.output is not None and args.output.exists() and not args.force:
-        raise UserError(f"{args.output}: exists; pass --force to overwrite it")
+    if args.output is not None:
+        _check_weights_folder(args.output, args.force)
     mapping = training.read_mapping(args.mapping) if args.mapping else None
     clips, unmapped = training.discover(args.dataset, mapping)
     if unmapped:
@@ -747,6 +758,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(error, (UserError, AudioError, PresetError, WeightsError, DatasetError, PluginError)):
             print(f"{PROG}: error: {error}", file=sys.stderr)
+        elif isinstance(error, OSError) and error.strerror:  # the system's own words, with the file
+            where = f"{error.filename}: " if error.filename else ""
+            print(f"{PROG}: error: {where}{error.strerror}", file=sys.stderr)
         else:
             print(f"{PROG}: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -175,6 +175,35 @@ def test_a_full_disk_leaves_the_users_file_alone(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "mine.wav"]
 
 
+def test_an_unwritable_place_is_refused_before_any_work(tmp_path):
+    source = tmp_path / "in.wav"
+    write_clip(source, 44100, 2, seconds=0.5)
+    # /proc takes no new files, not even from root: the folder check must try, not trust access()
+    one_line_error(run_cli("process", str(source), "-o", "/proc/out.wav"), "/proc/out.wav: cannot write in /proc")
+    one_line_error(run_cli("process", str(source), "-o", str(tmp_path / "o.wav"), "--report", "/proc/r.json"),
+                   "/proc/r.json: cannot write in /proc")
+    one_line_error(run_cli("train", str(tmp_path), "-o", "/proc/weights"), "/proc/weights: cannot write in /proc")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_a_read_only_filesystem_leaves_the_users_file_alone(tmp_path):
+    """The folder is bind-mounted read-only in a private mount namespace (needs CAP_SYS_ADMIN,
+    as root in CI); the render is refused up front and the earlier master survives."""
+    if subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode != 0:
+        pytest.skip("unshare --mount is not permitted here")
+    source, output = tmp_path / "in.wav", tmp_path / "mine.wav"
+    write_clip(source, 44100, 2, seconds=0.5)
+    output.write_bytes(b"an earlier master")
+    folder = shlex.quote(str(tmp_path))
+    command = shlex.join([sys.executable, "-m", "inteleq_rt", "process", str(source), "-o", str(output), "--force"])
+    result = subprocess.run(["unshare", "--mount", "bash", "-c",
+                             f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} && exec {command}"],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    one_line_error(result, f"{output}: cannot write in {tmp_path}: Read-only file system")
+    assert output.read_bytes() == b"an earlier master"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "mine.wav"]
+
+
 def test_ctrl_c_during_process_leaves_no_output(tmp_path):
     source, output = tmp_path / "long.wav", tmp_path / "out.wav"
     rate = 48000
