@@ -259,6 +259,8 @@ class AudioInfo:
 
 
 def read_info(path: Path) -> AudioInfo:
+    if Path(path).is_dir():
+        raise AudioError(f"{path}: is a folder, not an audio file")
     if not Path(path).is_file():
         raise AudioError(f"{path}: no such file")
     try:

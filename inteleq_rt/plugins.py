@@ -47,7 +47,8 @@ def load_plugin(spec: PluginSpec) -> pedalboard.Plugin:
     try:
         plugin = pedalboard.load_plugin(str(spec.path))
     except (ImportError, ValueError, RuntimeError) as error:
-        raise PluginError(f"{spec.path}: cannot load as a plugin: {str(error).splitlines()[0]}") from None
+        reason = " ".join(line.strip() for line in str(error).splitlines())  # the cause is on a later line
+        raise PluginError(f"{spec.path}: cannot load as a plugin: {reason}") from None
     for name, value in spec.parameters.items():
         if name not in plugin.parameters:
             raise PluginError(f"{spec.path}: no parameter {name!r}; it has: {', '.join(plugin.parameters)}")

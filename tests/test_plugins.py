@@ -85,6 +85,8 @@ def test_plugins_command_lists_parameters():
 
 @pytest.mark.parametrize("spec, message", [
     ("/nowhere/Nothing.vst3", "/nowhere/Nothing.vst3: no such plugin"),
+    ("{tmp}/in.wav", "cannot load as a plugin: Failed to load plugin as VST3Plugin. Errors were: VST3Plugin: "
+                     "Unable to scan plugin"),
     (f"{MONO_EQ}:no_such_knob=1", "no parameter 'no_such_knob'; it has: "),
     (f"{MONO_EQ}:boost_cut_1_db", "settings are name=value pairs"),
     (f"{MONO_EQ}:boost_cut_1_db=loud", "boost_cut_1_db=loud"),
@@ -92,7 +94,7 @@ def test_plugins_command_lists_parameters():
 def test_bad_plugins_get_one_line(tmp_path, spec, message):
     sf.write(str(tmp_path / "in.wav"), sine(440.0, 0.5, 44100), 44100)
     result = run_cli("process", str(tmp_path / "in.wav"), "-o", str(tmp_path / "o.wav"), "--genre", "flat",
-                     "--plugin", spec)
+                     "--plugin", spec.format(tmp=tmp_path))
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if not line.startswith("DPF warning")]
     assert len(errors) == 1 and message in errors[0], result.stderr
