@@ -234,9 +234,12 @@ def check_output_rate(device: int | str | None, channels: int, sample_rate: int)
 
 
 def device_stream_settings(
-    input_device: int | str | None, output_device: int | str | None, channels: int | None
+    input_device: int | str | None, output_device: int | str | None, channels: int | None,
+    sample_rate: int | None = None,
 ) -> tuple[int, int]:
-    """Sample rate and channel count a duplex stream on these devices can use."""
+    """Sample rate (by default the output device's) and channel count a duplex stream on these
+    devices can use."""
+    sd = _sounddevice()
     source = resolve_device(input_device, "input")
     sink = resolve_device(output_device, "output")
     available = min(source["max_input_channels"], sink["max_output_channels"])
@@ -245,7 +248,15 @@ def device_stream_settings(
         raise AudioError(
             f"{wanted} channels asked for, but {source['name']!r} / {sink['name']!r} offer {available}"
         )
-    return int(sink["default_samplerate"]), wanted
+    default_rate = int(sink["default_samplerate"])
+    if sample_rate is not None and sample_rate != default_rate:
+        try:
+            sd.check_input_settings(input_device, channels=wanted, samplerate=sample_rate)
+            sd.check_output_settings(output_device, channels=wanted, samplerate=sample_rate)
+        except (sd.PortAudioError, ValueError):
+            raise AudioError(f"{source['name']!r} / {sink['name']!r} cannot run at {sample_rate} Hz; "
+                             f"leave out --samplerate to use their {default_rate} Hz") from None
+    return sample_rate or default_rate, wanted
 
 
 # -- files -----------------------------------------------------------------------------------

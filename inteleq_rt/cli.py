@@ -380,8 +380,8 @@ def run_monitor(args: argparse.Namespace) -> int:
     _check_report(args)
     input_device = audio_io.parse_device(args.input_device or args.device)
     output_device = audio_io.parse_device(args.output_device or args.device)
-    rate, channels = audio_io.device_stream_settings(input_device, output_device, args.channels)
-    run = _Run(args, args.samplerate or rate, channels)
+    rate, channels = audio_io.device_stream_settings(input_device, output_device, args.channels, args.samplerate)
+    run = _Run(args, rate, channels)
     engine = run.engine
     deadline = time.monotonic() + args.duration if args.duration else math.inf
     source = audio_io.resolve_device(input_device, "input")["name"]

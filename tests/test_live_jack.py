@@ -127,6 +127,9 @@ def test_device_listing_and_selection_by_name(jack_server):
     assert listing.returncode == 0 and "system, JACK Audio Connection Kit" in listing.stdout
     missing = run_cli("--device", "system, ALSA-nothing", "--duration", "1", env=jack_server.env)
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
+    off_rate = run_cli("--device", "system, JACK", "-r", "44100", "--duration", "1", env=jack_server.env)
+    assert off_rate.returncode == 1 and off_rate.stderr.strip().splitlines() == [
+        "inteleq-rt: error: 'system' / 'system' cannot run at 44100 Hz; leave out --samplerate to use their 48000 Hz"]
     # PortAudio lists every JACK client with ports as a device: "JACK" now names two
     with jack.Client("second-client", servername=jack_server.name) as client:
         client.inports.register("in_0")
