@@ -9,13 +9,14 @@ process (``python -m inteleq_rt.display``) fed one JSON line per update: drawing
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 from rich.bar import Bar
@@ -24,8 +25,13 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .features import LEVEL_FLOOR_DB, power_db
+from .config import LEVEL_FLOOR_DB
 from .presets import MAX_CUT_DB, EqFilter
+
+if TYPE_CHECKING:  # the panel's process imports only what drawing needs
+    from .audio_io import StreamStats
+    from .classifier import GenreClassifier
+    from .engine import Engine
 
 METER_FLOOR_DB = -72.0  # band meters span this..0 dBFS
 METER_WIDTH = 24
@@ -52,9 +58,12 @@ class Status:
     xruns: int
 
 
-def read_status(engine, classifier, stats, block_size: int, mode: str) -> Status:
+def read_status(engine: Engine, classifier: GenreClassifier | None, stats: StreamStats | None,
+                block_size: int, mode: str) -> Status:
     """Gather a ``Status`` from the engine's snapshot, the classifier's latest decision and the
-    stream's statistics (any of the last two may be None)."""
+    stream's statistics."""
+    from .features import power_db
+
     snap = engine.snapshot()
     output = snap.output_band_ms is not None
     latest = classifier.latest if classifier is not None else None
@@ -192,10 +201,9 @@ class StatusDisplay:
                                                  stdout=subprocess.PIPE, stderr=self.file, text=True)
             except OSError:
                 return self
-            # Wait out its start-up (imports: a CPU-second) before the stream starts beside it.
+            # Wait out its start-up (imports, ~0.2 s of CPU) before the stream starts beside it.
             if self._painter.stdout.readline() != "ready\n":
-                self._painter.kill()
-                self._painter = None
+                self._drop_painter()
         return self
 
     def show(self, status: Status) -> None:
@@ -204,8 +212,8 @@ class StatusDisplay:
                 self._painter.stdin.write(json.dumps(asdict(status)) + "\n")
                 self._painter.stdin.flush()
                 return
-            except (BrokenPipeError, OSError):
-                self._painter = None
+            except OSError:  # it died (BrokenPipeError): carry on in plain lines
+                self._drop_painter()
         if time.monotonic() - self._last_line >= self.every_s:
             self._last_line = time.monotonic()
             print(plain_line(status), file=self.file, flush=True)
@@ -216,9 +224,17 @@ class StatusDisplay:
             try:
                 self._painter.stdin.close()
                 self._painter.wait(timeout=5)
-            except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
-                self._painter.kill()
-            self._painter = None
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self._drop_painter()
+
+    def _drop_painter(self) -> None:
+        painter, self._painter = self._painter, None
+        painter.kill()  # no-op when it has exited
+        for pipe in (painter.stdin, painter.stdout):
+            with contextlib.suppress(OSError):  # a broken pipe may fail to flush
+                pipe.close()
+        painter.wait()
 
 
 def paint(lines: TextIO, console: Console) -> None:
