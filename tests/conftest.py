@@ -72,6 +72,7 @@ class JackServer:
                 self.process.wait(5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        self.process.stdout.close()
 
     def crash(self) -> None:
         """Kill the server with no chance to clean up, as a crash would."""
