@@ -152,7 +152,7 @@ def render(status: Status) -> Text:
     """The terminal panel: header, band meters (in and out), EQ gains, genre probabilities, load.
 
     Plain styled text in fixed columns: rich's tables drew the same in 5.7 ms of CPU per
-    redraw, this in ~0.5 ms, and on a 2-core machine those milliseconds cost xruns."""
+    redraw, this in ~1 ms, and on a 2-core machine those milliseconds cost xruns."""
     text = Text()
     text.append("IntelEQ-RT ", "bold").append(f"{status.time_s:7.1f} s   ").append("genre ", "dim")
     text.append(_genre(status), "bold yellow")

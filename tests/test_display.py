@@ -55,6 +55,17 @@ def test_the_panel_shows_meters_genre_fade_eq_probabilities_and_load():
     assert "callback p99 170 us = 3.2% of the 5.33 ms block" in text and "xruns 3" in text
 
 
+def test_meters_and_gain_bars_are_drawn_to_scale():
+    lines = {line.split()[0] + (line.split()[1] if line.startswith(("low", "high")) else ""): line
+             for line in drawn(render(status(eq_gains=[("low shelf 100Hz", 6.0), ("high shelf 8kHz", -12.0)])))
+             .splitlines() if line.strip()}
+    # 0 dBFS fills the 24-cell meter; -18 dBFS fills (72 - 18) / 72 of it: 18 cells
+    assert lines["20-250"].split("-18.0")[0].count("\u2588") == 18
+    boost, cut = lines["lowshelf"][18:35], lines["highshelf"][18:35]
+    assert boost == " " * 8 + "|" + "\u2588" * 4 + " " * 4  # +6 of 12 dB: half the right side
+    assert cut == "\u2588" * 8 + "|" + " " * 8  # -12 dB: the whole left side
+
+
 def test_the_panel_without_output_analysis_or_classifier():
     text = drawn(render(status(output_db=None, output_overall_db=None, probabilities=None, crossfade=None,
                                callback_p99_s=None, mode="genre jazz")))
