@@ -316,15 +316,20 @@ def check_can_write(path: Path, force: bool, inputs: tuple[Path, ...] = ()) -> N
         raise AudioError(f"{path}: exists; pass --force to overwrite it")
     if path.is_dir():
         raise AudioError(f"{path}: is a folder")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise AudioError(f"{path}: folder {folder} does not exist")
-    try:  # the real test (permissions, read-only filesystems, quotas), before a long run
-        handle, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
-        os.close(handle)
-        os.unlink(probe)
+    if not path.parent.is_dir():
+        raise AudioError(f"{path}: folder {path.parent} does not exist")
+    # the real test (permissions, read-only filesystems, quotas), before a long run
+    _temporary_beside(path, ".probe").unlink()
+
+
+def _temporary_beside(path: Path, suffix: str) -> Path:
+    """A new empty hidden file in ``path``'s folder (so a rename onto ``path`` is atomic)."""
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     except OSError as error:
-        raise AudioError(f"{path}: cannot write in {folder}: {error.strerror}") from None
+        raise AudioError(f"{path}: cannot write in {path.parent}: {error.strerror}") from None
+    os.close(handle)
+    return Path(name)
 
 
 class AtomicOutput:
@@ -335,13 +340,7 @@ class AtomicOutput:
         self.path = Path(path)
 
     def __enter__(self) -> Path:
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        try:
-            handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=folder)
-        except OSError as error:
-            raise AudioError(f"{self.path}: cannot write in {folder}: {error.strerror}") from None
-        os.close(handle)
-        self.temporary = Path(name)
+        self.temporary = _temporary_beside(self.path, ".partial")
         return self.temporary
 
     def __exit__(self, kind, error, _traceback) -> None:

@@ -435,14 +435,13 @@ def run_analyze(args: argparse.Namespace) -> int:
     audio, rate = audio_io.read_audio(args.input)
     run = _Run(args, rate, audio.shape[1])
     engine, block = run.engine, 4096
-    output = np.zeros_like(audio)
     padded = np.zeros((-(-len(audio) // block) * block, audio.shape[1]), np.float32)
     padded[: len(audio)] = audio
     result = np.empty_like(padded)
     for start in range(0, len(padded), block):
         engine.process(padded[start : start + block], result[start : start + block])
         run.after_block()
-    output[:] = result[: len(audio)]
+    output = result[: len(audio)]
     snapshot = engine.snapshot()
     target = engine.presets[snapshot.genre].target
     target_db = (list(target.levels_db) if target is not None
@@ -735,8 +734,7 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     args = build_parser(command).parse_args(argv[1:] if command else argv)
     runner = {None: run_monitor, "process": run_process, "analyze": run_analyze, "presets": run_presets,
-              "demo": run_demo,
-              "train": run_train, "classify": run_classify, "bench": run_bench,
+              "demo": run_demo, "train": run_train, "classify": run_classify, "bench": run_bench,
               "plugins": run_plugins}[command]
     # SIGINT and SIGTERM stop cleanly, even when started where SIGINT was ignored (background jobs).
     signal.signal(signal.SIGINT, signal.default_int_handler)
