@@ -29,7 +29,8 @@ AMPLITUDE = 0.25
 
 
 class ToneLoop:
-    """Plays a signal (by default a tone) on two outputs, looped, and records two inputs."""
+    """Plays a signal (by default a tone) on two outputs, looped, records two inputs into a
+    ring, and notes when JACK reports an xrun (a glitch no steady-state level can survive)."""
 
     def __init__(self, server: str, seconds: float = 4.0, loop: np.ndarray | None = None) -> None:
         self.client = jack.Client("inteleq-tester", servername=server)
@@ -39,23 +40,33 @@ class ToneLoop:
         self.position = 0
         self.loop = sine(TONE_HZ, 1.0, JACK_RATE, amplitude=AMPLITUDE) if loop is None else loop
         self.phase = 0
+        self.last_xrun = time.monotonic()  # start-up counts as a glitch too
         self.client.set_process_callback(self._process)
+        self.client.set_xrun_callback(self._xrun)
 
     def _process(self, frames: int) -> None:
         n = np.arange(self.phase, self.phase + frames) % len(self.loop)
         self.phase += frames
         for c, port in enumerate(self.outs):
             port.get_array()[:] = self.loop[n, c]
-        start = self.position % len(self.recorded)
-        end = start + frames
-        if end <= len(self.recorded):
-            for c, port in enumerate(self.ins):
-                self.recorded[start:end, c] = port.get_array()
+        slots = np.arange(self.position, self.position + frames) % len(self.recorded)
+        for c, port in enumerate(self.ins):
+            self.recorded[slots, c] = port.get_array()
         self.position += frames
 
+    def _xrun(self, _delayed_usecs: float) -> None:
+        self.last_xrun = time.monotonic()
+
+    def wait_for_steady_state(self, settle_s: float = 2.0, timeout: float = 30.0) -> None:
+        """Until ``settle_s`` (a second to measure and the filters' ringing) has passed with no xrun."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() - self.last_xrun < settle_s:
+            assert time.monotonic() < deadline, f"JACK kept reporting xruns for {timeout:g} s: machine too busy"
+            time.sleep(0.05)
+
     def last_second(self) -> np.ndarray:
-        end = self.position % len(self.recorded)
-        return self.recorded[max(0, end - JACK_RATE) : end]
+        slots = np.arange(self.position - JACK_RATE, self.position) % len(self.recorded)
+        return self.recorded[slots]
 
 
 def wait_for_ports(client: jack.Client, pattern: str, count: int, timeout: float = 20.0) -> list[str]:
@@ -79,8 +90,9 @@ def expected_gain(genre: str) -> float:
 
 
 def run_live(jack_server, tester: ToneLoop, seconds: float, *args: str) -> tuple[np.ndarray, str, str]:
-    """Live monitoring fed by the tester for ``seconds``, then SIGINT; returns the last
-    second received, stdout and stderr."""
+    """Live monitoring fed by the tester for ``seconds``, and on until a second has passed with
+    no xrun; then SIGINT while the signal still plays (the run's last report entry hears it).
+    Returns the last second received, stdout and stderr."""
     engine = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", "system, JACK", *args],
                               env=jack_server.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
@@ -96,10 +108,14 @@ def run_live(jack_server, tester: ToneLoop, seconds: float, *args: str) -> tuple
             for engine_port, into in zip(engine_out, tester.ins):
                 tester.client.connect(engine_port, into)
             time.sleep(seconds)
+            tester.wait_for_steady_state()
             received = tester.last_second()
+            engine.send_signal(signal.SIGINT)
+            stdout, stderr = engine.communicate(timeout=20)
     finally:
-        engine.send_signal(signal.SIGINT)
-        stdout, stderr = engine.communicate(timeout=20)
+        if engine.poll() is None:
+            engine.send_signal(signal.SIGINT)
+            stdout, stderr = engine.communicate(timeout=20)
     assert engine.returncode == 0, stderr
     return received, stdout, stderr
 
