@@ -10,13 +10,13 @@ from pathlib import Path
 from _common import histogram, parser, plt, progress, save
 
 from inteleq_rt import bench
-from inteleq_rt.config import WEIGHTS_DIR
-from inteleq_rt.model import load_model
+from inteleq_rt.genre.model import load_model
+from inteleq_rt.resources import weights_dir
 
 
 def main() -> None:
     args = parser(__doc__.splitlines()[0], seconds=5.0).parse_args()
-    weights = WEIGHTS_DIR / "gtzan"
+    weights = weights_dir()
     settings = bench.Settings(seconds=args.seconds, weights=weights)
     raw: dict = {}
     result = bench.run(settings, progress, load_model(weights), raw)

@@ -9,29 +9,15 @@ latency JACK reports. Needs jackd2 (`apt-get install jackd2 libportaudio2`).
 
 import atexit
 import os
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 from _common import histogram, parser, plt, progress, save
 
 from inteleq_rt import bench
-from inteleq_rt.config import WEIGHTS_DIR
-from inteleq_rt.model import load_model
-
-
-def start_jack(name: str, period: int, realtime: bool) -> subprocess.Popen:
-    os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1")
-    command = ["jackd", "-R" if realtime else "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000",
-               "-p", str(period)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while "system:playback_1" not in subprocess.run(["jack_lsp"], capture_output=True, text=True).stdout:
-        if server.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"jackd did not start: {' '.join(command)}")
-        time.sleep(0.05)
-    return server
+from inteleq_rt.bench.jack import JackServer
+from inteleq_rt.genre.model import load_model
+from inteleq_rt.resources import weights_dir
 
 
 def main() -> None:
@@ -40,11 +26,12 @@ def main() -> None:
     p.add_argument("--realtime", action="store_true", help="run jackd with realtime scheduling (-R)")
     p.add_argument("--no-classifier", action="store_true", help="the engine alone, for comparison")
     args = p.parse_args()
-    server = start_jack(f"inteleq-bench-{os.getpid()}", args.period, args.realtime)
+    server = JackServer(f"inteleq-bench-{os.getpid()}", period=args.period, realtime=args.realtime)
+    server.use()
     # Registered before sounddevice is imported, so it runs after PortAudio's own exit hook:
     # PortAudio must leave the server before the server goes.
-    atexit.register(lambda: (server.terminate(), server.wait(10)))
-    weights = WEIGHTS_DIR / "gtzan"
+    atexit.register(server.stop)
+    weights = weights_dir()
     settings = bench.Settings(seconds=args.seconds, weights=weights)
     raw: dict = {}
     model = None if args.no_classifier else load_model(weights)

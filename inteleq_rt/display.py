@@ -27,13 +27,13 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from .config import LEVEL_FLOOR_DB
-from .presets import MAX_CUT_DB, EqFilter
+from .engine.config import LEVEL_FLOOR_DB
+from .engine.presets import MAX_CUT_DB, EqFilter
 
 if TYPE_CHECKING:  # the panel's process imports only what drawing needs
-    from .audio_io import StreamStats
-    from .classifier import GenreClassifier
-    from .engine import Engine
+    from .engine.engine import Engine
+    from .genre.classifier import GenreClassifier
+    from .io.streams import StreamStats
 
 METER_FLOOR_DB = -72.0  # band meters span this..0 dBFS
 METER_WIDTH = 24
@@ -65,7 +65,7 @@ def read_status(engine: Engine, classifier: GenreClassifier | None, stats: Strea
                 block_size: int, mode: str) -> Status:
     """Gather a ``Status`` from the engine's snapshot, the classifier's latest decision and the
     stream's statistics."""
-    from .features import power_db
+    from .engine.levels import power_db
 
     snap = engine.snapshot()
     output = snap.output_band_ms is not None

@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import signal  # noqa: E402
 
-from .eq import build_chain, usable_filters  # noqa: E402
-from .presets import EqFilter, Preset  # noqa: E402
+from .engine.eq import build_chain, usable_filters  # noqa: E402
+from .engine.presets import EqFilter, Preset  # noqa: E402
 
 IMPULSE_FRAMES = 1 << 15
 
@@ -110,7 +110,7 @@ def plot_analysis(source: Path, input_audio: np.ndarray, output_audio: np.ndarra
 
 def _save(figure, path: Path) -> None:
     """Atomically, like every file this program writes."""
-    from .audio_io import AtomicOutput
+    from .io.atomic import AtomicOutput
 
     figure.tight_layout()
     with AtomicOutput(path) as temporary:

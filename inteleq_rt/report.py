@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from .engine import Engine, Snapshot
-from .features import band_levels_db
+from .engine.engine import Engine, Snapshot
+from .engine.levels import band_levels_db
+from .io.atomic import write_atomically
 
 
 def _rounded(values) -> list[float]:
@@ -45,7 +45,7 @@ class Timeline:
         self.entries: list[dict] = []
         self._next_s = 0.0
 
-    def sample(self, _engine: Engine | None = None) -> None:
+    def sample(self) -> None:
         snapshot = self.engine.snapshot()
         if snapshot.blocks and snapshot.time_s >= self._next_s:
             entry = snapshot_entry(snapshot)
@@ -77,7 +77,4 @@ class Timeline:
             "summary": summary,
             "timeline": self.entries,
         }
-        path = Path(path)
-        temporary = path.with_name(f".{path.name}.partial")
-        temporary.write_text(json.dumps(document, indent=1))
-        os.replace(temporary, path)
+        write_atomically(Path(path), json.dumps(document, indent=1))

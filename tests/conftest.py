@@ -6,12 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import signal
+
+from inteleq_rt.bench.jack import JackServer
 
 from .synthetic import make_corpus
 
@@ -43,55 +44,12 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subpro
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO)
 
 
-class JackServer:
-    """A jackd with the dummy backend under a unique name; clients find it through the env."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_AUDIO_RESERVATION": "1"}
-        self.process = subprocess.Popen(
-            ["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", str(JACK_RATE), "-p", "256"],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        deadline = time.monotonic() + 10
-        while "system:playback_1" not in self.ports():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                output = self.process.stdout.read() if self.process.poll() is not None else ""
-                self.stop()
-                raise RuntimeError(f"jackd did not start: {output}")
-            time.sleep(0.05)
-
-    def ports(self) -> list[str]:
-        result = subprocess.run(["jack_lsp"], env=self.env, capture_output=True, text=True)
-        return result.stdout.split()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.process.stdout.close()
-
-    def crash(self) -> None:
-        """Kill the server with no chance to clean up, as a crash would."""
-        self.process.kill()
-        self.process.wait()
-
-    def release_registry_slot(self) -> None:
-        """A killed jackd keeps its entry in JACK's machine-wide registry of 8 servers, so a
-        few crashes would stop every later server from starting. jackd reclaims a dead
-        entry under its own name, and a clean stop then frees it."""
-        JackServer(self.name).stop()
-
-
 @pytest.fixture(scope="session")
 def jack_server():
     if shutil.which("jackd") is None:
         pytest.fail("jackd is not installed: run the tests through tests/run.sh, which installs it")
-    server = JackServer(f"inteleq-test-{os.getpid()}")
-    os.environ["JACK_DEFAULT_SERVER"] = server.name  # for JACK-Client in this process
+    server = JackServer(f"inteleq-test-{os.getpid()}", rate=JACK_RATE)
+    server.use()  # for JACK-Client in this process
     yield server
     server.stop()
 

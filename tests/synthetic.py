@@ -11,7 +11,6 @@ CENTRES_HZ = {"rock": 1500.0, "classical": 600.0, "country": 200.0, "hiphop": 60
               "disco": 6000.0}
 
 
-
 def synthetic_clip(folder: str, seconds: float, rate: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     centre = CENTRES_HZ[folder] * rng.uniform(0.85, 1.15)
@@ -24,10 +23,10 @@ def synthetic_clip(folder: str, seconds: float, rate: int, seed: int) -> np.ndar
 
 
 def make_corpus(root: Path, clips_per_class: int = 6, seconds: float = 6.0, rate: int = 16000) -> Path:
-    for folder in CENTRES_HZ:
+    for number, folder in enumerate(CENTRES_HZ):
         (root / folder).mkdir(parents=True, exist_ok=True)
         for i in range(clips_per_class):
-            seed = hash((folder, i)) % (2**32)
+            seed = 1000 * number + i  # not hash(): Python salts it per process
             sf.write(str(root / folder / f"{folder}.{i:05d}.wav"),
                      synthetic_clip(folder, seconds, rate, seed), rate, subtype="PCM_16")
     return root

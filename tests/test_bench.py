@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from inteleq_rt import bench
-from inteleq_rt.eq import usable_filters
-from inteleq_rt.filterbank import FilterBank, band_set
-from inteleq_rt.presets import load_presets
+from inteleq_rt.bench import baselines
+from inteleq_rt.engine.eq import usable_filters
+from inteleq_rt.engine.filterbank import FilterBank, band_set
+from inteleq_rt.engine.presets import load_presets
 
 from .conftest import run_cli
 
@@ -21,8 +22,8 @@ def test_scipy_baseline_does_the_engines_analysis_and_eq(genre):
     filters = usable_filters(load_presets()[genre].eq, RATE)
     audio = np.random.default_rng(0).normal(scale=0.1, size=(RATE, 2)).astype(np.float32)
     scipy_out, board_out = np.empty_like(audio), np.empty_like(audio)
-    baseline = bench.ScipyBaseline(band_set("paper"), filters, RATE, 2, 0.4)
-    board = bench.pedalboard_baseline(filters, RATE)
+    baseline = baselines.ScipyBaseline(band_set("paper"), filters, RATE, 2, 0.4)
+    board = baselines.pedalboard_baseline(filters, RATE)
     bank = FilterBank(band_set("paper"), RATE, 2, 0.4)
     for start in range(0, RATE, 256):
         block = audio[start : start + 256]

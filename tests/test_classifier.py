@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from inteleq_rt.classifier import ClassifierThread, GenreClassifier
-from inteleq_rt.config import EngineConfig
-from inteleq_rt.engine import Engine
-from inteleq_rt.features import FeatureSpec, FeatureTracker, extract_features
-from inteleq_rt.filterbank import band_set
-from inteleq_rt.model import WeightsError, load_model
+from inteleq_rt.genre.classifier import ClassifierThread, GenreClassifier
+from inteleq_rt.engine.config import EngineConfig
+from inteleq_rt.engine.engine import Engine
+from inteleq_rt.genre.features import FeatureSpec, FeatureTracker, extract_features
+from inteleq_rt.engine.filterbank import band_set
+from inteleq_rt.genre.model import WeightsError, load_model
 
 from .conftest import run_cli
 from .synthetic import synthetic_clip

@@ -16,9 +16,9 @@ from dataclasses import asdict
 import numpy as np
 from rich.console import Console
 
-from inteleq_rt.config import EngineConfig
+from inteleq_rt.engine.config import EngineConfig
 from inteleq_rt.display import Status, StatusDisplay, plain_line, read_status, render
-from inteleq_rt.engine import Engine
+from inteleq_rt.engine.engine import Engine
 
 from .conftest import JACK_RATE, REPO, sine
 

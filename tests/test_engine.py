@@ -5,8 +5,9 @@ import threading
 import numpy as np
 import pytest
 
-from inteleq_rt.config import EngineConfig
-from inteleq_rt.engine import Engine, InputRing
+from inteleq_rt.engine.config import EngineConfig
+from inteleq_rt.engine.engine import Engine
+from inteleq_rt.engine.ring import InputRing
 
 
 def test_block_size_limits_are_enforced():

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from inteleq_rt.config import EngineConfig
-from inteleq_rt.engine import Engine
+from inteleq_rt.engine.config import EngineConfig
+from inteleq_rt.engine.engine import Engine
 
 from .conftest import sine
 from .conftest import worst_out_of_band_db as out_of_band
@@ -87,7 +87,7 @@ def test_match_mode_steers_toward_the_target_and_stays_limited():
     assert gains[0] > 3.0 and gains[3] < -2.0
     assert np.all(np.abs(gains) <= config.match_max_gain_db + 1e-9)
     assert gains[4] == 0.0  # 6-20 kHz: the target corpus never measured it
-    from inteleq_rt.features import band_levels_db
+    from inteleq_rt.engine.levels import band_levels_db
 
     target = np.array(engine.presets["hiphop"].target.levels_db)
     before, _ = band_levels_db(snapshot.input_band_ms, snapshot.input_overall_ms)

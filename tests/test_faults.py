@@ -13,8 +13,8 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inteleq_rt.config import EngineConfig
-from inteleq_rt.engine import INPUT_LIMIT, Engine
+from inteleq_rt.engine.config import EngineConfig
+from inteleq_rt.engine.engine import INPUT_LIMIT, Engine
 
 from .conftest import REPO, run_cli, sine
 from .test_cli_files import write_clip

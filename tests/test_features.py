@@ -6,10 +6,11 @@ each channel, so the two meet exactly on mono audio.
 
 import numpy as np
 
-from inteleq_rt.config import EngineConfig
+from inteleq_rt.engine.config import EngineConfig
 from inteleq_rt.demo import demo_clip
-from inteleq_rt.engine import Engine
-from inteleq_rt.features import FeatureSpec, extract_features, feature_vector
+from inteleq_rt.engine.engine import Engine
+from inteleq_rt.engine.levels import feature_vector
+from inteleq_rt.genre.features import FeatureSpec, extract_features
 
 
 def test_engine_snapshots_equal_offline_extraction():

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inteleq_rt.config import LEVEL_FLOOR_DB, PAPER_BANDS
-from inteleq_rt.features import band_levels_db
-from inteleq_rt.filterbank import FilterBank, band_set
+from inteleq_rt.engine.config import LEVEL_FLOOR_DB, PAPER_BANDS
+from inteleq_rt.engine.levels import band_levels_db
+from inteleq_rt.engine.filterbank import FilterBank, band_set
 
 from .conftest import sine
 

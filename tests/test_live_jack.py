@@ -18,10 +18,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from inteleq_rt.config import EngineConfig
-from inteleq_rt.engine import Engine
+from inteleq_rt.engine.config import EngineConfig
+from inteleq_rt.engine.engine import Engine
 
-from .conftest import JACK_RATE, REPO, JackServer, run_cli, sine
+from inteleq_rt.bench.jack import JackServer
+
+from .conftest import JACK_RATE, REPO, run_cli, sine
 from .synthetic import synthetic_clip
 
 TONE_HZ = 30.0  # under hiphop's +4 dB low shelf at 60 Hz
@@ -192,7 +194,7 @@ def test_stream_stats_count_xruns_and_say_when():
     # PortAudio would outlive the test JACK server and abort at exit.
     from types import SimpleNamespace
 
-    from inteleq_rt.audio_io import StreamStats
+    from inteleq_rt.io.streams import StreamStats
 
     stats = StreamStats(capacity=8)
     both = SimpleNamespace(input_overflow=True, output_underflow=True)
@@ -256,7 +258,7 @@ def test_a_vanished_device_ends_the_run_with_what_was_done_kept(tmp_path, comman
 
 
 def test_live_monitoring_runs_a_real_vst3_plugin(jack_server):
-    from inteleq_rt.plugins import PluginInsert, parse_plugin_spec
+    from inteleq_rt.engine.plugins import PluginInsert, parse_plugin_spec
 
     spec = "/usr/lib/vst3/ZamEQ2.vst3:boost_cut_1_db=6,frequency_1_hz=30,bandwidth_1=2"  # mono: one per channel
     engine = Engine(EngineConfig(sample_rate=JACK_RATE), genre="flat",

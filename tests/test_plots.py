@@ -6,7 +6,7 @@ import soundfile as sf
 
 from inteleq_rt.demo import demo_clip
 from inteleq_rt.plots import chain_response
-from inteleq_rt.presets import EqFilter
+from inteleq_rt.engine.presets import EqFilter
 
 from .conftest import run_cli
 

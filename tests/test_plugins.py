@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from inteleq_rt.config import EngineConfig
-from inteleq_rt.engine import Engine
-from inteleq_rt.plugins import PluginInsert, PluginSpec, parse_plugin_spec
+from inteleq_rt.engine.config import EngineConfig
+from inteleq_rt.engine.engine import Engine
+from inteleq_rt.engine.plugins import PluginInsert, PluginSpec, parse_plugin_spec
 
 from .conftest import run_cli, sine
 

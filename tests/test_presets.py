@@ -2,10 +2,12 @@
 
 import pytest
 
-from inteleq_rt.presets import (GENRE_CLASSES, MAX_BOOST_DB, PresetError, load_preset_file, load_presets,
-                                load_targets, write_targets)
+from inteleq_rt.engine.presets import (MAX_BOOST_DB, PresetError, load_preset_file, load_presets, load_targets,
+                                       write_targets)
+from inteleq_rt.genre.model import read_classes
+from inteleq_rt.resources import shipped_presets, weights_dir
 
-from inteleq_rt.config import PRESETS_DIR
+GENRE_CLASSES = read_classes(weights_dir())  # the shipped model's own description
 
 from .conftest import run_cli
 
@@ -32,7 +34,7 @@ def test_shipped_presets_cover_every_class_and_flat():
         assert "Pestana" in preset.source
         assert preset.target.measured_below_hz == 11025 and len(preset.target.bands_hz) == 5
     assert presets["flat"].eq == () and presets["flat"].target is None
-    assert "GTZAN" in (PRESETS_DIR / "targets.toml").read_text()  # the corpus is named
+    assert "GTZAN" in (shipped_presets() / "targets.toml").read_text()  # the corpus is named
 
 
 @pytest.mark.parametrize("change, key", [

@@ -2,8 +2,8 @@
 
 Two layers:
 
-* ``feature_vector``: the paper's features from filterbank state, band levels in dB relative
-  to the overall level, then the overall level in dBFS.
+* ``feature_vector`` (engine/levels.py): the paper's features from filterbank state, band
+  levels in dB relative to the overall level, then the overall level in dBFS.
 * ``FeatureTracker``: the model's features. A filterbank fed in exact hop-sized steps; at each
   hop ("tick") it keeps the level vector, and the features are statistics over the last few
   seconds of ticks (mean, spread, flux = mean absolute change per hop). The window is a plain
@@ -19,33 +19,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .config import LEVEL_FLOOR_DB
-from .filterbank import FilterBank
+from ..engine.filterbank import FilterBank
+from ..engine.levels import feature_vector
 
 STATISTICS = ("level", "mean", "std", "flux")
-
-
-def power_db(mean_square: np.ndarray) -> np.ndarray:
-    """Mean square to dB, floored at LEVEL_FLOOR_DB so silence never yields -inf."""
-    floor = 10.0 ** (LEVEL_FLOOR_DB / 10.0)
-    return 10.0 * np.log10(np.maximum(mean_square, floor))
-
-
-def band_levels_db(band_ms: np.ndarray, overall_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Channel-mixed levels: band levels relative to the overall level, and the overall level.
-
-    ``band_ms`` has shape (..., channels, bands) and ``overall_ms`` (..., channels); channels
-    are mixed by power, so the analysis hears the mix whatever the channel count.
-    """
-    overall_db = power_db(np.mean(overall_ms, axis=-1))
-    band_db = power_db(np.mean(band_ms, axis=-2))
-    return band_db - overall_db[..., None], overall_db
-
-
-def feature_vector(band_ms: np.ndarray, overall_ms: np.ndarray) -> np.ndarray:
-    """Band levels in dB relative to the overall level, then the overall level in dBFS."""
-    relative_db, overall_db = band_levels_db(band_ms, overall_ms)
-    return np.concatenate([relative_db, overall_db[..., None]], axis=-1)
 
 
 @dataclass(frozen=True)
@@ -111,10 +88,6 @@ class FeatureTracker:
     def seconds(self) -> float:
         """Stream time analysed so far at the last tick."""
         return self.ticks * self.hop / self.bank.sample_rate
-
-    def warmed_up(self) -> bool:
-        """True once the statistics cover a full window (earlier features are not trusted)."""
-        return self.seconds >= self.spec.stats_window_s
 
     def push(self, audio: np.ndarray, on_tick=None) -> None:
         """Analyse float32 audio (frames, channels); ``on_tick(tracker)`` runs after every hop."""

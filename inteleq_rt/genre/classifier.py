@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import MATCH_GATE_DB
-from .engine import Engine
+from ..engine.engine import Engine
+from ..engine.config import MATCH_GATE_DB
+from ..errors import InteleqError
 from .features import FeatureTracker
 from .model import GenreModel
 
@@ -41,7 +42,7 @@ class GenreClassifier:
             raise ValueError("the engine keeps no input for a classifier (EngineConfig.input_ring_s)")
         missing = [c for c in model.classes if c not in engine.presets]
         if missing:
-            raise ValueError(f"the model's classes {', '.join(missing)} have no preset")
+            raise InteleqError(f"the model's classes {', '.join(missing)} have no preset")
         model.check_sample_rate(engine.config.sample_rate)
         self.engine = engine
         self.model = model
@@ -61,6 +62,17 @@ class GenreClassifier:
         self.call_seconds: list[float] = []
         self.lost_frames = 0
         model.warm_up()
+
+    def summary(self) -> dict:
+        """Decisions made and the network's call time, for a run's summary."""
+        calls = np.array(self.call_seconds) * 1e3
+        summary = {"decisions": len(self.decisions)}
+        if len(calls):
+            summary["classifier_call_median_ms"] = round(float(np.median(calls)), 3)
+            summary["classifier_call_p99_ms"] = round(float(np.percentile(calls, 99)), 3)
+        if self.lost_frames:
+            summary["classifier_lost_frames"] = self.lost_frames
+        return summary
 
     def step(self) -> None:
         """Analyse the audio that arrived since the last step; decide when a period is due."""
@@ -96,9 +108,7 @@ class GenreClassifier:
             if best != current and self.smoothed[best] - self.smoothed[current] > self.margin:
                 self.genre = self.model.classes[best]
         shares = {name: float(p) for name, p in zip(self.model.classes, self.smoothed)}
-        self.engine.request_genre(self.genre)
-        if self.blend:
-            self.engine.request_blend(shares)
+        self.engine.post_decision(self.genre, shares if self.blend else None)
         self.latest = Decision(time_s, self.genre, shares)
         self.decisions.append(self.latest)
 

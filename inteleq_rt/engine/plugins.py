@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pedalboard
 
+from ..errors import InteleqError
 
-class PluginError(ValueError):
+class PluginError(InteleqError, ValueError):
     """A plugin that cannot be loaded or configured, worded for the user (names the plugin)."""
 
 

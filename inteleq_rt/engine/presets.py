@@ -21,9 +21,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .config import PRESETS_DIR
+from ..errors import InteleqError
 
-GENRE_CLASSES = ("rock_pop", "classical", "country", "hiphop", "jazz", "disco")
 FILTER_KINDS = ("low_shelf", "peak", "high_shelf")
 MAX_BOOST_DB = 6.0
 MAX_CUT_DB = 12.0
@@ -33,7 +32,7 @@ Q_RANGE = (0.1, 10.0)
 TARGET_RANGE_DB = (-80.0, 0.0)
 
 
-class PresetError(ValueError):
+class PresetError(InteleqError, ValueError):
     """A preset file that cannot be used; the message names the file and the key."""
 
 
@@ -217,9 +216,13 @@ def validate_file(path: Path) -> None:
         load_preset_file(Path(path))
 
 
-def load_presets(directory: Path = PRESETS_DIR, targets: Path | None = None) -> dict[str, Preset]:
-    """Every preset in a folder, by name, with its target from the targets file (default: the
-    folder's targets.toml, if any). All files are validated; the first error is raised."""
+def load_presets(directory: Path | None = None, targets: Path | None = None) -> dict[str, Preset]:
+    """Every preset in a folder (default: the one in force, see ``resources.presets_dir``), by
+    name, with its target from the targets file (default: the folder's targets.toml, if any).
+    All files are validated; the first error is raised."""
+    from ..resources import presets_dir
+
+    directory = presets_dir(directory)
     files = sorted(p for p in Path(directory).glob("*.toml") if p.name != TARGETS_FILE)
     if not files:
         raise PresetError(f"{directory}: no preset files (*.toml) found")

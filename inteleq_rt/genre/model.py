@@ -9,19 +9,19 @@ with the features it was trained on, and a mismatch is caught when it loads.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import InteleqError
+from ..io.atomic import write_atomically
 from .features import FeatureSpec
 
 FORMAT_VERSION = 1
-CLASSES = ("rock_pop", "classical", "country", "hiphop", "jazz", "disco")
 
 
-class WeightsError(ValueError):
+class WeightsError(InteleqError, ValueError):
     """Weights that cannot be used; the message names the file and what is wrong."""
 
 
@@ -88,7 +88,7 @@ class GenreModel:
         """Refuse audio that cannot hold the model's highest band (its features would be wrong)."""
         highest_hz = self.spec.bands[-1][1]
         if highest_hz > 0.5 * sample_rate * 1.001:
-            raise ValueError(f"the genre model listens up to {highest_hz:g} Hz, more than audio at "
+            raise WeightsError(f"the genre model listens up to {highest_hz:g} Hz, more than audio at "
                              f"{sample_rate:g} Hz holds; resample to at least {2 * highest_hz:g} Hz")
 
     def warm_up(self) -> None:
@@ -110,15 +110,20 @@ class GenreModel:
             "normalization": {"mean": self.mean.tolist(), "scale": self.scale.tolist()},
             "record": self.record,
         }
-        _write_atomically(folder / "params.msgpack", serialization.msgpack_serialize(params))
-        _write_atomically(folder / "model.json", json.dumps(document, indent=1).encode())
-        _write_atomically(folder / "MODEL_CARD.md", card.encode())
+        write_atomically(folder / "params.msgpack", serialization.msgpack_serialize(params))
+        write_atomically(folder / "model.json", json.dumps(document, indent=1))
+        write_atomically(folder / "MODEL_CARD.md", card)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+def read_classes(folder: Path) -> tuple[str, ...]:
+    """The genre names a weights folder's model.json declares (no JAX needed to read them)."""
+    description = Path(folder) / "model.json"
+    try:
+        return tuple(json.loads(description.read_text())["classes"])
+    except FileNotFoundError:
+        raise WeightsError(f"{description}: missing") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise WeightsError(f"{description}: no class list ({error})") from None
 
 
 def load_model(folder: Path) -> GenreModel:

@@ -1,13 +1,14 @@
 """The streaming engine: one object that turns an input block into an output block.
 
 Per block: condition the input (non-finite samples become silence, absurd levels are
-clamped, so one bad sample cannot poison filter state for the rest of a stream), analyse it
-(filterbank), pick up a posted genre decision, equalize
-(crossfading or steering), analyse the output, publish a snapshot. Everything the block
-touches is allocated here, up front. Other threads talk to the engine through two doors
-that never make the audio thread wait: ``request_genre``/``set_amount`` (single-slot
-mailboxes, read at the next block) and ``snapshot`` (a sequence-checked copy the reader
-retries, so a torn read is never returned).
+clamped, so one bad sample cannot poison filter state for the rest of a stream), read the
+command records, analyse (filterbank), equalize (crossfading or steering), analyse the
+output, publish a snapshot. Everything the block touches is allocated here, up front.
+
+Other threads (or processes) talk to the engine through doors that never make the audio
+thread wait: two command records (the user's and the classifier's; a user's choice outranks
+the classifier's), read once per block, and ``snapshot``, a sequence-checked copy of the
+published state that the reader retries, so a torn read is never returned.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 from numba import float32, int64, njit
 
+from .commands import CommandRecord
 from .config import MIN_BLOCK_SIZE, EngineConfig
-from .eq import MatchEQ, PresetEQ
-from .features import feature_vector
+from .eq import Equalizer, PresetEQ
 from .filterbank import FilterBank
+from .levels import feature_vector
+from .match import MatchEQ
 from .plugins import PluginInsert
 from .presets import EqFilter, Preset, load_presets
-
+from .ring import InputRing
 
 # Input beyond +/- this (+90 dBFS) is clamped: far above any real signal, and low enough that
 # squares and filter states stay finite in float32.
@@ -51,50 +54,6 @@ def _condition(block, clean, limit):
     return repaired
 
 
-class InputRing:
-    """The input stream kept for a reader beside the audio path (single producer, single reader).
-
-    The audio thread only copies each block in and then advances ``written``; the reader
-    copies out what is new and, if the writer lapped it meanwhile, learns that it lost audio.
-    The newest ``max_block`` frames of free space may be mid-write at any moment, so audio
-    that close to being overwritten counts as lost rather than risking a torn copy.
-    """
-
-    def __init__(self, frames: int, channels: int, max_block: int) -> None:
-        self.buffer = np.zeros((frames, channels), dtype=np.float32)
-        self.max_block = max_block
-        self.written = 0  # total frames ever written; one int assignment, atomic under the GIL
-
-    def write(self, block: np.ndarray) -> None:
-        size, frames = self.buffer.shape[0], block.shape[0]
-        start = self.written % size
-        first = min(frames, size - start)
-        self.buffer[start : start + first] = block[:first]
-        self.buffer[: frames - first] = block[first:]
-        self.written += frames
-
-    def _oldest_safe(self) -> int:
-        return self.written + self.max_block - self.buffer.shape[0]
-
-    def read(self, position: int, out: np.ndarray) -> tuple[int, int, int]:
-        """Copy new frames from ``position`` into ``out``: (frames copied, next position, frames lost).
-
-        A reader that fell too far behind skips to the oldest audio safely held, and a copy
-        the writer may have reached meanwhile is dropped; both count as lost.
-        """
-        size = self.buffer.shape[0]
-        lost = max(0, self._oldest_safe() - position)
-        position += lost
-        frames = min(self.written - position, out.shape[0])
-        start = position % size
-        first = min(frames, size - start)
-        out[:first] = self.buffer[start : start + first]
-        out[first:frames] = self.buffer[: frames - first]
-        if self._oldest_safe() > position:  # the writer came too close during the copy
-            return 0, position + frames, lost + frames
-        return frames, position + frames, lost
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """A consistent copy of the engine's state at the end of one block."""
@@ -113,6 +72,17 @@ class Snapshot:
         return feature_vector(self.input_band_ms, self.input_overall_ms)
 
 
+class _Published:
+    """The state a block publishes, in arrays allocated once (written by the audio thread)."""
+
+    def __init__(self, channels: int, bands: int, max_filters: int) -> None:
+        self.input = (np.zeros((channels, bands)), np.zeros(channels))
+        self.output = (np.zeros((channels, bands)), np.zeros(channels))
+        self.gains = np.zeros(max_filters)
+        # frames, blocks, genre index, filter count, fade progress (NaN: no fade)
+        self.scalars = np.zeros(5)
+
+
 class Engine:
     """Analysis and EQ of one stream; ``process`` is safe to call from an audio callback."""
 
@@ -128,17 +98,20 @@ class Engine:
         ``post_plugins`` after the EQ (the output analysis hears them)."""
         self.config = config = config or EngineConfig()
         self.presets = presets if presets is not None else load_presets(config.presets_dir)
+        self.genres = tuple(self.presets)
+        self._genre_index = {name: index for index, name in enumerate(self.genres)}
         self._check_genre(genre)
         rate, channels = config.sample_rate, config.channels
         self.input_analysis = FilterBank(config.bands, rate, channels, config.rms_window_s)
         self.output_analysis = (
             FilterBank(config.bands, rate, channels, config.rms_window_s) if config.analyze_output else None
         )
-        if config.mode == "match":
-            self.eq: PresetEQ | MatchEQ = MatchEQ(self.presets, config, genre, config.bands)
-        else:
-            self.eq = PresetEQ(self.presets, config, genre)
-        self._requested_genre = genre
+        self.eq: Equalizer = (MatchEQ(self.presets, config, genre, self.input_analysis) if config.mode == "match"
+                              else PresetEQ(self.presets, config, genre))
+        self.user_commands = CommandRecord(len(self.genres))
+        self.classifier_commands = CommandRecord(len(self.genres))
+        self._user_genre: int | None = None
+        self._classifier_genre: int | None = None
         self.pre_plugins, self.post_plugins = tuple(pre_plugins), tuple(post_plugins)
         ring_frames = int(config.input_ring_s * rate)
         self.input_ring = (InputRing(ring_frames, channels, config.max_block_size)
@@ -148,11 +121,10 @@ class Engine:
         self.blocks = 0
         self.frames = 0
         self._sequence = 0
-        bands = len(config.bands)
-        self._published_input = (np.zeros((channels, bands)), np.zeros(channels))
-        self._published_output = (np.zeros((channels, bands)), np.zeros(channels))
-        self._published_frames = 0
+        most_filters = max(len(self.eq.filters(name)) for name in self.genres)
+        self._published = _Published(channels, len(config.bands), most_filters)
         self._warm_up()
+        self._publish()
 
     def _check_genre(self, genre: str) -> None:
         if genre not in self.presets:
@@ -164,22 +136,23 @@ class Engine:
         self.eq.warm_up(np.zeros((self.config.max_block_size, self.config.channels), dtype=np.float32))
 
     # -- doors for other threads ------------------------------------------------------------
-    def request_genre(self, genre: str) -> None:
-        """Ask for a genre; the audio thread starts the switch at its next block."""
-        self._check_genre(genre)
-        self._requested_genre = genre
-
-    def request_blend(self, weights: dict[str, float] | None) -> None:
-        """Match mode: steer toward the weight-averaged targets of these genres (None: stop)."""
-        if not isinstance(self.eq, MatchEQ):
-            raise ValueError("a blend of targets needs match mode")
-        self.eq.request_blend(weights)
+    def request_genre(self, genre: str | None) -> None:
+        """The user's genre (None: back to the classifier's); the switch starts at the next block."""
+        if genre is not None:
+            self._check_genre(genre)
+        self.user_commands.post(genre=-1 if genre is None else self._genre_index[genre])
 
     def set_amount(self, amount: float) -> None:
         """Scale every EQ gain (0..1); the change is ramped, never stepped."""
         if not 0.0 <= amount <= 1.0:
             raise ValueError(f"amount {amount:g} is outside 0..1")
-        self.eq.amount = float(amount)
+        self.user_commands.post(amount=amount)
+
+    def post_decision(self, genre: str, blend: dict[str, float] | None = None) -> None:
+        """The classifier's genre, and (match mode) the weights of the genres' targets to blend."""
+        self._check_genre(genre)
+        weights = None if blend is None else np.array([max(0.0, blend.get(g, 0.0)) for g in self.genres])
+        self.classifier_commands.post(genre=self._genre_index[genre], blend=weights, clear_blend=blend is None)
 
     @property
     def genre(self) -> str:
@@ -188,21 +161,24 @@ class Engine:
 
     def snapshot(self) -> Snapshot:
         """A consistent copy of the latest published state (retries while a block publishes)."""
+        published = self._published
         while True:
             before = self._sequence
             if before % 2 == 0:
-                copies = [a.copy() for a in (*self._published_input, *self._published_output)]
-                frames = self._published_frames
+                copies = [a.copy() for a in (*published.input, *published.output, published.gains,
+                                             published.scalars)]
                 if self._sequence == before:
                     break
             time.sleep(0)
+        frames, blocks, genre_index, count, fade = copies[5]
+        genre = self.genres[int(genre_index)]
         has_output = self.output_analysis is not None
         return Snapshot(
             time_s=frames / self.config.sample_rate,
-            blocks=self.blocks,
-            genre=self.eq.target,
-            crossfade=self.eq.fade_progress,
-            eq_gains=self.eq.gains(),
+            blocks=int(blocks),
+            genre=genre,
+            crossfade=None if math.isnan(fade) else float(fade),
+            eq_gains=list(zip(self.eq.filters(genre), copies[4][: int(count)].tolist())),
             input_band_ms=copies[0],
             input_overall_ms=copies[1],
             output_band_ms=copies[2] if has_output else None,
@@ -230,10 +206,8 @@ class Engine:
         if self.input_ring is not None:
             self.input_ring.write(block)
         self.input_analysis.process(block)
-        requested = self._requested_genre
-        if requested != self.eq.target:
-            self.eq.select(requested)  # refused mid-fade: tried again next block
-        self.eq.process(block, out, self.input_analysis)
+        self._apply_commands()
+        self.eq.process(block, out)
         for plugin in self.post_plugins:
             plugin.process(out, out)
         if self.output_analysis is not None:
@@ -242,12 +216,36 @@ class Engine:
         self.frames += block.shape[0]
         self._publish()
 
+    def _apply_commands(self) -> None:
+        """What the records say, once per block; a genre switch refused mid-fade is tried again."""
+        user = self.user_commands.read()
+        if user is not None:
+            self._user_genre = CommandRecord.genre(user)
+            amount = CommandRecord.amount(user)
+            if amount is not None:
+                self.eq.set_amount(amount)
+        decided = self.classifier_commands.read()
+        if decided is not None:
+            self._classifier_genre = CommandRecord.genre(decided)
+            self.eq.set_blend(CommandRecord.blend(decided))
+        wanted = self._user_genre if self._user_genre is not None else self._classifier_genre
+        if wanted is not None and self.genres[wanted] != self.eq.target:
+            self.eq.select(self.genres[wanted])
+
     def _publish(self) -> None:
+        published = self._published
         self._sequence += 1
-        self._published_input[0][:] = self.input_analysis.band_ms
-        self._published_input[1][:] = self.input_analysis.overall_ms
+        published.input[0][:] = self.input_analysis.band_ms
+        published.input[1][:] = self.input_analysis.overall_ms
         if self.output_analysis is not None:
-            self._published_output[0][:] = self.output_analysis.band_ms
-            self._published_output[1][:] = self.output_analysis.overall_ms
-        self._published_frames = self.frames
+            published.output[0][:] = self.output_analysis.band_ms
+            published.output[1][:] = self.output_analysis.overall_ms
+        gains = self.eq.current_gains()
+        published.gains[: len(gains)] = gains
+        fade = self.eq.fade_progress
+        scalars = published.scalars
+        scalars[0], scalars[1] = self.frames, self.blocks
+        scalars[2] = self._genre_index[self.eq.target]
+        scalars[3] = len(gains)
+        scalars[4] = math.nan if fade is None else fade
         self._sequence += 1

@@ -1,0 +1,209 @@
+"""The benchmark without a device: the engine's share of each block period against the
+baselines (baselines.py) measured in the same run, cost against bands, offline render speed,
+classifier latency and start-up.
+
+The harness is paced like a device: one block per period, and every subject (the engine and
+each baseline) processes that block in turn, in rotating order, so all of them meet the same
+machine state, cold caches included. The engine runs with the genre classifier beside it in
+its own thread, exactly as in live use.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..demo import demo_clip
+from ..engine.config import BENCH_BLOCK_SIZES, CLASSIFIER_RING_S, EngineConfig
+from ..engine.engine import Engine
+from ..engine.eq import usable_filters
+from ..engine.filterbank import band_set
+from ..engine.presets import Preset, load_presets
+from .baselines import BASELINES, Process, ScipyBaseline, copy_baseline, pedalboard_baseline
+from .stats import distribution, drift, machine, rss_mb
+
+BAND_SETS = ("paper", "octave", "third-octave")
+PRESET = "rock_pop"
+
+
+def paced_run(subjects: dict[str, Process], audio: np.ndarray, block_size: int, sample_rate: float,
+              seconds: float) -> dict[str, np.ndarray]:
+    """Feed every subject one block per block period, like a device would, timing each call."""
+    period = block_size / sample_rate
+    count = max(1, int(seconds / period))
+    names = list(subjects)
+    durations = {name: np.zeros(count) for name in names}
+    out = np.empty((block_size, audio.shape[1]), dtype=np.float32)
+    clock = time.perf_counter
+    deadline = clock()
+    for i in range(count):
+        start = (i * block_size) % (audio.shape[0] - block_size)
+        block = audio[start : start + block_size]
+        for k in range(len(names)):
+            name = names[(i + k) % len(names)]
+            began = clock()
+            subjects[name](block, out)
+            durations[name][i] = clock() - began
+        deadline += period
+        wait = deadline - clock()
+        if wait > 0:
+            time.sleep(wait)
+        else:
+            deadline = clock()  # behind: start again from now rather than rush to catch up
+    return durations
+
+
+@dataclass
+class Settings:
+    sample_rate: int = 48_000
+    channels: int = 2
+    block_sizes: tuple[int, ...] = BENCH_BLOCK_SIZES
+    bands: str = "paper"
+    seconds: float = 4.0
+    weights: Path | None = None
+
+
+def _audio(settings: Settings) -> np.ndarray:
+    audio, _ = demo_clip(seconds=8.0, sample_rate=settings.sample_rate)
+    if settings.channels == 1:
+        return np.ascontiguousarray(audio.mean(axis=1, keepdims=True))
+    return np.ascontiguousarray(np.resize(audio.T, (settings.channels, audio.shape[0])).T)
+
+
+def make_engine(settings: Settings, presets: dict[str, Preset], bands: str, block_size: int,
+                input_ring_s: float) -> Engine:
+    config = EngineConfig(sample_rate=settings.sample_rate, channels=settings.channels,
+                          bands=band_set(bands), input_ring_s=input_ring_s,
+                          max_block_size=max(block_size, 8192))
+    return Engine(config, presets, genre=PRESET)
+
+
+def classifier_beside(engine: Engine, model):
+    """The classifier thread, as in live use (nothing, if there is no model)."""
+    if model is None:
+        return nullcontext(None)
+    from ..genre.classifier import ClassifierThread, GenreClassifier
+
+    return ClassifierThread(GenreClassifier(engine, model))
+
+
+def measure_block_sizes(settings: Settings, presets: dict[str, Preset], model, audio: np.ndarray,
+                        progress: Callable[[str], None], raw: dict | None = None) -> tuple[dict, list[float]]:
+    """Per block size: the engine (classifier beside) and each baseline, paced together; with
+    ``raw``, every block's time (s) is kept there too, by block size and subject."""
+    preset_filters = usable_filters(presets[PRESET].eq, settings.sample_rate)
+    bands = band_set(settings.bands)
+    results, call_seconds = {}, []
+    for block_size in settings.block_sizes:
+        progress(f"measuring {block_size}-frame blocks")
+        period = block_size / settings.sample_rate
+        engine = make_engine(settings, presets, settings.bands, block_size, CLASSIFIER_RING_S if model is not None else 0.0)
+        scipy_baseline = ScipyBaseline(bands, preset_filters, settings.sample_rate, settings.channels,
+                                       engine.config.rms_window_s)
+        subjects = {"engine": engine.process, "scipy_sosfilt": scipy_baseline.process,
+                    "pedalboard_chain": pedalboard_baseline(preset_filters, settings.sample_rate),
+                    "copy": copy_baseline}
+        with classifier_beside(engine, model) as beside:
+            durations = paced_run(subjects, audio, block_size, settings.sample_rate, settings.seconds)
+        if beside is not None:
+            call_seconds += beside.classifier.call_seconds
+        if raw is not None:
+            raw[block_size] = durations
+        entry = {"period_us": round(period * 1e6, 2)}
+        entry.update({name: distribution(d, period) for name, d in durations.items()})
+        entry["engine"]["p99_drift_us"] = drift(durations["engine"])
+        entry["ratios_p50"] = {f"engine/{name}": round(entry["engine"]["p50_us"] / entry[name]["p50_us"], 2)
+                               for name in BASELINES}
+        results[str(block_size)] = entry
+    return results, call_seconds
+
+
+def measure_bands(settings: Settings, presets: dict[str, Preset], audio: np.ndarray, block_size: int = 256) -> dict:
+    """The engine's cost against the number of analysis bands (one paced run, all band sets)."""
+    engines = {str(len(band_set(name))): make_engine(settings, presets, name, block_size, 0.0) for name in BAND_SETS}
+    durations = paced_run({n: e.process for n, e in engines.items()}, audio, block_size, settings.sample_rate,
+                          settings.seconds)
+    period = block_size / settings.sample_rate
+    return {"block_size": block_size,
+            **{bands: {"set": name, **distribution(durations[bands], period)}
+               for bands, name in zip(engines, BAND_SETS)}}
+
+
+def measure_offline(settings: Settings, model, audio: np.ndarray) -> dict:
+    """`inteleq-rt process` end to end on a float WAV (automatic mode if there is a model)."""
+    import soundfile as sf
+
+    from ..options import Options
+    from ..session import process_file
+
+    options = Options(genre=None, weights=settings.weights) if model is not None else Options(genre=PRESET)
+    with tempfile.TemporaryDirectory() as folder:
+        source, destination = Path(folder) / "in.wav", Path(folder) / "out.wav"
+        sf.write(str(source), np.tile(audio, (3, 1)), settings.sample_rate, subtype="FLOAT")
+        summary = process_file(source, destination, options).summary
+    return {"seconds_of_audio": round(summary["seconds"], 2), "render_seconds": summary["render_seconds"],
+            "realtime_factor": summary["realtime_factor"], "automatic": model is not None}
+
+
+def measure_classifier(model, live_call_seconds: list[float], calls: int = 300) -> dict:
+    """Forward-pass latency: called back to back, and as measured beside the paced engine."""
+    features = np.random.default_rng(0).normal(size=(calls, model.spec.size)).astype(np.float32)
+    model.warm_up()
+    seconds = np.zeros(calls)
+    for i in range(calls):
+        began = time.perf_counter()
+        model.probabilities(features[i])
+        seconds[i] = time.perf_counter() - began
+    entry = {"back_to_back": {"p50_ms": round(float(np.median(seconds)) * 1e3, 3),
+                              "p99_ms": round(float(np.percentile(seconds, 99)) * 1e3, 3), "calls": calls}}
+    if live_call_seconds:
+        live = np.array(live_call_seconds)
+        entry["beside_engine"] = {"p50_ms": round(float(np.median(live)) * 1e3, 3),
+                                  "p99_ms": round(float(np.percentile(live, 99)) * 1e3, 3), "calls": len(live)}
+    return entry
+
+
+def measure_startup(weights: Path | None) -> dict:
+    """Import, build, first-block and model times, in a fresh interpreter that runs
+    startup.py as a script, so nothing is imported before its clock starts."""
+    command = [sys.executable, str(Path(__file__).with_name("startup.py")), str(weights or "")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(result.stdout)
+
+
+def run(settings: Settings, progress: Callable[[str], None], model=None, raw: dict | None = None) -> dict:
+    """The whole benchmark without a device, with ``model`` (or none) classifying beside the
+    engine; returns the JSON-ready result (``raw``: see ``measure_block_sizes``)."""
+    if model is not None:
+        model.check_sample_rate(settings.sample_rate)
+    presets = load_presets()
+    audio = _audio(settings)
+    memory_start = rss_mb()
+    result = {"machine": machine(),
+              "settings": {"sample_rate": settings.sample_rate, "channels": settings.channels,
+                           "bands": settings.bands, "preset": PRESET, "seconds_per_block_size": settings.seconds,
+                           "classifier": str(settings.weights) if model is not None else None}}
+    blocks, call_seconds = measure_block_sizes(settings, presets, model, audio, progress, raw)
+    result["block_sizes"] = blocks
+    progress("measuring cost against analysis bands")
+    result["bands"] = measure_bands(settings, presets, audio)
+    progress("measuring offline render")
+    result["offline"] = measure_offline(settings, model, audio)
+    if model is not None:
+        progress("measuring the classifier")
+        result["classifier"] = measure_classifier(model, call_seconds)
+    progress("measuring start-up in a fresh interpreter")
+    result["startup"] = measure_startup(settings.weights if model is not None else None)
+    result["memory"] = {"rss_start_mb": memory_start, "rss_end_mb": rss_mb()}
+    return result

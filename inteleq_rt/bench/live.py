@@ -1,0 +1,148 @@
+"""The live benchmark: the engine on a real device, with a loopback round-trip probe."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ..engine.config import CLASSIFIER_RING_S
+from ..engine.engine import Engine
+from ..engine.presets import load_presets
+from .harness import Settings, classifier_beside, make_engine
+from .stats import distribution, drift, rss_mb
+
+
+class LoopbackProbe:
+    """The callback body of the live benchmark: the engine equalizes a probe signal (quiet
+    noise with a click every ``every`` frames) out to the device, and what comes back on the
+    input is searched for the clicks. Every other click bypasses the engine, so the round trip
+    with and without it can be compared: the difference is the latency the engine adds.
+
+    The engine is fed the probe rather than the input, so a loopback cannot feed back.
+    """
+
+    def __init__(self, engine: Engine, block_size: int, every_blocks: int, threshold: float = 0.1) -> None:
+        channels = engine.config.channels
+        self.engine = engine
+        self.every = block_size * every_blocks
+        noise = np.random.default_rng(1).normal(scale=1e-3, size=(self.every, channels))
+        self.source = noise.astype(np.float32)
+        self.source[0] = 0.5
+        self.scratch = np.zeros((block_size, channels), dtype=np.float32)
+        self.threshold = threshold
+        self.position = 0
+        self.latencies = {True: np.zeros(4096, dtype=np.int64), False: np.zeros(4096, dtype=np.int64)}
+        self.counts = {True: 0, False: 0}
+        self._heard_click = -1
+
+    def process(self, indata: np.ndarray, outdata: np.ndarray) -> None:
+        frames = indata.shape[0]
+        offset = self.position % self.every
+        click = self.position // self.every
+        through_engine = click % 2 == 0
+        block = self.source[offset : offset + frames]
+        if through_engine:
+            self.engine.process(block, outdata)
+        else:  # the engine still runs, so the callback costs the same; its output is unused
+            self.engine.process(block, self.scratch[:frames])
+            outdata[:] = block
+        loud = np.abs(indata[:, 0]) > self.threshold
+        if loud.any():
+            arrival = self.position + int(np.argmax(loud))
+            sent = arrival // self.every
+            if sent != self._heard_click:  # the first sample over the threshold of each click
+                self._heard_click = sent
+                kind = sent % 2 == 0
+                if self.counts[kind] < len(self.latencies[kind]):
+                    self.latencies[kind][self.counts[kind]] = arrival - sent * self.every
+                    self.counts[kind] += 1
+        self.position += frames
+
+    def round_trip(self, reported_latency_s: tuple[float, float] | None, sample_rate: int) -> dict:
+        reported = None if reported_latency_s is None else round(sum(reported_latency_s) * sample_rate)
+        through = self.latencies[True][: self.counts[True]]
+        direct = self.latencies[False][: self.counts[False]]
+        if len(through) == 0 or len(direct) == 0:
+            return {"measured_frames": None, "reported_frames": reported,
+                    "note": "connect the device's outputs to its inputs (on JACK: jack_connect "
+                            "PortAudio:out_1 PortAudio:in_1) and run again"}
+        measured = int(np.median(through))
+        return {"measured_frames": measured, "measured_ms": round(measured / sample_rate * 1e3, 3),
+                "direct_frames": int(np.median(direct)), "reported_frames": reported,
+                "added_by_engine_frames": measured - int(np.median(direct)),
+                "clicks_heard": int(len(through) + len(direct)),
+                "spread_frames": int(np.ptp(np.concatenate([through, direct])))}
+
+
+def wire_jack_loopback() -> str:
+    """Connect each PortAudio output port to the input port of the same number on the running
+    JACK server (taking the system capture off them): the loopback of the round-trip probe."""
+    def jack(*command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(command, capture_output=True, text=True, timeout=10)
+
+    try:
+        listing = jack("jack_lsp", "-c").stdout
+    except FileNotFoundError:
+        return "jack_lsp not found (install jackd2)"
+    connections: dict[str, list[str]] = {}
+    port = None
+    for line in listing.splitlines():
+        if line.startswith((" ", "\t")) and port is not None:
+            connections[port].append(line.strip())
+        else:
+            port = line.strip()
+            connections[port] = []
+    inputs = sorted(p for p in connections if p.startswith("PortAudio") and ":in_" in p)
+    outputs = sorted(p for p in connections if p.startswith("PortAudio") and ":out_" in p)
+    if not inputs or not outputs:
+        return "no PortAudio ports on the JACK server"
+    for into in inputs:
+        for source in connections[into]:
+            jack("jack_disconnect", source, into)
+    for source, into in zip(outputs, inputs):
+        jack("jack_connect", source, into)
+    return f"wired {len(inputs)} JACK loopback connection(s)"
+
+
+def measure_live(device: str, settings: Settings, block_size: int, model,
+                 progress: Callable[[str], None], jack_loopback: bool = False, raw: dict | None = None) -> dict:
+    """The engine on a real device for ``settings.seconds``: callback times, xruns, memory,
+    and the round trip through a loopback compared with the device's reported latency."""
+    from ..io import devices, streams
+    from ..io.atomic import AudioError
+
+    parsed = devices.parse_device(device)
+    name = devices.resolve_device(parsed, "output")["name"]
+    engine = make_engine(settings, load_presets(), settings.bands, block_size,
+                         CLASSIFIER_RING_S if model is not None else 0.0)
+    probe = LoopbackProbe(engine, block_size, every_blocks=max(1, round(0.25 * settings.sample_rate / block_size)))
+    memory_start = rss_mb()
+    deadline = time.monotonic() + settings.seconds
+    progress(f"measuring live on {name!r} for {settings.seconds:g} s")
+    wiring, memory = [], []
+
+    def on_tick(_stats) -> None:
+        if jack_loopback and not wiring:  # the ports exist once the stream runs
+            wiring.append(wire_jack_loopback())
+            progress(wiring[0])
+        memory.append(rss_mb())
+
+    with classifier_beside(engine, model):
+        stats = streams.run_live(engine, parsed, parsed, block_size, lambda: time.monotonic() >= deadline,
+                                  on_tick=on_tick, process=probe.process)
+    if stats.error is not None:
+        raise AudioError(f"the audio stream failed: {stats.error}")
+    durations = stats.recent_durations()
+    if raw is not None:
+        raw["live"] = durations.copy()
+    period = block_size / settings.sample_rate
+    return {"device": name, "block_size": block_size, "seconds": settings.seconds, "callbacks": stats.count,
+            "xruns": stats.xruns,
+            "first_xruns_at_s": [round(float(i) * period, 2) for i in stats.first_xruns()[:8]],
+            "callback": distribution(durations, period),
+            "p99_drift_us": drift(durations), "rss_start_mb": memory_start, "rss_end_mb": rss_mb(),
+            "rss_mb_by_tenths": [float(part[-1]) for part in np.array_split(np.array(memory), 10) if len(part)],
+            "round_trip": probe.round_trip(stats.reported_latency_s, settings.sample_rate)}

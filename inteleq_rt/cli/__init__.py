@@ -1,0 +1,54 @@
+"""`inteleq-rt`: live monitoring (default), file processing, analysis, training, benchmarks.
+
+parser.py holds the grammar, audio.py and tools.py the commands; each command builds the
+library's ``Options``, calls the library and prints. Every failure a user can cause
+(``InteleqError``, or the system's own error on a file) ends in one line on stderr and a
+non-zero exit status; anything else is an internal error, still one line.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from ..errors import InteleqError
+from .parser import PROG, SUBCOMMANDS, build_parser
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def _runner(command: str | None):
+    from . import audio, tools
+
+    return {None: audio.run_monitor, "process": audio.run_process, "analyze": audio.run_analyze,
+            "classify": audio.run_classify, "demo": audio.run_demo, "train": tools.run_train,
+            "bench": tools.run_bench, "presets": tools.run_presets, "plugins": tools.run_plugins}[command]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    args = build_parser(command).parse_args(argv[1:] if command else argv)
+    # SIGINT and SIGTERM stop cleanly, even when started where SIGINT was ignored (background jobs).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return _runner(command)(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; no output was left behind", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except InteleqError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as error:  # the system's own words, with the file
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"{PROG}: error: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as error:  # never a traceback
+        print(f"{PROG}: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_ERROR

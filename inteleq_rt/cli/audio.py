@@ -1,0 +1,143 @@
+"""The commands that run audio through the engine: monitor (the default), process, analyze,
+classify and demo. Each turns arguments into ``Options``, calls the library and prints."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..engine import config as defaults
+from ..errors import InteleqError
+from ..options import Options
+from ..session import Outcome
+from .parser import PROG
+
+EXIT_ERROR = 1
+
+
+def options_from(args: argparse.Namespace, **overrides) -> Options:
+    """The run's options from the engine arguments every audio command shares."""
+    fields = dict(genre=args.genre, weights=args.weights, classify_every_s=args.classify_every, blend=args.blend,
+                  targets=args.targets, mode=args.mode, amount_percent=args.amount, crossfade_s=args.crossfade,
+                  bands=args.bands, presets=args.presets, plugins=tuple(args.plugin),
+                  plugin_position=args.plugin_position, report=args.report, force=args.force)
+    return Options(**{**fields, **overrides})
+
+
+def check_block_size(block_size: int) -> None:
+    defaults.check_range("block size", block_size, "--block-size")
+
+
+def show(outcome: Outcome) -> int:
+    """Warnings on stderr, the summary on stdout, and a live stream's failure as the error."""
+    for warning in outcome.warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    print(outcome.title)
+    for key, value in outcome.summary.items():
+        print(f"  {key.replace('_', ' ')}: {value}")
+    if outcome.genre_changes:
+        print("  genre timeline: " + ", ".join(f"{t:.1f}s {g}" for t, g in outcome.genre_changes))
+    if outcome.report is not None:
+        print(f"  report: {outcome.report}")
+    if outcome.failure is not None:
+        raise InteleqError(f"the audio stream failed: {outcome.failure}")
+    return 0
+
+
+def run_monitor(args: argparse.Namespace) -> int:
+    from ..io import devices
+
+    if args.list_devices:
+        print(devices.describe_devices())
+        return 0
+    from ..live import monitor
+
+    check_block_size(args.block_size)
+    return show(monitor(options_from(args), args.input_device or args.device, args.output_device or args.device,
+                        args.block_size, args.channels, args.samplerate, args.duration))
+
+
+def run_process(args: argparse.Namespace) -> int:
+    if args.output is None and not args.realtime:
+        raise InteleqError("process: -o/--output is required (or --realtime to play to a device)")
+    options = options_from(args)
+    if args.realtime:
+        from ..live import play
+
+        check_block_size(args.block_size)
+        return show(play(args.input, options, args.output_device or args.device, args.block_size, args.output))
+    from ..session import process_file
+
+    return show(process_file(args.input, args.output, options))
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from ..io.atomic import check_can_write
+    from ..plots import plot_analysis
+    from ..session import analyze_file
+
+    check_can_write(args.plot, args.force, (args.input,))
+    analysis = analyze_file(args.input, options_from(args, report=None))
+    engine = analysis.session.engine
+    snapshot = engine.snapshot()
+    target = engine.presets[snapshot.genre].target
+    same_bands = target is not None and [tuple(b) for b in target.bands_hz] == [tuple(b) for b in engine.config.bands]
+    timeline = analysis.session.timeline
+    plot_analysis(args.input, analysis.audio, analysis.output, analysis.sample_rate, timeline.entries,
+                  list(engine.config.bands), snapshot.eq_gains, list(target.levels_db) if same_bands else None,
+                  args.plot)
+    changes = timeline.genre_changes()
+    print(f"{args.input}: {', '.join(f'{t:.1f}s {g}' for t, g in changes)}\nplot: {args.plot}")
+    return 0
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    """Every file's probabilities; a file that fails prints its line and the rest go on."""
+    import json
+
+    from ..session import classify_file, load_genre_model
+
+    model = load_genre_model(args.weights)
+    results, failed = {}, 0
+    for path in args.files:
+        try:
+            results[str(path)] = classify_file(path, model)
+        except InteleqError as error:
+            failed += 1
+            print(f"{PROG}: error: {error}", file=sys.stderr)
+            continue
+        if not args.json:
+            ranked = sorted(results[str(path)].items(), key=lambda item: -item[1])
+            print(f"{path}: {ranked[0][0]}  (" + ", ".join(f"{n} {p:.0%}" for n, p in ranked) + ")")
+    if args.json:
+        print(json.dumps(results, indent=1))
+    return EXIT_ERROR if failed else 0
+
+
+def _fresh_folder(base: Path) -> Path:
+    candidate, number = base, 1
+    while candidate.exists():
+        number += 1
+        candidate = base.with_name(f"{base.name}-{number}")
+    return candidate
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    import soundfile as sf
+
+    from ..demo import demo_clip
+    from ..io.atomic import check_can_write
+    from ..session import process_file
+
+    folder = args.out_dir or _fresh_folder(Path("inteleq-rt-demo"))
+    folder.mkdir(parents=True, exist_ok=True)
+    clip_path, out_path, report_path = folder / "demo-input.wav", folder / "demo-output.wav", folder / "demo-report.json"
+    for path in (clip_path, out_path, report_path):
+        check_can_write(path, args.force)
+    audio, rate = demo_clip()
+    sf.write(str(clip_path), audio, rate, subtype="FLOAT")
+    outcome = process_file(clip_path, out_path, options_from(args, report=report_path, force=True))
+    outcome.title = f"demo: equalized a synthesized clip in {folder}/ ({args.mode} mode, " + (
+        "automatic genre)" if args.genre is None else f"genre {args.genre})")
+    return show(outcome)

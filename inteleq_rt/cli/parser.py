@@ -1,0 +1,206 @@
+"""The command line's grammar: every command's arguments, and nothing else."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..engine import config as defaults
+from ..options import BAND_SETS, MODES, PLUGIN_POSITIONS
+from ..resources import DEFAULT_MODEL, PRESETS_ENV, WEIGHTS_ENV
+
+PROG = "inteleq-rt"
+SUBCOMMANDS = ("process", "analyze", "presets", "demo", "train", "classify", "bench", "plugins")
+
+
+def _weights_option(parser) -> None:
+    parser.add_argument("--weights", metavar="NAME|DIR", default=None,
+                        help=f"genre model: a folder, or a name looked up in ${WEIGHTS_ENV}, the user's "
+                             f"data folder (~/.local/share/inteleq-rt/weights) and the shipped models "
+                             f"(default: {DEFAULT_MODEL})")
+
+
+def _presets_option(parser) -> None:
+    parser.add_argument("--presets", "--presets-dir", dest="presets", type=Path, metavar="DIR",
+                        help=f"folder of preset .toml files (default: ${PRESETS_ENV}, else "
+                             "~/.config/inteleq-rt/presets if it holds any, else the shipped presets)")
+
+
+def _engine_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("equalizer")
+    group.add_argument("--genre",
+                       help="preset to apply: rock_pop, classical, country, hiphop, jazz, disco or flat "
+                            "(default: automatic, recognized by the genre model)")
+    _weights_option(group)
+    group.add_argument("--classify-every", type=float, default=1.0, metavar="SECONDS",
+                       help="automatic mode: seconds between genre decisions (default: 1)")
+    group.add_argument("--blend", action="store_true",
+                       help="automatic match mode: steer toward the probability-weighted blend of the "
+                            "genres' targets instead of the single decided genre")
+    group.add_argument("--targets", type=Path, metavar="FILE.toml",
+                       help="target balances for match mode (default: presets/targets.toml; "
+                            "`train` writes one next to its weights)")
+    group.add_argument("--mode", choices=MODES, default="preset",
+                       help="preset: the genre's EQ as written; match: steer each band toward the "
+                            "genre's target balance from the measured levels (default: preset)")
+    group.add_argument("--amount", type=float, default=100.0, metavar="PERCENT",
+                       help="scale every EQ gain, 0-100 (default: 100)")
+    group.add_argument("--crossfade", type=float, default=2.0, metavar="SECONDS",
+                       help="crossfade time when the genre changes (default: 2)")
+    group.add_argument("--bands", choices=BAND_SETS, default="paper",
+                       help="analysis bands: the paper's five, 11 octaves or 31 third-octaves (default: paper)")
+    _presets_option(group)
+    group.add_argument("--plugin", action="append", default=[], metavar="PATH[:NAME=VALUE,...]",
+                       help="insert a VST3 plugin, configured (repeatable; in the order given); "
+                            f"`{PROG} plugins PATH` lists its parameters")
+    group.add_argument("--plugin-position", choices=PLUGIN_POSITIONS, default="post",
+                       help="plugins run before the EQ (the analysis and classifier hear them) or "
+                            "after it (default: post)")
+    group.add_argument("--report", type=Path, metavar="FILE.json",
+                       help="write a timeline: time, genre, EQ gains, input/output band levels")
+    group.add_argument("--force", action="store_true", help="overwrite existing output files")
+    return parent
+
+
+def _device_options(parser: argparse.ArgumentParser, with_input: bool) -> None:
+    group = parser.add_argument_group("audio device")
+    group.add_argument("-d", "--device", metavar="ID|NAME",
+                       help="device index or name substring, e.g. 2 or \"system, JACK\"")
+    if with_input:
+        group.add_argument("--input-device", metavar="ID|NAME", help="capture device (overrides --device)")
+    group.add_argument("--output-device", metavar="ID|NAME", help="playback device (overrides --device)")
+    group.add_argument("-b", "--block-size", type=int, default=defaults.BLOCK_SIZE, metavar="FRAMES",
+                       help=f"frames per audio callback (default: {defaults.BLOCK_SIZE})")
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    engine = _engine_options()
+    if command is None:
+        parser = argparse.ArgumentParser(
+            prog=PROG, parents=[engine],
+            description="Genre-aware real-time equalizer. With no command, monitors a live input "
+                        "through the EQ. Commands: process (files), analyze, classify, train, bench, presets, plugins, demo; "
+                        f"`{PROG} COMMAND --help` for each.",
+            epilog=f"examples:\n  {PROG} --list-devices\n  {PROG} --device 2 --genre jazz\n"
+                   f"  {PROG} --device \"system, JACK\" --mode match --genre hiphop\n"
+                   f"  {PROG} process song.wav -o song-eq.flac --genre rock_pop --report song.json\n"
+                   f"  {PROG} presets show hiphop",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+        _device_options(parser, with_input=True)
+        parser.add_argument("-r", "--samplerate", type=int, metavar="HZ",
+                            help="stream sample rate (default: the device's)")
+        parser.add_argument("-c", "--channels", type=int, metavar="N", help="channels (default: up to 2)")
+        parser.add_argument("--duration", type=float, metavar="SECONDS",
+                            help="stop after this long (default: run until Ctrl+C)")
+        return parser
+    if command == "process":
+        parser = argparse.ArgumentParser(
+            prog=f"{PROG} process", parents=[engine],
+            description="Equalize an audio file: offline as fast as possible (default), or played in "
+                        "real time to a device with --realtime. Any format libsndfile reads; the output "
+                        "format follows its extension; sample rate and channels are preserved.")
+        parser.add_argument("input", type=Path, help="audio file to process")
+        parser.add_argument("-o", "--output", type=Path, help="file to write (required unless --realtime)")
+        parser.add_argument("--realtime", action="store_true",
+                            help="play through the engine to an output device, paced at real time")
+        _device_options(parser, with_input=False)
+        return parser
+    if command == "analyze":
+        parser = argparse.ArgumentParser(
+            prog=f"{PROG} analyze", parents=[engine],
+            description="Run a file through the engine (nothing written but the picture) and plot its band "
+                        "levels over time, the genre probabilities over time, and what the EQ did: its "
+                        "response, the input and output long-term spectra, the genre's target.")
+        parser.add_argument("input", type=Path, help="audio file to analyse")
+        parser.add_argument("--plot", type=Path, required=True, metavar="FILE.png", help="picture to write")
+        return parser
+    if command == "train":
+        parser = argparse.ArgumentParser(
+            prog=f"{PROG} train",
+            description="Train and cross-validate the genre model on a folder of genre folders "
+                        "(GTZAN layout: blues/blues.00000.wav, ...). Prints accuracy, macro-F1 and the "
+                        "confusion matrix; with -o, also writes the weights, a model card and the genre "
+                        "targets for match mode.")
+        parser.add_argument("dataset", type=Path, help="folder of genre folders")
+        where = parser.add_mutually_exclusive_group()
+        where.add_argument("-o", "--output", type=Path, metavar="DIR", help="weights folder to write")
+        where.add_argument("--name", help="write the weights into the user's data folder under this name, "
+                                          "where --weights NAME finds them")
+        parser.add_argument("--baseline", action="store_true",
+                            help="the paper's 6-12-6 tanh network on its 6 features, same protocol")
+        parser.add_argument("--mapping", type=Path, metavar="FILE.toml",
+                            help='folder-to-class mapping, lines like rock = "rock_pop" (default: GTZAN)')
+        parser.add_argument("--corpus-name", metavar="TEXT",
+                            help="what the corpus is, for the model card and targets (default: the folder name)")
+        parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: 5)")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--workers", type=int, help="feature extraction processes (default: all cores)")
+        parser.add_argument("--cache-dir", type=Path, metavar="DIR",
+                            help="feature cache (default: ~/.cache/inteleq-rt/features)")
+        parser.add_argument("--no-cache", action="store_true", help="extract features afresh, keep none")
+        parser.add_argument("--force", action="store_true", help="overwrite an existing weights folder")
+        return parser
+    if command == "bench":
+        parser = argparse.ArgumentParser(
+            prog=f"{PROG} bench",
+            description="Latency benchmark: the engine's time per block (median, p99, p99.9, max) as "
+                        "a share of the block period, with the classifier beside it, against baselines "
+                        "measured in the same run (scipy sosfilt, a plain pedalboard chain, a copy); "
+                        "cost against analysis bands; offline real-time factor; classifier latency; "
+                        "start-up time. No device needed; --device adds a live run with a loopback "
+                        "round-trip measurement.")
+        parser.add_argument("--block-sizes", default=",".join(map(str, defaults.BENCH_BLOCK_SIZES)), metavar="N,N,...",
+                            help="frames per block to measure (default: %(default)s)")
+        parser.add_argument("--samplerate", type=int, default=defaults.SAMPLE_RATE, metavar="HZ")
+        parser.add_argument("--channels", type=int, default=2)
+        parser.add_argument("--bands", choices=BAND_SETS, default="paper")
+        parser.add_argument("--seconds", type=float, default=4.0,
+                            help="seconds of paced blocks per block size, or of the live run "
+                                 "(default: 4; e.g. --block-sizes 256 --seconds 600 to soak)")
+        _weights_option(parser)
+        parser.add_argument("--no-classifier", action="store_true", help="measure the engine alone")
+        parser.add_argument("--device", metavar="ID|NAME",
+                            help="also run live on this duplex device; connect its outputs to its inputs "
+                                 "to measure the round trip")
+        parser.add_argument("--live-block-size", type=int, default=defaults.BLOCK_SIZE, metavar="FRAMES",
+                            help=f"block size of the live run (default: {defaults.BLOCK_SIZE})")
+        parser.add_argument("--jack-loopback", action="store_true",
+                            help="with a JACK device: connect its outputs to its inputs for the round trip")
+        parser.add_argument("--live-only", action="store_true", help="with --device: skip the offline part")
+        parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+        parser.add_argument("--force", action="store_true", help="overwrite an existing --json file")
+        return parser
+    if command == "classify":
+        parser = argparse.ArgumentParser(prog=f"{PROG} classify",
+                                         description="Print each file's genre probabilities.")
+        parser.add_argument("files", type=Path, nargs="+")
+        _weights_option(parser)
+        parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        return parser
+    if command == "plugins":
+        parser = argparse.ArgumentParser(prog=f"{PROG} plugins",
+                                         description="List a VST3 plugin's parameters, their values and ranges.")
+        parser.add_argument("plugin", metavar="PATH[:NAME=VALUE,...]")
+        return parser
+    if command == "presets":
+        parser = argparse.ArgumentParser(prog=f"{PROG} presets",
+                                         description="List, show or validate genre presets.")
+        parser.add_argument("action", nargs="?", choices=("list", "show", "validate"), default="list")
+        parser.add_argument("names", nargs="*", help="show: a preset name; validate: preset files")
+        _presets_option(parser)
+        parser.add_argument("--plot", type=Path, metavar="FILE.png", help="show: also draw the EQ response")
+        parser.add_argument("--samplerate", type=int, default=defaults.SAMPLE_RATE, metavar="HZ",
+                            help="--plot: the rate to draw the response at (default: %(default)s)")
+        parser.add_argument("--force", action="store_true", help="overwrite an existing --plot file")
+        return parser
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} demo", parents=[engine],
+        description="Synthesize a short music clip and equalize it (no audio device needed).")
+    parser.add_argument("--out-dir", type=Path, metavar="DIR",
+                        help="folder for the demo files (default: a new ./inteleq-rt-demo*)")
+    return parser
+
+

@@ -1,0 +1,177 @@
+"""The commands around the audio path: train, bench, presets and plugins."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from ..errors import InteleqError
+from .audio import EXIT_ERROR, check_block_size
+from .parser import PROG
+
+
+def _progress_bar():
+    """A rich progress bar on stderr, and the ``Progress`` callback training takes."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    bar = Progress(transient=True, console=Console(stderr=True))
+
+    def stage(what: str, total: int):
+        task = bar.add_task(what, total=total)
+        return lambda: bar.advance(task)
+
+    return bar, stage
+
+
+def _check_weights_folder(folder: Path, force: bool) -> None:
+    """Before minutes of training: the weights folder can be written, and is not the user's."""
+    from ..io.atomic import check_can_write
+
+    if folder.exists() and not force:
+        raise InteleqError(f"{folder}: exists; pass --force to overwrite it")
+    if folder.exists() and not folder.is_dir():
+        raise InteleqError(f"{folder}: is a file; the weights go in a folder")
+    if not folder.exists() and folder.parent != folder:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    check_can_write(folder / "model.json" if folder.is_dir() else folder, force=True)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..engine.presets import load_presets
+    from ..genre import training
+    from ..resources import named_weights
+
+    if args.folds < 2:
+        raise InteleqError(f"--folds {args.folds}: at least 2 are needed")
+    output = named_weights(args.name) if args.name else args.output
+    if output is not None:
+        _check_weights_folder(output, args.force)
+    cache = None if args.no_cache else (args.cache_dir or training.dataset.default_cache_dir())
+    bar, stage = _progress_bar()
+    with bar:
+        evaluation = training.evaluate(args.dataset, stage, mapping=args.mapping, baseline=args.baseline,
+                                       folds=args.folds, seed=args.seed, workers=args.workers, cache_dir=cache,
+                                       known_genres=tuple(load_presets()))
+    for problem in evaluation.skipped:
+        print(f"skipped {problem}", file=sys.stderr)
+    print(evaluation.report())
+    if output is None:
+        return 0
+    training.save(evaluation, output, shlex.join([PROG, *sys.argv[1:]]),
+                  args.corpus_name or args.dataset.resolve().name, args.seed)
+    print(f"wrote {output}/ (model.json, params.msgpack, MODEL_CARD.md, targets.toml)")
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from .. import bench
+    from ..io.atomic import check_can_write, write_atomically
+    from ..resources import weights_dir
+    from ..session import load_genre_model
+
+    try:
+        sizes = tuple(int(n) for n in args.block_sizes.split(","))
+    except ValueError:
+        raise InteleqError(f"--block-sizes {args.block_sizes!r}: expected frame counts like 64,256") from None
+    for size in (*sizes, args.live_block_size):
+        check_block_size(size)
+    if args.live_only and args.device is None:
+        raise InteleqError("--live-only needs --device")
+    if not 0.05 <= args.seconds <= 86_400:
+        raise InteleqError(f"--seconds {args.seconds:g}: must be between 0.05 and 86400")
+    if not 1 <= args.channels <= 32:
+        raise InteleqError(f"--channels {args.channels}: must be between 1 and 32")
+    if args.json is not None:
+        check_can_write(args.json, args.force)
+    weights = None if args.no_classifier else weights_dir(args.weights)
+    model = None if weights is None else load_genre_model(weights, ", or pass --no-classifier")
+    settings = bench.Settings(args.samplerate, args.channels, sizes, args.bands, args.seconds, weights)
+
+    def progress(what: str) -> None:
+        print(what, file=sys.stderr, flush=True)
+
+    result = {"settings": {}} if args.live_only else bench.run(settings, progress, model)
+    if args.device is not None:
+        result["live"] = bench.measure_live(args.device, settings, args.live_block_size, model, progress,
+                                            jack_loopback=args.jack_loopback)
+    if args.live_only:
+        result = {"machine": bench.machine(), "live": result["live"]}
+        print(bench.format_live(result["live"]))
+    else:
+        print(bench.format_table(result))
+    if args.json is not None:
+        write_atomically(args.json, json.dumps(result, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_plugins(args: argparse.Namespace) -> int:
+    from ..engine.plugins import describe_parameters, parse_plugin_spec
+
+    spec = parse_plugin_spec(args.plugin)
+    lines = describe_parameters(spec)
+    print(f"{spec.path}:")
+    for line in lines:
+        print(f"  {line}")
+    return 0
+
+
+def _validate_presets(args: argparse.Namespace) -> int:
+    from ..engine.presets import PresetError, validate_file
+    from ..resources import presets_dir
+
+    folder = presets_dir(args.presets)
+    files = [Path(n) for n in args.names] or sorted(p for p in folder.glob("*.toml"))
+    if not files:
+        raise InteleqError(f"{folder}: no preset files (*.toml) found")
+    failures = 0
+    for path in files:
+        try:
+            validate_file(path)
+            print(f"ok      {path}")
+        except PresetError as error:
+            failures += 1
+            print(f"invalid {error}")
+    return EXIT_ERROR if failures else 0
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    from ..engine.presets import load_presets
+
+    if args.action == "validate":
+        return _validate_presets(args)
+    presets = load_presets(args.presets)
+    if args.action == "list":
+        for name, preset in sorted(presets.items()):
+            print(f"{name:<10} {len(preset.eq)} filters  {preset.description}")
+        return 0
+    if len(args.names) != 1:
+        raise InteleqError("presets show: name one preset, e.g. `presets show jazz`")
+    name = args.names[0]
+    if name not in presets:
+        raise InteleqError(f"unknown preset {name!r}; available: {', '.join(sorted(presets))}")
+    preset = presets[name]
+    print(f"{preset.name}: {preset.description}\nfile: {preset.path}\n")
+    print("EQ chain:" if preset.eq else "EQ chain: none")
+    for f in preset.eq:
+        print(f"  {f.kind:<10} {f.frequency_hz:8.0f} Hz  {f.gain_db:+5.1f} dB  Q {f.q:g}")
+    if preset.target is not None:
+        t = preset.target
+        print("\ntarget balance (dB re overall):")
+        for i, ((low, high), level) in enumerate(zip(t.bands_hz, t.levels_db)):
+            spread = f" +/- {t.spread_db[i]:.1f}" if t.spread_db else ""
+            print(f"  {low:7.0f}-{high:<7.0f} Hz  {level:+6.1f}{spread}")
+    print(f"\nsource: {preset.source}")
+    if args.plot is not None:
+        from ..io.atomic import check_can_write
+        from ..plots import plot_preset
+
+        check_can_write(args.plot, args.force)
+        plot_preset(preset, args.samplerate, args.plot)
+        print(f"plot: {args.plot}")
+    return 0

@@ -1,0 +1,80 @@
+"""Commands to the engine: one fixed-layout numeric record per sender, read once per block.
+
+A record is a float64 array: a sequence counter, then the fields. A sender (the user's
+controls, the classifier) is its only writer; the audio thread its only reader. A write makes
+the counter odd, writes the fields, then makes it even again; the reader copies the fields
+only when the counter moved, and keeps the copy only if the counter was even and unchanged
+across it. It never waits: a record mid-write is simply read at the next block. The layout
+is plain numbers, so a record can live in shared memory and be written by another process.
+
+Fields: a genre (index into the engine's genre names; -1: none chosen), an amount (0..1;
+NaN: unchanged), and blend weights over the genres (all 0: no blend).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SEQUENCE, GENRE, AMOUNT, BLEND = 0, 1, 2, 3
+NO_GENRE = -1.0
+
+
+class CommandRecord:
+    """One sender's latest commands (see the module's docstring for the protocol)."""
+
+    def __init__(self, genres: int, buffer: np.ndarray | None = None) -> None:
+        size = BLEND + genres
+        self.values = np.zeros(size) if buffer is None else buffer[:size]
+        self.values[GENRE] = NO_GENRE
+        self.values[AMOUNT] = np.nan
+        self._copy = self.values.copy()
+        self._seen = 0.0
+
+    @staticmethod
+    def size(genres: int) -> int:
+        """How many float64 values a record over ``genres`` names takes (for shared memory)."""
+        return BLEND + genres
+
+    # -- the sender's side --------------------------------------------------------------------
+    def post(self, genre: int | None = None, amount: float | None = None,
+             blend: np.ndarray | None = None, clear_blend: bool = False) -> None:
+        """Publish new values for the fields given; the others keep what they had."""
+        values = self.values
+        values[SEQUENCE] += 1.0  # odd: a write is under way
+        if genre is not None:
+            values[GENRE] = float(genre)
+        if amount is not None:
+            values[AMOUNT] = float(amount)
+        if blend is not None:
+            values[BLEND:] = blend
+        elif clear_blend:
+            values[BLEND:] = 0.0
+        values[SEQUENCE] += 1.0
+
+    # -- the audio thread's side --------------------------------------------------------------
+    def read(self) -> np.ndarray | None:
+        """The fields, if they changed since the last successful read and are consistent;
+        None otherwise (nothing new, or a write under way: try again next block)."""
+        before = self.values[SEQUENCE]
+        if before == self._seen or before % 2.0:
+            return None
+        self._copy[:] = self.values
+        if self.values[SEQUENCE] != before:
+            return None
+        self._seen = before
+        return self._copy
+
+    @staticmethod
+    def genre(fields: np.ndarray) -> int | None:
+        index = int(fields[GENRE])
+        return None if index < 0 else index
+
+    @staticmethod
+    def amount(fields: np.ndarray) -> float | None:
+        value = fields[AMOUNT]
+        return None if np.isnan(value) else float(value)
+
+    @staticmethod
+    def blend(fields: np.ndarray) -> np.ndarray | None:
+        weights = fields[BLEND:]
+        return weights if weights.any() else None

@@ -1,0 +1,103 @@
+"""Every default and every limit in one place: audio format, analysis bands, EQ behaviour.
+
+``check_range`` is the one validation of a setting's range: the engine's configuration and
+the user's options (``inteleq_rt.options``) both call it, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InteleqError
+
+SAMPLE_RATE = 48_000
+BLOCK_SIZE = 256
+BENCH_BLOCK_SIZES = (32, 64, 128, 256, 512, 1024)
+CHANNELS = 2
+# pedalboard infers channel layout from the smaller array dimension, so a block must be
+# longer than it is wide; real devices never run this small anyway.
+MIN_BLOCK_SIZE = 16
+MAX_BLOCK_SIZE = 8192
+# Seconds of input kept for the classifier beside the audio path (two 3 s windows and slack).
+CLASSIFIER_RING_S = 8.0
+
+# The IntelEQ paper's five bands (Hz); the top edge is clipped below Nyquist at design time.
+PAPER_BANDS: tuple[tuple[float, float], ...] = (
+    (20.0, 250.0),
+    (250.0, 500.0),
+    (500.0, 2000.0),
+    (2000.0, 6000.0),
+    (6000.0, 20000.0),
+)
+
+# Levels below this are treated as silence: log of zero never reaches the features.
+LEVEL_FLOOR_DB = -120.0
+# Below this overall input level, match mode holds its gains instead of chasing noise,
+# and the classifier (when the whole window it hears is below it) holds its genre: the
+# silence between songs has none.
+MATCH_GATE_DB = -60.0
+
+# (low, high, unit) of every setting a user or a caller can choose.
+LIMITS: dict[str, tuple[float, float, str]] = {
+    "sample rate": (8000, 384_000, "Hz"),
+    "channels": (1, 64, ""),
+    "block size": (MIN_BLOCK_SIZE, MAX_BLOCK_SIZE, "frames"),
+    "max block size": (MIN_BLOCK_SIZE, 1 << 20, "frames"),
+    "amount": (0.0, 1.0, ""),
+    "crossfade": (0.01, 60.0, "seconds"),
+    "classify every": (0.1, 60.0, "seconds"),
+    "RMS window": (0.001, 60.0, "seconds"),
+    "match smoothing": (0.001, 600.0, "seconds"),
+}
+
+
+class ConfigError(InteleqError, ValueError):
+    """A setting out of its range (a ValueError too, for library callers)."""
+
+
+def check_range(name: str, value: float, label: str | None = None, scale: float = 1.0) -> None:
+    """Raise ConfigError unless ``value`` lies in LIMITS[name] (shown ``scale`` times larger,
+    under ``label``: e.g. "--amount" in percent)."""
+    low, high, unit = LIMITS[name]
+    if not low <= value / scale <= high:
+        shown = f"{label or name} {value:g}"
+        raise ConfigError(f"{shown}: must be between {low * scale:g} and {high * scale:g}{' ' + unit if unit else ''}")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How the engine analyses and equalizes; every field has the product default."""
+
+    sample_rate: int = SAMPLE_RATE
+    channels: int = CHANNELS
+    max_block_size: int = MAX_BLOCK_SIZE
+    bands: tuple[tuple[float, float], ...] = PAPER_BANDS
+    # Time constant of the running band RMS (a one-pole mean-square integrator, as in meters).
+    rms_window_s: float = 0.4
+    crossfade_s: float = 2.0
+    mode: str = "preset"  # "preset": the genre's EQ as written; "match": steer toward its target
+    amount: float = 1.0  # 0..1 scale on every EQ gain
+    # Match mode: how slowly gains follow the measured difference, and how far they may go.
+    match_smoothing_s: float = 3.0
+    match_max_gain_db: float = 6.0
+    # Every gain change the engine makes is slew-limited to this rate, so none can click.
+    gain_slew_db_per_s: float = 12.0
+    analyze_output: bool = True
+    # Seconds of input kept for a classifier beside the audio path (0: no classifier).
+    input_ring_s: float = 0.0
+    # The preset folder (None: the one in force, see ``inteleq_rt.resources.presets_dir``).
+    presets_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        check_range("sample rate", self.sample_rate)
+        check_range("channels", self.channels)
+        check_range("max block size", self.max_block_size)
+        check_range("amount", self.amount)
+        check_range("crossfade", self.crossfade_s)
+        check_range("RMS window", self.rms_window_s)
+        check_range("match smoothing", self.match_smoothing_s)
+        if self.mode not in ("preset", "match"):
+            raise ConfigError(f"mode must be 'preset' or 'match', not {self.mode!r}")
+        if not self.bands:
+            raise ConfigError("at least one analysis band is needed")

@@ -1,0 +1,228 @@
+"""The EQ itself: pedalboard filter chains, preset crossfades and ramped gain changes.
+
+Two modes implement one interface, ``Equalizer``:
+
+* ``PresetEQ`` (here) applies a genre preset's chain as written. A genre switch runs the old
+  and the new chain side by side and crossfades them with a raised-cosine law (weights sum to
+  one, so a signal common to both chains keeps its level).
+* ``MatchEQ`` (match.py) runs one filter per analysis band and steers each band's gain toward
+  the genre's target balance from the measured input levels, smoothed over seconds.
+
+Neither pedalboard nor JUCE smooths parameters, so every gain change is slew-limited here.
+All chains are built before streaming starts; nothing here builds a plugin on the audio path.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+
+import numpy as np
+import pedalboard
+from numba import float32, float64, njit, void
+
+from .config import EngineConfig
+from .presets import EqFilter, Preset
+
+# JUCE's shelf and peak designs need their frequency clearly below Nyquist; a filter above
+# this share of the sample rate has nothing left to shape and is left out of the chain.
+MAX_FILTER_FREQUENCY_SHARE = 0.45
+_PLUGIN_TYPES = {
+    "low_shelf": pedalboard.LowShelfFilter,
+    "peak": pedalboard.PeakFilter,
+    "high_shelf": pedalboard.HighShelfFilter,
+}
+
+
+def usable_filters(filters: tuple[EqFilter, ...], sample_rate: float) -> tuple[EqFilter, ...]:
+    """The filters that can exist at this sample rate."""
+    return tuple(f for f in filters if f.frequency_hz < MAX_FILTER_FREQUENCY_SHARE * sample_rate)
+
+
+def build_chain(filters: tuple[EqFilter, ...]) -> tuple[pedalboard.Pedalboard, list[pedalboard.Plugin]]:
+    """A pedalboard chain for these filters (gains start at 0 dB; ramps set them)."""
+    plugins = [
+        _PLUGIN_TYPES[f.kind](cutoff_frequency_hz=f.frequency_hz, gain_db=0.0, q=f.q) for f in filters
+    ]
+    return pedalboard.Pedalboard(plugins), plugins
+
+
+@njit(void(float32[:, :], float32[:, :], float32[:, :], float64, float64), cache=True, nogil=True)
+def _crossfade(old, new, out, position, step):
+    """out = old * (1 - w) + new * w, with w a raised cosine of the fade position per frame."""
+    frames, channels = out.shape
+    for n in range(frames):
+        p = min(position + n * step, 1.0)
+        w = 0.5 - 0.5 * math.cos(math.pi * p)
+        for c in range(channels):
+            out[n, c] = np.float32((1.0 - w) * old[n, c] + w * new[n, c])
+
+
+class GainRamp:
+    """Moves a chain's gains toward goals at a bounded rate, touching only plugins that change.
+
+    Whoever changes ``goal`` sets ``moving``; a ramp at rest costs nothing per block."""
+
+    def __init__(self, plugins: list[pedalboard.Plugin], slew_db_per_s: float) -> None:
+        self.plugins = plugins
+        self.slew_db_per_s = slew_db_per_s
+        self.current = np.zeros(len(plugins))
+        self.goal = np.zeros(len(plugins))
+        self.moving = False
+        self._step = np.zeros(len(plugins))
+
+    def jump(self) -> None:
+        """Set gains to their goals at once (only while the chain is inaudible)."""
+        self.current[:] = self.goal
+        self.moving = False
+        for plugin, gain in zip(self.plugins, self.current):
+            plugin.gain_db = float(gain)
+
+    def advance(self, seconds: float) -> None:
+        if not self.moving:
+            return
+        limit = self.slew_db_per_s * seconds
+        np.subtract(self.goal, self.current, out=self._step)
+        np.clip(self._step, -limit, limit, out=self._step)
+        changing = np.flatnonzero(self._step)
+        for i in changing:
+            self.current[i] += self._step[i]
+            self.plugins[i].gain_db = float(self.current[i])
+        self.moving = len(changing) > 0
+
+
+class Equalizer(ABC):
+    """What the engine asks of an EQ mode; every method but the constructor may run on the
+    audio thread, between or inside blocks, and must not allocate beyond pedalboard's output."""
+
+    @property
+    @abstractmethod
+    def target(self) -> str:
+        """The genre whose EQ is (or is becoming) audible."""
+
+    @property
+    @abstractmethod
+    def fade_progress(self) -> float | None:
+        """0..1 while crossfading to ``target``, else None."""
+
+    @abstractmethod
+    def select(self, genre: str) -> bool:
+        """Start moving to ``genre``; False if it cannot start yet (ask again next block)."""
+
+    @abstractmethod
+    def set_amount(self, amount: float) -> None:
+        """Scale every gain (0..1); the change is ramped."""
+
+    @abstractmethod
+    def set_blend(self, weights: np.ndarray | None) -> None:
+        """Weights over the genres (in preset order) to steer toward, or None for ``target``."""
+
+    @abstractmethod
+    def process(self, block: np.ndarray, out: np.ndarray) -> None:
+        """Equalize one float32 block (frames, channels) into ``out``."""
+
+    @abstractmethod
+    def filters(self, genre: str) -> tuple[EqFilter, ...]:
+        """The filters of ``genre``'s chain, in the order of ``current_gains``."""
+
+    @abstractmethod
+    def current_gains(self) -> np.ndarray:
+        """The target chain's gains (dB) right now (a view: copy it to keep it)."""
+
+    @abstractmethod
+    def warm_up(self, silence: np.ndarray) -> None:
+        """Run every chain once on a full-size block before the audio thread does."""
+
+
+class PresetEQ(Equalizer):
+    """Each preset's chain as written, scaled by ``amount``, crossfading on genre changes.
+
+    Chains are switched, not blended: a blend of targets is match mode's (``set_blend`` is
+    accepted and has no effect, since the genre posted with it selects the chain)."""
+
+    def __init__(self, presets: dict[str, Preset], config: EngineConfig, initial: str) -> None:
+        self.sample_rate = float(config.sample_rate)
+        self.crossfade_s = config.crossfade_s
+        self.amount = config.amount
+        self._filters: dict[str, tuple[EqFilter, ...]] = {}
+        self._boards: dict[str, pedalboard.Pedalboard] = {}
+        self._ramps: dict[str, GainRamp] = {}
+        self._nominal: dict[str, np.ndarray] = {}
+        for name, preset in presets.items():
+            filters = usable_filters(preset.eq, self.sample_rate)
+            board, plugins = build_chain(filters)
+            self._filters[name] = filters
+            self._boards[name] = board
+            self._ramps[name] = GainRamp(plugins, config.gain_slew_db_per_s)
+            self._nominal[name] = np.array([f.gain_db for f in filters])
+        self._mix = np.zeros((config.max_block_size, config.channels), dtype=np.float32)
+        self.active = initial
+        self.incoming: str | None = None
+        self.fade_position = 0.0
+        self._update_goals(initial)
+        self._ramps[initial].jump()
+
+    def _update_goals(self, name: str) -> None:
+        ramp = self._ramps[name]
+        np.multiply(self._nominal[name], self.amount, out=ramp.goal)
+        ramp.moving = True
+
+    def set_amount(self, amount: float) -> None:
+        self.amount = amount
+        for name in (self.active, self.incoming):
+            if name is not None:
+                self._update_goals(name)
+
+    def set_blend(self, weights: np.ndarray | None) -> None:
+        """Presets are switched by genre, never blended (see the class docstring)."""
+
+    @property
+    def target(self) -> str:
+        return self.incoming or self.active
+
+    def select(self, name: str) -> bool:
+        """Start a crossfade to ``name``; refused (False) while another fade is running."""
+        if name == self.target:
+            return True
+        if self.incoming is not None:
+            return False
+        self.incoming, self.fade_position = name, 0.0
+        self._boards[name].reset()
+        self._update_goals(name)
+        self._ramps[name].jump()
+        return True
+
+    def warm_up(self, silence: np.ndarray) -> None:
+        for board in self._boards.values():
+            board.process(silence, self.sample_rate, reset=True)
+            board.reset()
+
+    @property
+    def fade_progress(self) -> float | None:
+        """0..1 while crossfading to ``incoming``, else None."""
+        return None if self.incoming is None else self.fade_position
+
+    def process(self, block: np.ndarray, out: np.ndarray) -> None:
+        """Filter one block through the audible chain(s), crossfading while a switch runs."""
+        frames = block.shape[0]
+        seconds = frames / self.sample_rate
+        self._ramps[self.active].advance(seconds)
+        current = self._boards[self.active].process(block, self.sample_rate, reset=False)
+        if self.incoming is None:
+            out[:] = current
+            return
+        self._ramps[self.incoming].advance(seconds)
+        upcoming = self._boards[self.incoming].process(block, self.sample_rate, reset=False)
+        step = 1.0 / max(self.crossfade_s * self.sample_rate, 1.0)
+        _crossfade(current, upcoming, out, self.fade_position, step)
+        self.fade_position += frames * step
+        if self.fade_position >= 1.0:
+            self.active, self.incoming, self.fade_position = self.incoming, None, 0.0
+
+    def filters(self, genre: str) -> tuple[EqFilter, ...]:
+        return self._filters[genre]
+
+    def current_gains(self) -> np.ndarray:
+        return self._ramps[self.target].current
+
+

@@ -1,0 +1,49 @@
+"""The input stream kept for a reader beside the audio path (the genre classifier)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class InputRing:
+    """The input stream kept for a reader beside the audio path (single producer, single reader).
+
+    The audio thread only copies each block in and then advances ``written``; the reader
+    copies out what is new and, if the writer lapped it meanwhile, learns that it lost audio.
+    The newest ``max_block`` frames of free space may be mid-write at any moment, so audio
+    that close to being overwritten counts as lost rather than risking a torn copy.
+    """
+
+    def __init__(self, frames: int, channels: int, max_block: int) -> None:
+        self.buffer = np.zeros((frames, channels), dtype=np.float32)
+        self.max_block = max_block
+        self.written = 0  # total frames ever written; one int assignment, atomic under the GIL
+
+    def write(self, block: np.ndarray) -> None:
+        size, frames = self.buffer.shape[0], block.shape[0]
+        start = self.written % size
+        first = min(frames, size - start)
+        self.buffer[start : start + first] = block[:first]
+        self.buffer[: frames - first] = block[first:]
+        self.written += frames
+
+    def _oldest_safe(self) -> int:
+        return self.written + self.max_block - self.buffer.shape[0]
+
+    def read(self, position: int, out: np.ndarray) -> tuple[int, int, int]:
+        """Copy new frames from ``position`` into ``out``: (frames copied, next position, frames lost).
+
+        A reader that fell too far behind skips to the oldest audio safely held, and a copy
+        the writer may have reached meanwhile is dropped; both count as lost.
+        """
+        size = self.buffer.shape[0]
+        lost = max(0, self._oldest_safe() - position)
+        position += lost
+        frames = min(self.written - position, out.shape[0])
+        start = position % size
+        first = min(frames, size - start)
+        out[:first] = self.buffer[start : start + first]
+        out[first:frames] = self.buffer[: frames - first]
+        if self._oldest_safe() > position:  # the writer came too close during the copy
+            return 0, position + frames, lost + frames
+        return frames, position + frames, lost

@@ -1,0 +1,155 @@
+"""Labelled corpora: find clips, and turn each into model features (cached, in parallel).
+
+``discover`` finds labelled clips in a folder of genre folders, ``extract_corpus`` runs the
+streaming feature code (the same the classifier runs live) over each whole clip, in worker
+processes, caching each clip's result under a key of its path, size, time and feature spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..engine.config import PAPER_BANDS
+from ..engine.filterbank import FilterBank
+from ..errors import InteleqError
+from .features import FeatureSpec, extract_features
+
+GTZAN_MAPPING = {
+    "rock": "rock_pop", "pop": "rock_pop", "blues": "rock_pop", "reggae": "rock_pop", "metal": "rock_pop",
+    "classical": "classical", "country": "country", "hiphop": "hiphop", "jazz": "jazz", "disco": "disco",
+}
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".aiff", ".aif", ".au", ".mp3", ".opus", ".w64", ".caf"}
+CACHE_VERSION = 3  # bump when feature semantics change without the spec changing
+
+
+class DatasetError(InteleqError, ValueError):
+    """A corpus that cannot be trained on, worded for the user."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    path: Path
+    label: str
+    folder: str
+
+
+@dataclass
+class ClipFeatures:
+    clip: Clip
+    features: np.ndarray  # (examples, size)
+    balance_db: np.ndarray  # long-term band levels re overall, on the target bands
+    sample_rate: int
+
+
+def discover(root: Path, mapping: dict[str, str] | None = None) -> tuple[list[Clip], list[str]]:
+    """Labelled clips under ``root/<folder>/``, and the folders the mapping does not cover."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a folder of genre folders")
+    mapping = mapping or GTZAN_MAPPING
+    clips, unmapped = [], []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if folder.name not in mapping:
+            unmapped.append(folder.name)
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in AUDIO_SUFFIXES:
+                clips.append(Clip(path, mapping[folder.name], folder.name))
+    if not clips:
+        raise DatasetError(f"{root}: no audio files in folders named {', '.join(sorted(mapping))}")
+    missing = sorted(set(mapping.values()) - {c.label for c in clips})
+    if missing:
+        raise DatasetError(f"{root}: no clips for class(es) {', '.join(missing)}")
+    return clips, unmapped
+
+
+def read_mapping(path: Path) -> dict[str, str]:
+    """A TOML file of `folder = "class"` lines (each class needs a preset of its name)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise DatasetError(f"{path}: cannot read mapping: {error}") from None
+    for folder, label in data.items():
+        if not isinstance(label, str) or not label:
+            raise DatasetError(f"{path}: {folder}: expected a class name, got {label!r}")
+    return dict(data)
+
+
+def classes_of(clips: list[Clip]) -> tuple[str, ...]:
+    """The classes the clips are labelled with, in order of first appearance: the model's classes."""
+    return tuple(dict.fromkeys(clip.label for clip in clips))
+
+
+# -- features ---------------------------------------------------------------------------------
+def _cache_key(path: Path, spec: FeatureSpec, every_s: float) -> str:
+    stat = path.stat()
+    identity = json.dumps([CACHE_VERSION, str(path.resolve()), stat.st_size, stat.st_mtime_ns,
+                           spec.to_dict(), every_s, [list(b) for b in PAPER_BANDS]])
+    return hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "inteleq-rt" / "features"
+
+
+def long_term_balance(audio: np.ndarray, sample_rate: int, bands=PAPER_BANDS, hop_s: float = 0.1) -> np.ndarray:
+    """A clip's long-term band power relative to its overall power (dB), like an LTAS."""
+    bank = FilterBank(bands, sample_rate, audio.shape[1], 0.4)
+    hop = int(hop_s * sample_rate)
+    band_sum, overall_sum = np.zeros(len(bands)), 0.0
+    for start in range(0, audio.shape[0] - hop + 1, hop):
+        bank.process(audio[start : start + hop])
+        band_sum += bank.band_ms.mean(axis=0)
+        overall_sum += bank.overall_ms.mean()
+    return 10 * np.log10(np.maximum(band_sum, 1e-30) / max(overall_sum, 1e-30))
+
+
+def _clip_features(job: tuple[Clip, FeatureSpec, float, Path | None]) -> ClipFeatures | str:
+    """Worker: one clip's examples and balance, from the cache when it is there."""
+    import soundfile as sf
+
+    clip, spec, every_s, cache_dir = job
+    cached = cache_dir / f"{_cache_key(clip.path, spec, every_s)}.npz" if cache_dir else None
+    if cached is not None and cached.is_file():
+        with np.load(cached) as data:
+            return ClipFeatures(clip, data["features"], data["balance"], int(data["rate"]))
+    try:
+        audio, rate = sf.read(str(clip.path), dtype="float32", always_2d=True)
+    except Exception as error:  # reported per clip; one bad file does not stop training
+        return f"{clip.path}: unreadable ({error})"
+    _, features = extract_features(audio, rate, spec, every_s)
+    if len(features) == 0:
+        return f"{clip.path}: shorter than the {spec.stats_window_s:g} s warm-up"
+    balance = long_term_balance(audio, rate)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_name(f".{cached.stem}.{os.getpid()}.npz")
+        np.savez(temporary, features=features, balance=balance, rate=rate)
+        os.replace(temporary, cached)
+    return ClipFeatures(clip, features, balance, rate)
+
+
+def extract_corpus(clips: list[Clip], spec: FeatureSpec, every_s: float, cache_dir: Path | None,
+                   workers: int | None = None, progress=None) -> tuple[list[ClipFeatures], list[str]]:
+    """Features of every clip, in parallel across cores; returns results and per-clip problems."""
+    jobs = [(clip, spec, every_s, cache_dir) for clip in clips]
+    results, problems = [], []
+    workers = workers or os.cpu_count() or 1
+    # spawn, not fork: a forked child of a process where JAX already started threads can deadlock
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for outcome in pool.map(_clip_features, jobs, chunksize=4):
+            (problems if isinstance(outcome, str) else results).append(outcome)
+            if progress is not None:
+                progress()
+    return results, problems

@@ -1,0 +1,74 @@
+"""Writing files so that nothing the user had is lost and nothing half-written is left.
+
+Every file this program writes goes to a hidden temporary name beside its destination and
+is renamed onto it when complete; a failure or Ctrl+C removes the temporary and leaves the
+destination as it was. ``check_can_write`` refuses, before any work, what would overwrite
+the user's files or could not be written at all.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..errors import InteleqError
+
+
+class AudioError(InteleqError):
+    """A device or file problem, worded for the user."""
+
+
+def check_can_write(path: Path, force: bool, inputs: tuple[Path, ...] = ()) -> None:
+    """Refuse, before any work, to overwrite the user's files or write where nothing can go."""
+    path = Path(path)
+    for source in inputs:
+        if path.exists() and Path(source).exists() and path.resolve() == Path(source).resolve():
+            raise AudioError(f"{path}: output would overwrite the input")
+    if path.exists() and not force:
+        raise AudioError(f"{path}: exists; pass --force to overwrite it")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder")
+    if not path.parent.is_dir():
+        raise AudioError(f"{path}: folder {path.parent} does not exist")
+    # the real test (permissions, read-only filesystems, quotas), before a long run
+    _temporary_beside(path, ".probe").unlink()
+
+
+def _temporary_beside(path: Path, suffix: str) -> Path:
+    """A new empty hidden file in ``path``'s folder (so a rename onto ``path`` is atomic)."""
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    except OSError as error:
+        raise AudioError(f"{path}: cannot write in {path.parent}: {error.strerror}") from None
+    os.close(handle)
+    return Path(name)
+
+
+class AtomicOutput:
+    """``with AtomicOutput(path) as temporary:`` write to ``temporary``; on success it is
+    renamed to ``path``, on any failure (or Ctrl+C) it is removed and ``path`` is untouched."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def __enter__(self) -> Path:
+        self.temporary = _temporary_beside(self.path, ".partial")
+        return self.temporary
+
+    def __exit__(self, kind, error, _traceback) -> None:
+        if error is None:
+            os.replace(self.temporary, self.path)
+            return
+        self.temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError) or type(error).__name__ == "LibsndfileError":
+            raise AudioError(f"{self.path}: writing failed: {error}") from None
+
+
+def write_atomically(path: Path, data: bytes | str) -> None:
+    """A whole file's contents, written atomically."""
+    with AtomicOutput(path) as temporary:
+        if isinstance(data, str):
+            temporary.write_text(data)
+        else:
+            temporary.write_bytes(data)

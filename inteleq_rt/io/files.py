@@ -1,0 +1,96 @@
+"""Audio files (soundfile/libsndfile): what they hold, reading them whole or in blocks, and
+writing them in the format their name asks for, atomically (see atomic.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy import signal
+
+from .atomic import AtomicOutput, AudioError
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+
+
+def read_info(path: Path) -> AudioInfo:
+    if Path(path).is_dir():
+        raise AudioError(f"{path}: is a folder, not an audio file")
+    if not Path(path).is_file():
+        raise AudioError(f"{path}: no such file")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise AudioError(f"{path}: not a readable audio file ({error})") from None
+    if info.frames <= 0:
+        raise AudioError(f"{path}: holds no audio frames")
+    return AudioInfo(info.samplerate, info.channels, info.frames, info.format, info.subtype)
+
+
+def read_audio(path: Path) -> tuple[np.ndarray, int]:
+    """A whole file as float32 (frames, channels)."""
+    read_info(path)
+    try:
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise AudioError(f"{path}: cannot decode: {error}") from None
+    return audio, rate
+
+
+def output_format(path: Path, like: AudioInfo) -> tuple[str, str]:
+    """Container from the extension; the input's sample format when that container holds it."""
+    extension = Path(path).suffix.lstrip(".").upper()
+    formats = sf.available_formats()
+    if extension not in formats:
+        known = ", ".join(sorted(f".{e.lower()}" for e in formats))
+        raise AudioError(f"{path}: unknown output format {Path(path).suffix or '(no extension)'}; use one of {known}")
+    subtype = like.subtype if sf.check_format(extension, like.subtype) else sf.default_subtype(extension)
+    if not sf.check_format(extension, subtype, None):
+        raise AudioError(f"{path}: cannot write {extension} files")
+    return extension, subtype
+
+
+def is_integer_format(subtype: str) -> bool:
+    """Whether samples beyond full scale must be clipped before writing."""
+    return subtype.startswith("PCM") or subtype in ("ULAW", "ALAW", "DPCM_8", "DPCM_16")
+
+
+def write_audio(path: Path, audio: np.ndarray, rate: int, like: AudioInfo) -> None:
+    """Write a whole signal atomically, in the format ``output_format`` picks for ``path``."""
+    container, subtype = output_format(path, like)
+    if is_integer_format(subtype):
+        audio = np.clip(audio, -1.0, 1.0)
+    with AtomicOutput(path) as temporary:
+        sf.write(str(temporary), audio, rate, subtype=subtype, format=container)
+
+
+def read_blocks(reader: sf.SoundFile, source: Path, block_size: int) -> Iterator[np.ndarray]:
+    """The file's blocks; a decoding failure part-way (a truncated or corrupt file) is the
+    input's fault, reported as such, not as a failure to write the output."""
+    while True:
+        try:
+            block = reader.read(block_size, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as error:
+            raise AudioError(f"{source}: cannot decode at {reader.tell() / reader.samplerate:.2f} s "
+                             f"(truncated or corrupt?): {error}") from None
+        if not len(block):
+            return
+        yield block
+
+
+def resample(audio: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
+    """Polyphase resampling (scipy) so a file can play on a device that runs at another rate."""
+    ratio = Fraction(new_rate, rate).limit_denominator(1000)
+    return signal.resample_poly(audio, ratio.numerator, ratio.denominator, axis=0).astype(np.float32)

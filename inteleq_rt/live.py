@@ -1,0 +1,100 @@
+"""Live use: monitoring an input device through the EQ, and playing a file to a device in real
+time. Each assembles a ``Session``, runs the stream with the classifier beside it and the
+status display ticking, and returns the ``Outcome`` with the callback's timing.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .display import StatusDisplay, read_status
+from .io import devices, files, streams
+from .io.atomic import AudioError, check_can_write
+from .options import Options
+from .session import Outcome, Session
+
+
+def timing_summary(stats: streams.StreamStats, block_size: int, sample_rate: int) -> dict:
+    """Callbacks, xruns (and when the first came), and callback time median/p99/max."""
+    durations = stats.recent_durations()
+    period_us = block_size / sample_rate * 1e6
+    summary = {"callbacks": stats.count, "xruns": stats.xruns, "input_overflows": stats.input_overflows,
+               "output_underflows": stats.output_underflows, "block_period_us": round(period_us, 1)}
+    if stats.xruns:
+        summary["first_xruns_at_s"] = [round(float(i) * block_size / sample_rate, 2)
+                                     for i in stats.first_xruns()[:8]]
+    if len(durations):
+        for name, value in (("median", np.median(durations)), ("p99", np.percentile(durations, 99)),
+                            ("max", np.max(durations))):
+            summary[f"callback_{name}_us"] = round(float(value) * 1e6, 1)
+    return summary
+
+
+def _ticker(session: Session, display: StatusDisplay, block_size: int):
+    """What the supervising thread does twice a second: sample the timeline, redraw."""
+    def tick(stats: streams.StreamStats) -> None:
+        session.timeline.sample()
+        display.show(read_status(session.engine, session.classifier, stats, block_size, session.mode))
+
+    return tick
+
+
+def monitor(options: Options, input_device: str | None = None, output_device: str | None = None,
+            block_size: int = 256, channels: int | None = None, sample_rate: int | None = None,
+            duration_s: float | None = None) -> Outcome:
+    """Monitor a live input through the EQ until ``duration_s``, Ctrl+C or SIGTERM."""
+    if options.report is not None:
+        check_can_write(options.report, options.force)
+    source, sink = devices.parse_device(input_device), devices.parse_device(output_device)
+    rate, channels = devices.device_stream_settings(source, sink, channels, sample_rate)
+    session = Session(options, rate, channels, block_size=block_size)
+    engine = session.engine
+    deadline = time.monotonic() + duration_s if duration_s else math.inf
+    name = devices.resolve_device(source, "input")["name"]
+    print(f"monitoring {name!r} at {rate} Hz, {channels} ch, {block_size}-frame blocks, "
+          f"{engine.config.mode} mode, {session.mode}; Ctrl+C stops", file=sys.stderr)
+    with session.beside_audio(), StatusDisplay() as display:
+        stats = streams.run_live(engine, source, sink, block_size, should_stop=lambda: time.monotonic() >= deadline,
+                                 on_tick=_ticker(session, display, block_size))
+    summary = {"seconds": round(engine.frames / rate, 2), "blocks": engine.blocks,
+               **timing_summary(stats, block_size, rate)}
+    return session.finish("stopped", summary, stats.error)
+
+
+def play(source: Path, options: Options, output_device: str | None = None, block_size: int = 256,
+         output: Path | None = None) -> Outcome:
+    """Play a file through the EQ to a device, paced by the device; ``output`` keeps what played."""
+    info = files.read_info(source)
+    if output is not None:
+        check_can_write(output, options.force, (source,))
+        files.output_format(output, info)
+    if options.report is not None:
+        check_can_write(options.report, options.force, (source,))
+    device = devices.parse_device(output_device)
+    sink = devices.resolve_device(device, "output")
+    if info.channels > sink["max_output_channels"]:
+        raise AudioError(f"{source}: {info.channels} channels, but {sink['name']!r} has "
+                         f"{sink['max_output_channels']} outputs")
+    audio, rate = files.read_audio(source)
+    try:
+        devices.check_output_rate(device, info.channels, rate)
+    except AudioError:
+        new_rate = int(sink["default_samplerate"])
+        print(f"{sink['name']!r} does not run at {rate} Hz: resampling to {new_rate} Hz", file=sys.stderr)
+        audio, rate = files.resample(audio, rate, new_rate), new_rate
+    session = Session(options, rate, info.channels, block_size=block_size)
+    processed = np.zeros_like(audio) if output is not None else None
+    with session.beside_audio(), StatusDisplay() as display:
+        stats = streams.play_file(session.engine, audio, device, block_size,
+                                  _ticker(session, display, block_size), processed)
+    summary = {"input": str(source), "seconds_played": round(session.engine.frames / rate, 2),
+               "sample_rate": rate, **timing_summary(stats, block_size, rate)}
+    if processed is not None:
+        files.write_audio(output, processed[: min(session.engine.frames, len(audio))], rate, info)
+        summary["output"] = str(output)
+    return session.finish("played", summary, stats.error)

@@ -1,0 +1,61 @@
+"""What a user chooses about a run, in one object, validated once, here.
+
+The CLI builds ``Options`` from its arguments; a library caller builds one directly. Ranges
+come from ``engine.config.LIMITS``, the same table the engine's configuration checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine.config import CLASSIFIER_RING_S, MAX_BLOCK_SIZE, ConfigError, EngineConfig, check_range
+from .engine.filterbank import band_set
+
+MODES = ("preset", "match")
+BAND_SETS = ("paper", "octave", "third-octave")
+PLUGIN_POSITIONS = ("pre", "post")
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to equalize, and what to write beside the audio; every field has the default."""
+
+    genre: str | None = None  # None: automatic, recognized by the genre model
+    weights: str | Path | None = None  # a model's name or folder (None: the default model)
+    classify_every_s: float = 1.0
+    blend: bool = False  # automatic match mode: steer toward the probability-weighted targets
+    targets: Path | None = None  # match mode's target balances (None: the presets folder's)
+    mode: str = "preset"
+    amount_percent: float = 100.0
+    crossfade_s: float = 2.0
+    bands: str = "paper"
+    presets: Path | None = None  # None: the folder in force (see resources.presets_dir)
+    plugins: tuple[str, ...] = ()  # PATH[:name=value,...] each, in order
+    plugin_position: str = "post"
+    report: Path | None = None
+    force: bool = False  # overwrite existing outputs
+
+    def __post_init__(self) -> None:
+        check_range("amount", self.amount_percent, "--amount", scale=100.0)
+        check_range("crossfade", self.crossfade_s, "--crossfade")
+        check_range("classify every", self.classify_every_s, "--classify-every")
+        for name, value, allowed in (("--mode", self.mode, MODES), ("--bands", self.bands, BAND_SETS),
+                                     ("--plugin-position", self.plugin_position, PLUGIN_POSITIONS)):
+            if value not in allowed:
+                raise ConfigError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
+        if self.blend and (self.mode != "match" or self.genre is not None):
+            raise ConfigError("--blend needs --mode match and automatic genre (no --genre)")
+
+    @property
+    def automatic(self) -> bool:
+        return self.genre is None
+
+    def engine_config(self, sample_rate: int, channels: int, analyze_output: bool = True,
+                      block_size: int = 0) -> EngineConfig:
+        """The engine's configuration for a stream of this rate and channel count."""
+        return EngineConfig(sample_rate=sample_rate, channels=channels, bands=band_set(self.bands),
+                            crossfade_s=self.crossfade_s, mode=self.mode, amount=self.amount_percent / 100.0,
+                            presets_dir=self.presets, analyze_output=analyze_output,
+                            input_ring_s=CLASSIFIER_RING_S if self.automatic else 0.0,
+                            max_block_size=max(MAX_BLOCK_SIZE, block_size))

@@ -1,0 +1,221 @@
+"""The library's entry point: one ``Session`` assembles a stream's engine, plugins, classifier
+and report from ``Options``; ``process_file``, ``analyze_file`` and ``classify_file`` use it
+on files (live use is in live.py). The CLI only parses arguments, calls these and prints.
+
+Offline, the classifier is stepped between blocks, so a render is deterministic; live, it
+runs beside the audio path and never makes the callback wait.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .engine.config import MIN_BLOCK_SIZE
+from .engine.engine import Engine
+from .errors import InteleqError
+from .io import files
+from .io.atomic import AtomicOutput, check_can_write
+from .options import Options
+from .report import Timeline
+from .resources import weights_dir
+
+FILE_BLOCK = 4096  # frames per block offline: large blocks, few calls
+
+
+def load_genre_model(weights: str | Path | None, alternative: str = ""):
+    """The genre model (by name or folder), or an error that says how to get one."""
+    from .genre.model import WeightsError, load_model
+
+    folder = weights_dir(weights)
+    try:
+        return load_model(folder)
+    except WeightsError as error:
+        raise WeightsError(f"{error}; train a model with `inteleq-rt train DATASET -o {folder}`{alternative}") from None
+
+
+@dataclass
+class Outcome:
+    """What a run did, for the caller to show: a title, a summary, warnings, the genre timeline."""
+
+    title: str
+    summary: dict
+    genre_changes: list[tuple[float, str]]
+    warnings: list[str] = field(default_factory=list)
+    report: Path | None = None
+    failure: str | None = None  # a live stream's own failure, after its report was kept
+
+
+class Session:
+    """A stream's engine (with its plugins), the classifier beside it in automatic mode, and
+    the report timeline, for one sample rate and channel count."""
+
+    def __init__(self, options: Options, sample_rate: int, channels: int, analyze_output: bool = True,
+                 block_size: int = 0) -> None:
+        from .engine.plugins import PluginInsert, parse_plugin_spec
+        from .engine.presets import load_presets
+
+        self.options = options
+        config = options.engine_config(sample_rate, channels, analyze_output, block_size)
+        model = None
+        if options.automatic:
+            model = load_genre_model(options.weights, ", or choose a genre with --genre")
+            try:
+                model.check_sample_rate(sample_rate)
+            except InteleqError as error:
+                raise type(error)(f"{error}, or choose a genre with --genre") from None
+        presets = load_presets(config.presets_dir, options.targets)
+        genre = options.genre or "flat"
+        if genre not in presets:
+            raise InteleqError(f"unknown genre {genre!r}; available: {', '.join(sorted(presets))}")
+        plugins = [PluginInsert(parse_plugin_spec(text), channels, sample_rate, config.max_block_size)
+                   for text in options.plugins]
+        self.engine = Engine(config, presets, genre=genre, **{f"{options.plugin_position}_plugins": plugins})
+        self.classifier = None
+        if model is not None:
+            from .genre.classifier import GenreClassifier
+
+            self.classifier = GenreClassifier(self.engine, model, period_s=options.classify_every_s,
+                                              blend=options.blend)
+        self.timeline = Timeline(self.engine, self.classifier)
+        self.mode = "automatic" if model is not None else f"genre {options.genre}"
+
+    def after_block(self) -> None:
+        """Offline: classify synchronously (deterministic), then sample the timeline."""
+        if self.classifier is not None:
+            self.classifier.step()
+        self.timeline.sample()
+
+    def beside_audio(self) -> AbstractContextManager:
+        """Live: the classifier in its own thread for the duration of a stream."""
+        from .genre.classifier import ClassifierThread
+
+        return nullcontext() if self.classifier is None else ClassifierThread(self.classifier)
+
+    def finish(self, title: str, summary: dict, failure: BaseException | None = None) -> Outcome:
+        """The outcome, with the classifier's figures and repaired input counted; the report
+        is written (a failed live stream's too, with its reason)."""
+        self.timeline.sample()
+        outcome = Outcome(title, summary, [], report=self.options.report)
+        if self.classifier is not None:
+            summary.update(self.classifier.summary())
+        repaired = self.engine.repaired_samples
+        if repaired:
+            summary["repaired_input_samples"] = repaired
+            outcome.warnings.append(f"{repaired} input samples were NaN, infinite or beyond +90 dBFS; "
+                                    "the engine heard silence (or the clamped value) in their place")
+        if failure is not None:
+            summary["stopped_by_error"] = outcome.failure = str(failure)
+        if self.options.report is not None:
+            self.timeline.write(self.options.report, summary)
+        outcome.genre_changes = self.timeline.genre_changes()
+        return outcome
+
+
+def render_blocks(engine: Engine, blocks: Iterable[np.ndarray],
+                  after_block: Callable[[], None] | None = None) -> Iterator[np.ndarray]:
+    """The engine's output for each input block: the one rendering path of process, analyze
+    and the benchmark. A block shorter than the engine takes (a file's tail) is padded and its
+    output cut back. Each yielded array is reused for the next block: use it before then."""
+    channels = engine.config.channels
+    padded = np.zeros((max(MIN_BLOCK_SIZE, channels + 1), channels), np.float32)
+    out = np.empty((FILE_BLOCK, channels), np.float32)
+    for block in blocks:
+        frames = block.shape[0]
+        if out.shape[0] < frames:
+            out = np.empty((frames, channels), np.float32)
+        if frames < padded.shape[0]:
+            padded[:] = 0.0
+            padded[:frames] = block
+            engine.process(padded, out[: padded.shape[0]])
+        else:
+            engine.process(block, out[:frames])
+        if after_block is not None:
+            after_block()
+        yield out[:frames]
+
+
+def _db(value: float) -> str:
+    return f"{20 * math.log10(value):.1f} dBFS" if value > 0 else "-inf dBFS"
+
+
+def process_file(source: Path, destination: Path, options: Options = Options()) -> Outcome:
+    """Equalize a whole file offline, as fast as the CPU allows, into ``destination`` (format
+    from its extension; rate, channels and sample format kept), written atomically."""
+    import soundfile as sf
+
+    info = files.read_info(source)
+    check_can_write(destination, options.force, (source,))
+    container, subtype = files.output_format(destination, info)
+    if options.report is not None:
+        check_can_write(options.report, options.force, (source,))
+    # Output levels only feed the report; without one, offline rendering skips their analysis.
+    session = Session(options, info.sample_rate, info.channels, analyze_output=options.report is not None)
+    integer_output = files.is_integer_format(subtype)
+    peak, clipped, frames = 0.0, 0, 0
+    started = time.perf_counter()
+    with AtomicOutput(destination) as temporary, sf.SoundFile(str(source)) as reader, sf.SoundFile(
+            str(temporary), "w", info.sample_rate, info.channels, subtype, format=container) as writer:
+        for result in render_blocks(session.engine, files.read_blocks(reader, source, FILE_BLOCK),
+                                    session.after_block):
+            peak = max(peak, float(np.max(np.abs(result))))
+            if integer_output:
+                clipped += int(np.count_nonzero(np.abs(result) > 1.0))
+                np.clip(result, -1.0, 1.0, out=result)
+            writer.write(result)
+            frames += result.shape[0]
+    seconds = time.perf_counter() - started
+    summary = {"input": str(source), "output": str(destination), "seconds": round(frames / info.sample_rate, 3),
+               "sample_rate": info.sample_rate, "channels": info.channels, "render_seconds": round(seconds, 3),
+               "realtime_factor": round(frames / info.sample_rate / max(seconds, 1e-9), 1),
+               "output_peak": _db(peak), "clipped_samples": clipped}
+    outcome = session.finish(f"wrote {destination}", summary)
+    if clipped:
+        outcome.warnings.insert(0, f"{clipped} samples exceeded full scale and were clipped; "
+                                   "lower --amount or write a float format")
+    return outcome
+
+
+@dataclass
+class Analysis:
+    """A file run through the engine as `process` would, kept in memory for a picture."""
+
+    session: Session
+    audio: np.ndarray
+    output: np.ndarray
+    sample_rate: int
+
+
+def analyze_file(source: Path, options: Options = Options()) -> Analysis:
+    audio, rate = files.read_audio(source)
+    session = Session(options, rate, audio.shape[1])
+    output = np.empty_like(audio)
+    blocks = (audio[start : start + FILE_BLOCK] for start in range(0, len(audio), FILE_BLOCK))
+    position = 0
+    for result in render_blocks(session.engine, blocks, session.after_block):
+        output[position : position + result.shape[0]] = result
+        position += result.shape[0]
+    session.timeline.sample()
+    return Analysis(session, audio, output, rate)
+
+
+def classify_file(path: Path, model) -> dict[str, float]:
+    """A whole file's genre probabilities: the mean over its excerpts, one a second."""
+    from .genre.features import extract_features
+
+    audio, rate = files.read_audio(path)
+    try:
+        model.check_sample_rate(rate)
+    except InteleqError as error:
+        raise type(error)(f"{path}: {error}") from None
+    _, features = extract_features(audio, rate, model.spec, every_s=1.0)
+    if len(features) == 0:
+        raise InteleqError(f"{path}: shorter than the {model.spec.stats_window_s:g} s the model listens to")
+    mean = model.probabilities(features).mean(axis=0)
+    return {name: round(float(p), 4) for name, p in zip(model.classes, mean)}

@@ -1,0 +1,1 @@
+"""The shipped genre presets, as package data (``inteleq_rt.presets`` once installed)."""
