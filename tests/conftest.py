@@ -56,11 +56,19 @@ def jack_server():
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
-    """Train once through the real command; later tests use the weights and its output."""
+    """Train once through the real command, by name into a user data folder (``user_data_env``
+    finds it there as ``--weights synthetic``); later tests use the weights and its output."""
     root = tmp_path_factory.mktemp("corpus")
     corpus = make_corpus(root / "genres")
-    weights = root / "weights"
-    result = run_cli("train", str(corpus), "-o", str(weights), "--folds", "3",
-                     "--cache-dir", str(root / "cache"), timeout=600)
+    env = user_data_env(root)
+    result = run_cli("train", str(corpus), "--name", "synthetic", "--folds", "3",
+                     "--cache-dir", str(root / "cache"), env=env, timeout=600)
     assert result.returncode == 0, result.stderr
+    weights = root / "data" / "inteleq-rt" / "weights" / "synthetic"
+    assert f"wrote {weights}/" in result.stdout
     return corpus, weights, result.stdout
+
+
+def user_data_env(root: Path) -> dict:
+    """An environment whose user data folder (XDG_DATA_HOME) is ``root/data``."""
+    return {**os.environ, "XDG_DATA_HOME": str(root / "data")}

@@ -15,7 +15,7 @@ from inteleq_rt.genre.features import FeatureSpec, FeatureTracker, extract_featu
 from inteleq_rt.engine.filterbank import band_set
 from inteleq_rt.genre.model import WeightsError, load_model
 
-from .conftest import run_cli
+from .conftest import run_cli, user_data_env
 from .synthetic import synthetic_clip
 
 
@@ -51,6 +51,10 @@ def test_weights_round_trip_and_classify(trained, tmp_path):
     assert result.returncode == 0, result.stderr
     probabilities = json.loads(result.stdout)[str(clip)]
     assert max(probabilities, key=probabilities.get) == "hiphop"
+    by_name = run_cli("classify", str(clip), "--weights", "synthetic", "--json",
+                      env=user_data_env(weights.parents[3]))
+    assert by_name.returncode == 0, by_name.stderr
+    assert json.loads(by_name.stdout) == json.loads(result.stdout)
 
 
 def test_bad_weights_are_named(trained, tmp_path):
@@ -170,3 +174,14 @@ def test_a_stuck_classifier_never_stalls_the_audio_path(trained):
         release.set()
     assert blocks == 3000 and stuck
     assert classifier.lost_frames > 0  # it fell behind and said so, instead of holding anyone up
+
+
+def test_classify_goes_on_past_a_file_it_cannot_read(trained, tmp_path):
+    corpus, weights, _ = trained
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio")
+    good = corpus / "jazz" / "jazz.00001.wav"
+    result = run_cli("classify", str(bad), str(good), "--weights", str(weights))
+    assert result.returncode == 1
+    assert f"{bad}: not a readable audio file" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout.startswith(f"{good}: jazz")
