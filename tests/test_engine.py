@@ -5,6 +5,7 @@ import threading
 import numpy as np
 import pytest
 
+from inteleq_rt.engine.commands import CommandRecord
 from inteleq_rt.engine.config import EngineConfig
 from inteleq_rt.engine.engine import Engine
 from inteleq_rt.engine.ring import InputRing
@@ -72,3 +73,64 @@ def test_input_ring_hands_over_every_frame_or_counts_it_lost():
     # it resumes at the oldest frame the writer cannot be overwriting (one block of margin)
     assert lost == 2370 - 900 - 370 and position == 1470 + frames
     np.testing.assert_array_equal(out[:frames], stream[1470 : 1470 + frames])
+
+
+def test_a_users_genre_outranks_the_classifiers():
+    engine = Engine(EngineConfig(crossfade_s=0.05), genre="flat")
+    out = np.empty((256, 2), np.float32)
+
+    def blocks(count: int = 20) -> str:
+        for _ in range(count):
+            engine.process(np.zeros((256, 2), np.float32), out)
+        return engine.snapshot().genre
+
+    engine.post_decision("jazz")
+    assert blocks() == "jazz"
+    engine.request_genre("hiphop")
+    assert blocks() == "hiphop"
+    engine.post_decision("disco")  # the classifier changes its mind; the user's choice holds
+    assert blocks() == "hiphop"
+    engine.request_genre(None)  # back to automatic: the classifier's latest decision
+    assert blocks() == "disco"
+
+
+def test_a_command_record_mid_write_is_left_for_the_next_block():
+    record = CommandRecord(3)
+    record.post(genre=2, amount=0.5)
+    fields = record.read()
+    assert CommandRecord.genre(fields) == 2 and CommandRecord.amount(fields) == 0.5
+    assert record.read() is None  # nothing new
+    record.values[0] += 1.0  # a writer (thread or process) stopped half-way
+    record.values[1] = 1.0
+    assert record.read() is None
+    record.values[0] += 1.0  # ... and finished
+    assert CommandRecord.genre(record.read()) == 1
+
+
+def test_snapshots_pair_each_genre_with_its_own_gains_while_genres_switch():
+    engine = Engine(EngineConfig(crossfade_s=0.01), genre="jazz")
+    chains = {name: len(preset.eq) for name, preset in engine.presets.items()}
+    assert chains["jazz"] != chains["hiphop"]
+    stop = threading.Event()
+
+    def audio_thread():
+        out = np.empty((256, 2), np.float32)
+        i = 0
+        while not stop.is_set():
+            if i % 5 == 0:
+                engine.request_genre("hiphop" if i % 10 else "jazz")
+            engine.process(np.zeros((256, 2), np.float32), out)
+            i += 1
+
+    worker = threading.Thread(target=audio_thread)
+    worker.start()
+    try:
+        seen = set()
+        while engine.blocks < 400:  # 40 switches
+            snap = engine.snapshot()
+            assert len(snap.eq_gains) == chains[snap.genre]
+            seen.add(snap.genre)
+    finally:
+        stop.set()
+        worker.join()
+    assert seen == {"jazz", "hiphop"}

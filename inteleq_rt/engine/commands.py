@@ -30,11 +30,6 @@ class CommandRecord:
         self._copy = self.values.copy()
         self._seen = 0.0
 
-    @staticmethod
-    def size(genres: int) -> int:
-        """How many float64 values a record over ``genres`` names takes (for shared memory)."""
-        return BLEND + genres
-
     # -- the sender's side --------------------------------------------------------------------
     def post(self, genre: int | None = None, amount: float | None = None,
              blend: np.ndarray | None = None, clear_blend: bool = False) -> None:

@@ -106,8 +106,9 @@ class Equalizer(ABC):
         """0..1 while crossfading to ``target``, else None."""
 
     @abstractmethod
-    def select(self, genre: str) -> bool:
-        """Start moving to ``genre``; False if it cannot start yet (ask again next block)."""
+    def select(self, genre: str) -> None:
+        """Start moving to ``genre``, unless a move is still under way: then ``target`` stays
+        as it was, and the engine asks again at the next block."""
 
     @abstractmethod
     def set_amount(self, amount: float) -> None:
@@ -155,7 +156,6 @@ class PresetEQ(Equalizer):
             self._boards[name] = board
             self._ramps[name] = GainRamp(plugins, config.gain_slew_db_per_s)
             self._nominal[name] = np.array([f.gain_db for f in filters])
-        self._mix = np.zeros((config.max_block_size, config.channels), dtype=np.float32)
         self.active = initial
         self.incoming: str | None = None
         self.fade_position = 0.0
@@ -180,17 +180,14 @@ class PresetEQ(Equalizer):
     def target(self) -> str:
         return self.incoming or self.active
 
-    def select(self, name: str) -> bool:
-        """Start a crossfade to ``name``; refused (False) while another fade is running."""
-        if name == self.target:
-            return True
-        if self.incoming is not None:
-            return False
+    def select(self, name: str) -> None:
+        """Start a crossfade to ``name``; refused while another fade is running."""
+        if name == self.target or self.incoming is not None:
+            return
         self.incoming, self.fade_position = name, 0.0
         self._boards[name].reset()
         self._update_goals(name)
         self._ramps[name].jump()
-        return True
 
     def warm_up(self, silence: np.ndarray) -> None:
         for board in self._boards.values():

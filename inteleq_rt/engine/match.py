@@ -114,9 +114,8 @@ class MatchEQ(Equalizer):
     def fade_progress(self) -> float | None:
         return None  # match mode changes targets by ramping gains, never by a crossfade
 
-    def select(self, name: str) -> bool:
+    def select(self, name: str) -> None:
         self.active = name
-        return True
 
     def set_amount(self, amount: float) -> None:
         self.amount = amount
