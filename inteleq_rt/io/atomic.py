@@ -42,6 +42,9 @@ def _temporary_beside(path: Path, suffix: str) -> Path:
     except OSError as error:
         raise AudioError(f"{path}: cannot write in {path.parent}: {error.strerror}") from None
     os.close(handle)
+    umask = os.umask(0)  # mkstemp makes the file private; the finished file gets the usual mode
+    os.umask(umask)
+    os.chmod(name, 0o666 & ~umask)
     return Path(name)
 
 

@@ -1,0 +1,59 @@
+"""The musicnn port holds to the original, and its input is librosa's mel spectrogram."""
+
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pytest
+
+from inteleq_rt.genre.mel import MelStream, log_mel, mel_filters
+from inteleq_rt.genre.tagger import load_tagger
+from inteleq_rt.resources import shipped_weights
+
+REFERENCE = Path(__file__).parent / "fixtures" / "musicnn_reference.npz"
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    return load_tagger(shipped_weights() / "musicnn")
+
+
+def test_the_port_matches_the_original_network(tagger):
+    """Outputs of musicnn's own TensorFlow graph on three log-mel patches (one of loud music),
+    kept by ``convert_musicnn --reference``."""
+    reference = np.load(REFERENCE)
+    out = tagger.tag(reference["patches"])
+    np.testing.assert_allclose(out.logits, reference["logits"], rtol=1e-5, atol=1e-4)
+    embedding = np.concatenate([reference["mean_pool"], reference["max_pool"], reference["penultimate"]], axis=-1)
+    np.testing.assert_allclose(out.embedding, embedding, rtol=1e-5, atol=1e-4)
+    assert tagger.tags[int(np.argmax(out.logits[0]))] in ("ambient", "electronic")  # the synthesized demo clip
+
+
+def test_the_mel_front_end_is_librosas():
+    x = np.random.default_rng(0).normal(scale=0.1, size=16000 * 3).astype(np.float32)
+    expected = librosa.feature.melspectrogram(y=x, sr=16000, n_fft=512, hop_length=256, n_mels=96,
+                                              center=True, pad_mode="constant").T
+    np.testing.assert_allclose(log_mel(x, 16000), np.log10(1 + 10000 * expected), atol=1e-5)
+    np.testing.assert_allclose(mel_filters(), librosa.filters.mel(sr=16000, n_fft=512, n_mels=96), atol=1e-7)
+
+
+def test_loud_music_stays_finite():
+    """musicnn's own code casts to float16 before the log and overflowed on 151 of 198 clips."""
+    loud = np.clip(np.random.default_rng(1).normal(scale=4.0, size=(16000 * 2, 2)), -1, 1).astype(np.float32)
+    assert np.all(np.isfinite(log_mel(loud, 16000)))
+
+
+@pytest.mark.parametrize("rate", [16000, 44100, 48000])
+def test_block_split_input_gives_the_whole_files_frames(rate):
+    rng = np.random.default_rng(rate)
+    audio = rng.normal(scale=0.1, size=(rate * 3, 2)).astype(np.float32)
+    whole = MelStream(rate, 2).push(audio)
+    stream, parts, start = MelStream(rate, 2), [], 0
+    while start < len(audio):
+        size = int(rng.integers(16, 4096))
+        parts.append(stream.push(audio[start : start + size]))
+        start += size
+    streamed = np.concatenate(parts)
+    assert abs(len(streamed) - len(whole)) <= 1  # the resampler may hold back a few samples
+    n = min(len(streamed), len(whole))
+    np.testing.assert_allclose(streamed[:n], whole[:n], atol=1e-5)
