@@ -205,17 +205,47 @@ def analyze_file(source: Path, options: Options = Options()) -> Analysis:
     return Analysis(session, audio, output, rate)
 
 
-def classify_file(path: Path, model) -> dict[str, float]:
-    """A whole file's genre probabilities: the mean over its excerpts, one a second."""
-    from .genre.features import extract_features
+@dataclass
+class Classified:
+    """A whole file's verdict: the mean of its windows' evidence, one window a second."""
+
+    genre: str  # a class, "electronic", or "unsure"
+    probabilities: dict[str, float]
+    music: float
+    top_tags: list[tuple[str, float]]  # the tagger's own view (a tagger model only)
+
+
+def classify_file(path: Path, model) -> Classified:
+    from .genre.classifier import ELECTRONIC, UNSURE
 
     audio, rate = files.read_audio(path)
     try:
         model.check_sample_rate(rate)
     except InteleqError as error:
         raise type(error)(f"{path}: {error}") from None
-    _, features = extract_features(audio, rate, model.spec, every_s=1.0)
-    if len(features) == 0:
-        raise InteleqError(f"{path}: shorter than the {model.spec.stats_window_s:g} s the model listens to")
-    mean = model.probabilities(features).mean(axis=0)
-    return {name: round(float(p), 4) for name, p in zip(model.classes, mean)}
+    tracker = model.tracker(rate, audio.shape[1])
+    heard, due = [], [model.window_s]
+
+    def on_tick(tracker) -> None:
+        if tracker.seconds + 1e-9 >= due[0]:
+            due[0] += 1.0
+            heard.append(model.evidence(tracker))
+
+    tracker.push(audio, on_tick)
+    if not heard:
+        raise InteleqError(f"{path}: shorter than the {model.window_s:.3g} s the model listens to")
+    probabilities = np.mean([e.probabilities for e in heard], axis=0)
+    music = float(np.mean([e.music for e in heard]))
+    electronic = [e.electronic for e in heard if e.electronic is not None]
+    if music < 0.5:
+        genre = UNSURE
+    elif electronic and np.mean(electronic) > 0:
+        genre = ELECTRONIC
+    else:
+        genre = model.classes[int(np.argmax(probabilities))]
+    tags = []
+    if heard[0].tag_logits is not None:
+        mean = 1.0 / (1.0 + np.exp(-np.mean([e.tag_logits for e in heard], axis=0)))
+        tags = [(model.tagger.tags[i], round(float(mean[i]), 3)) for i in np.argsort(-mean)[:5]]
+    return Classified(genre, {n: round(float(p), 4) for n, p in zip(model.classes, probabilities)},
+                      round(music, 4), tags)

@@ -61,7 +61,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus")
     corpus = make_corpus(root / "genres")
     env = user_data_env(root)
-    result = run_cli("train", str(corpus), "--name", "synthetic", "--folds", "3",
+    result = run_cli("train", str(corpus), "--model", "filterbank", "--name", "synthetic", "--folds", "3",
                      "--cache-dir", str(root / "cache"), env=env, timeout=600)
     assert result.returncode == 0, result.stderr
     weights = root / "data" / "inteleq-rt" / "weights" / "synthetic"

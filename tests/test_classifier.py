@@ -49,7 +49,7 @@ def test_weights_round_trip_and_classify(trained, tmp_path):
     np.testing.assert_array_equal(model.probabilities(features), again.probabilities(features))
     result = run_cli("classify", str(clip), "--weights", str(weights), "--json")
     assert result.returncode == 0, result.stderr
-    probabilities = json.loads(result.stdout)[str(clip)]
+    probabilities = json.loads(result.stdout)[str(clip)]["probabilities"]
     assert max(probabilities, key=probabilities.get) == "hiphop"
     by_name = run_cli("classify", str(clip), "--weights", "synthetic", "--json",
                       env=user_data_env(weights.parents[3]))

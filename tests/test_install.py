@@ -13,7 +13,7 @@ from inteleq_rt.resources import presets_dir, shipped_presets, shipped_weights, 
 from .conftest import REPO, sine
 from .synthetic import synthetic_clip
 
-SHIPPED = ("classical", "country", "disco", "flat", "hiphop", "jazz", "rock_pop")
+SHIPPED = ("classical", "country", "disco", "electronic", "flat", "hiphop", "jazz", "rock_pop")
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,8 @@ def test_installed_commands_find_their_presets_and_model(installed):
 
 def test_shipped_data_is_found_through_the_package():
     assert sorted(p.stem for p in shipped_presets().glob("*.toml") if p.stem != "targets") == list(SHIPPED)
-    assert weights_dir() == shipped_weights() / "gtzan"
+    assert weights_dir() == shipped_weights() / "musicnn-gtzan"
+    assert weights_dir("gtzan") == shipped_weights() / "gtzan"
 
 
 def test_a_users_folders_outrank_the_shipped_ones(tmp_path, monkeypatch):

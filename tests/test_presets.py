@@ -26,7 +26,7 @@ q = 1.0
 
 def test_shipped_presets_cover_every_class_and_flat():
     presets = load_presets()
-    assert set(presets) == set(GENRE_CLASSES) | {"flat"}
+    assert set(presets) == set(GENRE_CLASSES) | {"flat", "electronic"}
     for name in GENRE_CLASSES:
         preset = presets[name]
         assert preset.eq and preset.target is not None, name

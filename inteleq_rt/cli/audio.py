@@ -102,14 +102,20 @@ def run_classify(args: argparse.Namespace) -> int:
     results, failed = {}, 0
     for path in args.files:
         try:
-            results[str(path)] = classify_file(path, model)
+            verdict = classify_file(path, model)
         except InteleqError as error:
             failed += 1
             print(f"{PROG}: error: {error}", file=sys.stderr)
             continue
+        results[str(path)] = {"genre": verdict.genre, "music": verdict.music, "probabilities": verdict.probabilities}
+        if args.tags:
+            results[str(path)]["tags"] = dict(verdict.top_tags)
         if not args.json:
-            ranked = sorted(results[str(path)].items(), key=lambda item: -item[1])
-            print(f"{path}: {ranked[0][0]}  (" + ", ".join(f"{n} {p:.0%}" for n, p in ranked) + ")")
+            ranked = sorted(verdict.probabilities.items(), key=lambda item: -item[1])
+            print(f"{path}: {verdict.genre}  (" + ", ".join(f"{n} {p:.0%}" for n, p in ranked)
+                  + f"; music {verdict.music:.0%})")
+            if args.tags:
+                print("  tags: " + ", ".join(f"{t} {p:.0%}" for t, p in verdict.top_tags))
     if args.json:
         print(json.dumps(results, indent=1))
     return EXIT_ERROR if failed else 0

@@ -129,8 +129,16 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         where.add_argument("-o", "--output", type=Path, metavar="DIR", help="weights folder to write")
         where.add_argument("--name", help="write the weights into the user's data folder under this name, "
                                           "where --weights NAME finds them")
-        parser.add_argument("--baseline", action="store_true",
-                            help="the paper's 6-12-6 tanh network on its 6 features, same protocol")
+        parser.add_argument("--model", choices=("tags", "filterbank", "paper"), default="tags",
+                            help="tags: a genre head on the musicnn tagger's tags (default); filterbank: an MLP "
+                                 "on 1/3-octave band statistics (for machines where the tagger costs too much); "
+                                 "paper: the IntelEQ paper's 6-12-6 network")
+        parser.add_argument("--baseline", action="store_true", help="the same as --model paper")
+        parser.add_argument("--compare", action="store_true",
+                            help="also evaluate the other two models on the same corpus, in the same run")
+        parser.add_argument("--non-music", type=Path, metavar="DIR",
+                            help="--model tags: recordings that are not music (speech, noise, ...) for the "
+                                 "music detector (without: every input counts as music)")
         parser.add_argument("--mapping", type=Path, metavar="FILE.toml",
                             help='folder-to-class mapping, lines like rock = "rock_pop" (default: GTZAN)')
         parser.add_argument("--corpus-name", metavar="TEXT",
@@ -179,6 +187,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("files", type=Path, nargs="+")
         _weights_option(parser)
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        parser.add_argument("--tags", action="store_true", help="also print the tagger's own top tags")
         return parser
     if command == "plugins":
         parser = argparse.ArgumentParser(prog=f"{PROG} plugins",

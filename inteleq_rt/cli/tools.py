@@ -39,30 +39,59 @@ def _check_weights_folder(folder: Path, force: bool) -> None:
     check_can_write(folder / "model.json" if folder.is_dir() else folder, force=True)
 
 
+def _headline(evaluation) -> tuple[float, float, float]:
+    """Clip accuracy, clip macro-F1, excerpt accuracy of either kind of evaluation."""
+    scores = evaluation.scores
+    if "summary" in scores:
+        return tuple(scores["summary"][k]["mean"] for k in ("clip_accuracy", "clip_macro_f1", "excerpt_accuracy"))
+    return scores["clips"]["accuracy"], scores["clips"]["macro_f1"], scores["excerpts"]["accuracy"]
+
+
 def run_train(args: argparse.Namespace) -> int:
     from ..engine.presets import load_presets
-    from ..genre import training
+    from ..genre import tag_workflow, training
     from ..resources import named_weights
 
     if args.folds < 2:
         raise InteleqError(f"--folds {args.folds}: at least 2 are needed")
+    kind = "paper" if args.baseline else args.model
+    if args.non_music is not None and kind != "tags":
+        raise InteleqError("--non-music teaches the tagger model's music detector: it needs --model tags")
     output = named_weights(args.name) if args.name else args.output
     if output is not None:
         _check_weights_folder(output, args.force)
     cache = None if args.no_cache else (args.cache_dir or training.dataset.default_cache_dir())
+    common = dict(mapping=args.mapping, folds=args.folds, cache_dir=cache, known_genres=tuple(load_presets()))
+    kinds = [kind] + ([k for k in ("tags", "filterbank", "paper") if k != kind] if args.compare else [])
     bar, stage = _progress_bar()
+    evaluations = []
     with bar:
-        evaluation = training.evaluate(args.dataset, stage, mapping=args.mapping, baseline=args.baseline,
-                                       folds=args.folds, seed=args.seed, workers=args.workers, cache_dir=cache,
-                                       known_genres=tuple(load_presets()))
-    for problem in evaluation.skipped:
+        for each in kinds:
+            if each == "tags":
+                from ..genre.tagger import load_tagger
+                from ..resources import shipped_weights
+
+                tagger = load_tagger(shipped_weights() / tag_workflow.TAGGER)
+                evaluations.append(tag_workflow.evaluate(args.dataset, stage, tagger, **common))
+            else:
+                evaluations.append(training.evaluate(args.dataset, stage, baseline=each == "paper", seed=args.seed,
+                                                     workers=args.workers, **common))
+    for problem in evaluations[0].skipped:
         print(f"skipped {problem}", file=sys.stderr)
-    print(evaluation.report())
+    for evaluation in evaluations:
+        print(evaluation.report() + "\n")
+    if len(evaluations) > 1:
+        print(f"{'model (same corpus, same run)':<40} {'clip acc':>8} {'clip F1':>8} {'3 s acc':>8}")
+        for evaluation in evaluations:
+            print(f"{evaluation.name:<40} " + " ".join(f"{v:>8.3f}" for v in _headline(evaluation)))
     if output is None:
         return 0
-    training.save(evaluation, output, shlex.join([PROG, *sys.argv[1:]]),
-                  args.corpus_name or args.dataset.resolve().name, args.seed)
-    print(f"wrote {output}/ (model.json, params.msgpack, MODEL_CARD.md, targets.toml)")
+    command, corpus_name = shlex.join([PROG, *sys.argv[1:]]), args.corpus_name or args.dataset.resolve().name
+    if kind == "tags":
+        tag_workflow.save(evaluations[0], output, command, corpus_name, args.seed, args.non_music)
+    else:
+        training.save(evaluations[0], output, command, corpus_name, args.seed)
+    print(f"wrote {output}/ (model.json, {'params.msgpack, ' if kind != 'tags' else ''}MODEL_CARD.md, targets.toml)")
     return 0
 
 

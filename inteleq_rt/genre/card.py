@@ -11,14 +11,14 @@ from .fitting import Recipe
 from .metrics import wilson_interval
 
 
-def corpus_summary(root: Path, name: str, corpus: list[ClipFeatures], rates: set[int]) -> dict:
+def corpus_summary(root: Path, name: str, corpus: list, rates: set[int]) -> dict:
     per_class: dict[str, dict] = {}
     for item in corpus:
         entry = per_class.setdefault(item.clip.label, {"clips": 0, "examples": 0, "folders": {}})
         entry["clips"] += 1
-        entry["examples"] += len(item.features)
+        entry["examples"] += item.examples
         entry["folders"][item.clip.folder] = entry["folders"].get(item.clip.folder, 0) + 1
-    return {"name": name, "path": str(root), "clips": len(corpus), "examples": int(sum(len(c.features) for c in corpus)),
+    return {"name": name, "path": str(root), "clips": len(corpus), "examples": int(sum(c.examples for c in corpus)),
             "sample_rates": sorted(rates), "per_class": per_class}
 
 
@@ -102,4 +102,69 @@ stopping on 1/7 of the training clips.
 - Use it to steer an EQ gently (crossfades, hysteresis), not to label music.
 
 The final weights were trained on all clips ({record['final_epochs']} epochs, early-stopped).
+"""
+
+
+def format_tag_evaluation(name: str, corpus: list, scores: dict) -> str:
+    """The head's repeated CV: means and spreads, per-class tables, calibration, zero-shot."""
+    summary, calibration, zero = scores["summary"], scores["calibration"], scores["zero_shot"]
+
+    def spread(key: str) -> str:
+        return f"{summary[key]['mean']:.3f} +/- {summary[key]['std']:.3f}"
+
+    lines = [f"{name}: {len(corpus)} clips, {sum(c.examples for c in corpus)} 3-s excerpts; "
+             f"{scores['repeats']} x {scores['folds']}-fold clip-grouped stratified cross-validation "
+             f"(seeds {scores['seeds']}), mean +/- spread over the repeats",
+             f"  per clip:    accuracy {spread('clip_accuracy')}  macro-F1 {spread('clip_macro_f1')}",
+             f"  per excerpt: accuracy {spread('excerpt_accuracy')}  macro-F1 {spread('excerpt_macro_f1')}",
+             f"  calibration (temperature fitted inside each training fold): expected calibration error "
+             f"{calibration['ece']:.3f} (95% bootstrap {calibration['ece_95'][0]:.3f}-{calibration['ece_95'][1]:.3f})",
+             "  per clip, first repeat:", *_table(scores["clips"]),
+             f"  zero-shot (the tagger's genre tags mapped to classes, no training): clip accuracy "
+             f"{zero['clip_accuracy']:.3f}, macro-F1 {zero['clip_macro_f1']:.3f}, excerpt accuracy "
+             f"{zero['excerpt_accuracy']:.3f}"]
+    return "\n".join(lines)
+
+
+def tag_model_card(evaluation, record: dict, head) -> str:
+    corpus_info = record["corpus"]
+    counts = ", ".join(f"{label} {v['clips']}" for label, v in corpus_info["per_class"].items())
+    non_music = record["non_music"]
+    return f"""# {evaluation.name}: genre classifier for IntelEQ-RT (the default)
+
+Made {record['trained']} by `{record['command']}`.
+
+## What it is
+The musicnn tagger (MSD_musicnn: Pons & Serra, Music Technology Group, Universitat Pompeu
+Fabra; ISC license, see weights/musicnn/LICENSE.musicnn), pretrained on the Million Song
+Dataset's 50 most common tags, ported to flax. It hears a 3 s, 96-band log-mel patch of the
+16 kHz mono downmix. Its 50 tag log-odds feed a linear genre head whose weights start from a
+zero-shot mapping of its genre tags to the classes (rock_pop <- rock, pop, metal, blues, ...;
+country <- country, folk; jazz <- jazz; hiphop <- Hip-Hop, rnb; disco <- dance, funk, soul;
+classical <- instrumental) and move only as far as the corpus insists (L2 pull to the mapping),
+with a temperature for calibrated probabilities. Classes: {', '.join(evaluation.classes)}.
+
+Beside the classes: a music detector (logistic, on the tagger's 1706-value embedding) trained
+on the corpus against {len(non_music['recordings'])} non-music recordings ({non_music['folder']}),
+below one half the classifier says "unsure" and the EQ holds; and an electronic score (mean
+log-odds of the tags {', '.join(head.to_dict()['electronic']['tags'])}) with its threshold at
+{head.electronic_threshold:.3f}, the 97.5th percentile over the corpus's excerpts: the corpus
+holds no electronic music, so the threshold is set to let at most 2.5% of its excerpts through,
+and electronic music is judged only outside the corpus (benchmarks/outside_check.py).
+
+## Training data
+{corpus_info['name']} (from {corpus_info['path']}): {corpus_info['clips']} clips ({counts}),
+a 3 s patch every {record['patch_every_s']:g} s.
+
+## Evaluation
+```
+{format_tag_evaluation(evaluation.name, evaluation.corpus, evaluation.scores)}
+```
+
+## What it can and cannot do
+- {_size_caveat(corpus_info)}
+- GTZAN's clips share artists and eras, so cross-validation flatters; the tagger's knowledge
+  (kept by the pull to the zero-shot mapping) is what carries to songs outside the corpus.
+- It needs audio sampled at 16 kHz or more. Music outside the six classes with weak evidence
+  is "unsure" (the EQ holds), electronic music is named as such.
 """

@@ -1,11 +1,21 @@
 """Genre decisions beside the audio path.
 
 The classifier reads the engine's input ring (the audio thread only copies blocks into it),
-runs its own ``FeatureTracker`` over that audio, and every ``period_s`` of stream time runs
-the network, smooths the probabilities (exponential averaging) and applies a hysteresis
-margin before posting a genre to the engine, so similar classes do not flicker; through
-silence, and until its window again holds nothing else, it holds the genre it had. It can be
-stepped synchronously (offline rendering: deterministic, as fast as the CPU allows) or run
+runs the model's own tracker over that audio (the filterbank features, or the tagger's mel
+frames), and every ``period_s`` of stream time asks the model for its evidence, smooths it
+(exponential averaging) and decides:
+
+* not music (speech, noise, tones: the model's music evidence below one half), or no class
+  clearly ahead (the smoothed top probability under ``confidence``): "unsure", and nothing
+  is posted, so the EQ holds its genre (or stays flat before the first decision);
+* electronic evidence over the model's threshold (and an ``electronic`` preset): electronic,
+  entered from a class only ``electronic_margin`` above the threshold and left only as far
+  below it;
+* otherwise the leading class, switching only when another leads by ``margin``, so similar
+  classes do not flicker.
+
+Through silence, and until its window again holds nothing else, it holds what it had. It can
+be stepped synchronously (offline rendering: deterministic, as fast as the CPU allows) or run
 in its own thread (live), where it never makes the audio callback wait: the callback takes
 no lock and the heavy work (numba filterbank, XLA forward pass) runs outside the GIL.
 """
@@ -19,25 +29,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.engine import Engine
 from ..engine.config import MATCH_GATE_DB
+from ..engine.engine import Engine
 from ..errors import InteleqError
-from .features import FeatureTracker
-from .model import GenreModel
+
+UNSURE = "unsure"
+ELECTRONIC = "electronic"
 
 
 @dataclass(frozen=True)
 class Decision:
     time_s: float
-    genre: str
+    genre: str  # a class, "electronic", or "unsure"
     probabilities: dict[str, float]
+    music: float = 1.0
 
 
 class GenreClassifier:
     """Turns the engine's input into genre decisions; ``step`` does whatever work is due."""
 
-    def __init__(self, engine: Engine, model: GenreModel, period_s: float = 1.0, smoothing_s: float = 4.0,
-                 margin: float = 0.15, blend: bool = False) -> None:
+    def __init__(self, engine: Engine, model, period_s: float = 1.0, smoothing_s: float = 4.0,
+                 margin: float = 0.2, confidence: float = 0.4, electronic_margin: float = 0.5,
+                 blend: bool = False) -> None:
         if engine.input_ring is None:
             raise ValueError("the engine keeps no input for a classifier (EngineConfig.input_ring_s)")
         missing = [c for c in model.classes if c not in engine.presets]
@@ -49,14 +62,19 @@ class GenreClassifier:
         self.period_s = period_s
         self.smoothing = 1.0 - math.exp(-period_s / smoothing_s)
         self.margin = margin
+        self.confidence = confidence
+        self.electronic_margin = electronic_margin
         self.blend = blend
+        self.names_electronic = ELECTRONIC in engine.presets
         config = engine.config
-        self.tracker = FeatureTracker(model.spec, config.sample_rate, config.channels)
+        self.tracker = model.tracker(config.sample_rate, config.channels)
         self._scratch = np.zeros((engine.input_ring.buffer.shape[0] // 2, config.channels), dtype=np.float32)
         self._position = 0
-        self._next_decision_s = model.spec.stats_window_s
+        self._next_decision_s = model.window_s
         self.smoothed: np.ndarray | None = None
-        self.genre: str | None = None
+        self._music = 1.0
+        self._electronic = -math.inf
+        self.genre: str | None = None  # the last genre posted (None before the first)
         self.latest: Decision | None = None
         self.decisions: list[Decision] = []
         self.call_seconds: list[float] = []
@@ -66,7 +84,8 @@ class GenreClassifier:
     def summary(self) -> dict:
         """Decisions made and the network's call time, for a run's summary."""
         calls = np.array(self.call_seconds) * 1e3
-        summary = {"decisions": len(self.decisions)}
+        summary = {"decisions": len(self.decisions),
+                   "unsure_decisions": sum(d.genre == UNSURE for d in self.decisions)}
         if len(calls):
             summary["classifier_call_median_ms"] = round(float(np.median(calls)), 3)
             summary["classifier_call_p99_ms"] = round(float(np.percentile(calls, 99)), 3)
@@ -84,33 +103,50 @@ class GenreClassifier:
                 return
             self.tracker.push(self._scratch[:frames], self._on_tick)
 
-    def _on_tick(self, tracker: FeatureTracker) -> None:
+    def _on_tick(self, tracker) -> None:
         if tracker.seconds + 1e-9 < self._next_decision_s:
             return
         self._next_decision_s += self.period_s
         if tracker.quietest_db() < MATCH_GATE_DB:
             return  # silence (between songs, a muted input): keep the genre that was playing
         started = time.perf_counter()
-        probabilities = self.model.probabilities(tracker.features())
+        evidence = self.model.evidence(tracker)
         self.call_seconds.append(time.perf_counter() - started)
-        self._decide(tracker.seconds, probabilities)
+        self._decide(tracker.seconds, evidence)
 
-    def _decide(self, time_s: float, probabilities: np.ndarray) -> None:
-        if self.smoothed is None:
-            self.smoothed = probabilities.astype(float)
+    def _decide(self, time_s: float, evidence) -> None:
+        first = self.smoothed is None
+        if first:
+            self.smoothed = evidence.probabilities.astype(float)
         else:
-            self.smoothed += self.smoothing * (probabilities - self.smoothed)
-        best = int(np.argmax(self.smoothed))
-        if self.genre is None:
-            self.genre = self.model.classes[best]
-        else:
-            current = self.model.classes.index(self.genre)
-            if best != current and self.smoothed[best] - self.smoothed[current] > self.margin:
-                self.genre = self.model.classes[best]
+            self.smoothed += self.smoothing * (evidence.probabilities - self.smoothed)
+        self._music = evidence.music if first else self._music + self.smoothing * (evidence.music - self._music)
+        if evidence.electronic is not None:
+            self._electronic = (evidence.electronic if first
+                                else self._electronic + self.smoothing * (evidence.electronic - self._electronic))
         shares = {name: float(p) for name, p in zip(self.model.classes, self.smoothed)}
-        self.engine.post_decision(self.genre, shares if self.blend else None)
-        self.latest = Decision(time_s, self.genre, shares)
+        genre = self._choose()
+        if genre != UNSURE:
+            self.genre = genre
+            self.engine.post_decision(genre, shares if self.blend else None)
+        self.latest = Decision(time_s, genre, shares, round(self._music, 4))
         self.decisions.append(self.latest)
+
+    def _choose(self) -> str:
+        if self._music < 0.5:
+            return UNSURE
+        if self.names_electronic:  # electronic is entered and left with hysteresis, like a class
+            if self.genre == ELECTRONIC and self._electronic > -self.electronic_margin:
+                return ELECTRONIC
+            entry = self.electronic_margin if self.genre in self.model.classes else 0.0
+            if self._electronic > entry:
+                return ELECTRONIC
+        best = int(np.argmax(self.smoothed))
+        if self.genre in self.model.classes:
+            current = self.model.classes.index(self.genre)
+            if best == current or self.smoothed[best] - self.smoothed[current] <= self.margin:
+                return self.genre
+        return self.model.classes[best] if self.smoothed[best] >= self.confidence else UNSURE
 
 
 class ClassifierThread:

@@ -48,6 +48,10 @@ class ClipFeatures:
     balance_db: np.ndarray  # long-term band levels re overall, on the target bands
     sample_rate: int
 
+    @property
+    def examples(self) -> int:
+        return len(self.features)
+
 
 def discover(root: Path, mapping: dict[str, str] | None = None) -> tuple[list[Clip], list[str]]:
     """Labelled clips under ``root/<folder>/``, and the folders the mapping does not cover."""
@@ -113,6 +117,14 @@ def long_term_balance(audio: np.ndarray, sample_rate: int, bands=PAPER_BANDS, ho
         band_sum += bank.band_ms.mean(axis=0)
         overall_sum += bank.overall_ms.mean()
     return 10 * np.log10(np.maximum(band_sum, 1e-30) / max(overall_sum, 1e-30))
+
+
+def long_term_balance_of(path: Path) -> np.ndarray:
+    """A file's long-term balance (see ``long_term_balance``)."""
+    import soundfile as sf
+
+    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return long_term_balance(audio, rate)
 
 
 def _clip_features(job: tuple[Clip, FeatureSpec, float, Path | None]) -> ClipFeatures | str:

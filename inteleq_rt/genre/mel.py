@@ -66,6 +66,7 @@ class MelStream:
         self.filters = mel_filters()
         self.pending = np.zeros(N_FFT // 2, dtype=np.float32)  # the centring pad, then unframed audio
         self.frames = 0
+        self.levels_db = np.zeros(0)  # per frame of the last push: windowed RMS in dBFS
 
     def push(self, audio: np.ndarray, last: bool = False) -> np.ndarray:
         """Log-mel frames (n, 96) completed by this audio (frames, channels) float32; with
@@ -79,9 +80,12 @@ class MelStream:
         count = max(0, (len(buffer) - N_FFT) // HOP + 1)
         if count == 0:
             self.pending = buffer
+            self.levels_db = np.zeros(0)
             return np.zeros((0, N_MELS), np.float32)
         starts = np.arange(count) * HOP
         windows = buffer[starts[:, None] + np.arange(N_FFT)] * self.window
+        # Hann's mean square is 3/8: dividing by it reads a full-scale sine at -3 dBFS
+        self.levels_db = 10.0 * np.log10(np.mean(windows.astype(np.float64) ** 2, axis=1) / 0.375 + 1e-12)
         power = np.abs(np.fft.rfft(windows, axis=1)).astype(np.float32) ** 2
         self.pending = buffer[count * HOP :]
         self.frames += count

@@ -16,9 +16,21 @@ import numpy as np
 
 from ..errors import InteleqError
 from ..io.atomic import write_atomically
-from .features import FeatureSpec
+from .features import FeatureSpec, FeatureTracker
 
 FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a model heard in its latest window: class probabilities, how likely it is music
+    (1.0 for a model that cannot tell), how electronic it sounds (its score against its
+    threshold: above 0 means electronic; None for a model that cannot tell), and its tags."""
+
+    probabilities: np.ndarray
+    music: float = 1.0
+    electronic: float | None = None
+    tag_logits: np.ndarray | None = None  # a tagger's own tags (log-odds), where there is one
 
 
 class WeightsError(InteleqError, ValueError):
@@ -95,6 +107,17 @@ class GenreModel:
         """Compile the forward pass now, so the first live decision does not stall."""
         self.probabilities(np.zeros(self.spec.size, dtype=np.float32))
 
+    @property
+    def window_s(self) -> float:
+        """Seconds of audio a decision hears."""
+        return self.spec.stats_window_s
+
+    def tracker(self, sample_rate: float, channels: int) -> FeatureTracker:
+        return FeatureTracker(self.spec, sample_rate, channels)
+
+    def evidence(self, tracker: FeatureTracker) -> Evidence:
+        return Evidence(self.probabilities(tracker.features()))
+
     def save(self, folder: Path, card: str) -> None:
         import jax
         from flax import nnx, serialization
@@ -126,18 +149,32 @@ def read_classes(folder: Path) -> tuple[str, ...]:
         raise WeightsError(f"{description}: no class list ({error})") from None
 
 
-def load_model(folder: Path) -> GenreModel:
-    """Load a weights folder; every problem is a WeightsError naming the file and the key."""
+def load_model(folder: Path):
+    """Load a weights folder (a filterbank MLP, or a head on the tagger); every problem is a
+    WeightsError naming the file and the key."""
+    folder = Path(folder)
+    description = folder / "model.json"
+    if not description.is_file():
+        raise WeightsError(f"{description}: missing")
+    try:
+        document = json.loads(description.read_text())
+    except json.JSONDecodeError as error:
+        raise WeightsError(f"{description}: not valid JSON ({error})") from None
+    if isinstance(document, dict) and document.get("kind") == "tag_head":
+        from .tag_model import load_tag_model
+
+        return load_tag_model(folder, document)
+    return _load_mlp(folder, document)
+
+
+def _load_mlp(folder: Path, document: dict) -> GenreModel:
     import jax
     from flax import nnx, serialization
 
-    folder = Path(folder)
     description, params_file = folder / "model.json", folder / "params.msgpack"
-    for path in (description, params_file):
-        if not path.is_file():
-            raise WeightsError(f"{path}: missing")
+    if not params_file.is_file():
+        raise WeightsError(f"{params_file}: missing")
     try:
-        document = json.loads(description.read_text())
         if document.get("format_version") != FORMAT_VERSION:
             raise WeightsError(f"{description}: format_version {document.get('format_version')!r}, "
                                f"this program reads {FORMAT_VERSION}")
@@ -149,8 +186,6 @@ def load_model(folder: Path) -> GenreModel:
         scale = np.array(document["normalization"]["scale"], dtype=np.float32)
     except WeightsError:
         raise
-    except json.JSONDecodeError as error:
-        raise WeightsError(f"{description}: not valid JSON ({error})") from None
     except (KeyError, TypeError, ValueError) as error:
         raise WeightsError(f"{description}: missing or bad key {error}") from None
     if mean.shape != (spec.size,) or scale.shape != (spec.size,) or np.any(scale <= 0):

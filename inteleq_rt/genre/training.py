@@ -38,10 +38,8 @@ class Evaluation:
         return card.format_evaluation(self.name, self.recipe, self.corpus, self.scores)
 
 
-def evaluate(root: Path, progress: Progress, *, mapping: Path | None = None, baseline: bool = False,
-             folds: int = 5, seed: int = 0, workers: int | None = None, cache_dir: Path | None = None,
-             known_genres: tuple[str, ...] = ()) -> Evaluation:
-    """Featurize the corpus under ``root`` and cross-validate the default (or the paper's) recipe."""
+def find_clips(root: Path, mapping: Path | None, known_genres: tuple[str, ...]):
+    """The labelled clips, their classes, the folders with no class, and the sample rates."""
     import soundfile as sf
 
     clips, unmapped = dataset.discover(root, dataset.read_mapping(mapping) if mapping else None)
@@ -49,21 +47,31 @@ def evaluate(root: Path, progress: Progress, *, mapping: Path | None = None, bas
     no_preset = [name for name in classes if known_genres and name not in known_genres]
     if no_preset:
         raise dataset.DatasetError(f"class(es) {', '.join(no_preset)} have no preset; add presets/NAME.toml")
-    rates = {sf.info(str(c.path)).samplerate for c in clips}
-    make = fitting.baseline_recipe if baseline else fitting.default_recipe
-    recipe = make(min(rates) / 2)
-    corpus, problems = dataset.extract_corpus(clips, recipe.spec, recipe.example_every_s, cache_dir, workers,
-                                              progress(f"features of {len(clips)} clips", len(clips)))
-    labels = [c.clip.label for c in corpus]
+    return clips, classes, [f"folder {folder}: no class" for folder in unmapped], \
+        {sf.info(str(c.path)).samplerate for c in clips}
+
+
+def check_folds(labels: list[str], classes: tuple[str, ...], folds: int) -> None:
     short = [name for name in classes if labels.count(name) < folds]
     if short:
         raise dataset.DatasetError(f"every class needs at least {folds} clips for {folds}-fold "
                                    f"cross-validation (short: {', '.join(short)})")
+
+
+def evaluate(root: Path, progress: Progress, *, mapping: Path | None = None, baseline: bool = False,
+             folds: int = 5, seed: int = 0, workers: int | None = None, cache_dir: Path | None = None,
+             known_genres: tuple[str, ...] = ()) -> Evaluation:
+    """Featurize the corpus under ``root`` and cross-validate the filterbank (or the paper's) recipe."""
+    clips, classes, skipped, rates = find_clips(root, mapping, known_genres)
+    make = fitting.baseline_recipe if baseline else fitting.default_recipe
+    recipe = make(min(rates) / 2)
+    corpus, problems = dataset.extract_corpus(clips, recipe.spec, recipe.example_every_s, cache_dir, workers,
+                                              progress(f"filterbank features of {len(clips)} clips", len(clips)))
+    check_folds([c.clip.label for c in corpus], classes, folds)
     scores = fitting.cross_validate(corpus, recipe, folds, seed, classes,
                                     progress(f"{folds}-fold cross-validation", folds))
-    name = "baseline (paper 6-12-6)" if baseline else "IntelEQ-RT model"
-    skipped = [f"folder {folder}: no class" for folder in unmapped] + problems
-    return Evaluation(name, Path(root), recipe, corpus, classes, rates, scores, skipped)
+    name = "baseline (paper 6-12-6)" if baseline else "filterbank model (1/3-octave MLP)"
+    return Evaluation(name, Path(root), recipe, corpus, classes, rates, scores, skipped + problems)
 
 
 def save(evaluation: Evaluation, output: Path, command: str, corpus_name: str, seed: int) -> None:

@@ -1,0 +1,173 @@
+"""Training and evaluating the genre head on the tagger's outputs.
+
+Every clip is tagged once (a 3 s patch every 1.5 s, cached per clip). Cross-validation is
+repeated: ``REPEATS`` stratified, clip-grouped k-fold splits with seeds fixed in advance;
+inside each training fold a quarter of the clips is held back to fit the temperature, so
+the calibration error is measured on clips neither the head nor its temperature saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import Clip
+from .head import TagHead, fit_classes, fit_music, fit_temperature, prior_weights, softmax
+from .metrics import score, stratified_clip_folds
+from .tagger import Tagger
+from .tags import tag_file
+
+STEP_FRAMES = 94  # a patch every 1.5 s
+REPEATS = 5
+CACHE_VERSION = 1
+
+
+@dataclass
+class TaggedClip:
+    clip: Clip
+    logits: np.ndarray  # (patches, tags)
+    embedding: np.ndarray  # (patches, 1706)
+
+    @property
+    def examples(self) -> int:
+        return len(self.logits)
+
+
+def _cache_path(cache_dir: Path, path: Path) -> Path:
+    stat = path.stat()
+    key = json.dumps([CACHE_VERSION, "musicnn", str(path.resolve()), stat.st_size, stat.st_mtime_ns, STEP_FRAMES])
+    return cache_dir / f"tags-{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
+
+
+def tag_clips(clips: list[Clip], tagger: Tagger, cache_dir: Path | None,
+              progress: Callable[[], None] = lambda: None) -> tuple[list[TaggedClip], list[str]]:
+    """The tagger's outputs on every clip (from the cache where it holds them); problems apart."""
+    import soundfile as sf
+
+    tagged, problems = [], []
+    for clip in clips:
+        cached = _cache_path(cache_dir, clip.path) if cache_dir else None
+        if cached is not None and cached.is_file():
+            with np.load(cached) as data:
+                tagged.append(TaggedClip(clip, data["logits"], data["embedding"]))
+            progress()
+            continue
+        try:
+            audio, rate = sf.read(str(clip.path), dtype="float32", always_2d=True)
+        except Exception as error:  # reported per clip; one bad file does not stop training
+            problems.append(f"{clip.path}: unreadable ({error})")
+            progress()
+            continue
+        _, outputs = tag_file(audio, rate, tagger, STEP_FRAMES)
+        if len(outputs.logits) == 0:
+            problems.append(f"{clip.path}: shorter than the tagger's 3 s patch")
+        else:
+            tagged.append(TaggedClip(clip, outputs.logits, outputs.embedding))
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                temporary = cached.with_name(f".{cached.stem}.{os.getpid()}.npz")
+                np.savez(temporary, logits=outputs.logits, embedding=outputs.embedding)
+                os.replace(temporary, cached)
+        progress()
+    return tagged, problems
+
+
+def _stack(corpus: list[TaggedClip], classes: tuple[str, ...]):
+    logits = np.concatenate([c.logits for c in corpus])
+    labels = np.concatenate([np.full(len(c.logits), classes.index(c.clip.label)) for c in corpus])
+    groups = np.concatenate([np.full(len(c.logits), i) for i, c in enumerate(corpus)])
+    return logits, labels, groups
+
+
+def fit_head_classes(logits, labels, groups, classes, tags, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weights and bias on 3/4 of the clips, the temperature on the other quarter."""
+    clip_ids = np.unique(groups)
+    clip_labels = [labels[groups == g][0] for g in clip_ids]
+    held = np.isin(groups, clip_ids[stratified_clip_folds(clip_labels, 4, seed) == 0])
+    weights, bias = fit_classes(logits[~held], labels[~held], prior_weights(classes, tags))
+    temperature = fit_temperature(logits[held] @ weights.T + bias, labels[held])
+    return weights, bias, temperature
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    confidence, predicted = probabilities.max(axis=1), probabilities.argmax(axis=1)
+    edges = np.linspace(0, 1, bins + 1)
+    error = 0.0
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            error += inside.mean() * abs((predicted[inside] == labels[inside]).mean() - confidence[inside].mean())
+    return float(error)
+
+
+def cross_validate_head(corpus: list[TaggedClip], classes: tuple[str, ...], tags: tuple[str, ...],
+                        folds: int, progress: Callable[[], None] = lambda: None) -> dict:
+    """Repeated clip-grouped CV of the head, the zero-shot mapping beside it, and calibration."""
+    logits, labels, groups = _stack(corpus, classes)
+    clip_labels = np.array([classes.index(c.clip.label) for c in corpus])
+    repeats, pooled_probabilities, pooled_labels, pooled_groups = [], [], [], []
+    for seed in range(REPEATS):
+        clip_fold = stratified_clip_folds([c.clip.label for c in corpus], folds, seed)
+        probabilities = np.zeros((len(labels), len(classes)))
+        for fold in range(folds):
+            test = clip_fold[groups] == fold
+            weights, bias, temperature = fit_head_classes(logits[~test], labels[~test], groups[~test], classes,
+                                                          tags, seed * 100 + fold)
+            probabilities[test] = softmax((logits[test] @ weights.T + bias) / temperature)
+            progress()
+        repeats.append(_scores(probabilities, labels, groups, clip_labels, classes))
+        pooled_probabilities.append(probabilities)
+        pooled_labels.append(labels)
+        pooled_groups.append(groups + seed * len(corpus))
+    zero_shot = _scores(softmax(logits @ prior_weights(classes, tags).T), labels, groups, clip_labels, classes)
+    probabilities, pooled_labels = np.concatenate(pooled_probabilities), np.concatenate(pooled_labels)
+    return {"folds": folds, "repeats": REPEATS, "seeds": list(range(REPEATS)),
+            "summary": {key: {"mean": float(np.mean([r[key] for r in repeats])),
+                              "std": float(np.std([r[key] for r in repeats]))}
+                        for key in ("clip_accuracy", "clip_macro_f1", "excerpt_accuracy", "excerpt_macro_f1")},
+            "calibration": _calibration(probabilities, pooled_labels, np.concatenate(pooled_groups)),
+            "clips": repeats[0]["clips"], "excerpts": repeats[0]["excerpts"], "zero_shot": zero_shot}
+
+
+def _scores(probabilities, labels, groups, clip_labels, classes) -> dict:
+    clip_probabilities = np.array([probabilities[groups == g].mean(axis=0) for g in range(len(clip_labels))])
+    clips = score(clip_labels, clip_probabilities.argmax(axis=1), classes)
+    excerpts = score(labels, probabilities.argmax(axis=1), classes)
+    return {"clip_accuracy": clips.accuracy, "clip_macro_f1": clips.macro_f1, "excerpt_accuracy": excerpts.accuracy,
+            "excerpt_macro_f1": excerpts.macro_f1, "clips": clips.to_dict(), "excerpts": excerpts.to_dict()}
+
+
+def _calibration(probabilities, labels, groups, draws: int = 200) -> dict:
+    """Expected calibration error of 3 s excerpts, with a bootstrap interval over clips."""
+    rng = np.random.default_rng(0)
+    ids = np.unique(groups)
+    members = {g: np.flatnonzero(groups == g) for g in ids}
+    draws_ece = []
+    for _ in range(draws):
+        pick = np.concatenate([members[g] for g in rng.choice(ids, len(ids))])
+        draws_ece.append(expected_calibration_error(probabilities[pick], labels[pick]))
+    return {"ece": expected_calibration_error(probabilities, labels),
+            "ece_95": [float(np.percentile(draws_ece, 2.5)), float(np.percentile(draws_ece, 97.5))]}
+
+
+def fit_head(corpus: list[TaggedClip], non_music: list[np.ndarray], classes: tuple[str, ...],
+             tags: tuple[str, ...], seed: int) -> TagHead:
+    """The final head on every clip; the music detector against the non-music embeddings; the
+    electronic threshold above 97.5% of the corpus's excerpts (none of which is electronic)."""
+    logits, labels, groups = _stack(corpus, classes)
+    weights, bias, temperature = fit_head_classes(logits, labels, groups, classes, tags, seed)
+    music = np.concatenate([c.embedding for c in corpus])
+    other = np.concatenate(non_music) if non_music else np.zeros((0, music.shape[1]))
+    if len(other) == 0:  # no counter-examples: every input counts as music
+        mean, scale, music_weights, music_bias = music.mean(0), music.std(0) + 1e-3, np.zeros(music.shape[1]), 10.0
+    else:
+        mean, scale, music_weights, music_bias = fit_music(music, other)
+    head = TagHead(classes, tags, weights, bias, temperature, mean, scale, music_weights, music_bias, 0.0)
+    head.electronic_threshold = float(np.percentile(head.electronic(logits), 97.5))
+    return head

@@ -1,0 +1,88 @@
+"""The `inteleq-rt train` workflow for the default model, the head on the musicnn tagger.
+
+``evaluate`` tags the corpus and cross-validates the head (repeated, calibrated, with the
+zero-shot mapping beside it); ``save`` fits the final head, its music detector (against the
+non-music recordings given) and its electronic threshold, and writes the weights folder.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..engine.config import PAPER_BANDS
+from ..engine.presets import write_targets
+from . import card, dataset, tag_training
+from .tag_model import TagGenreModel
+from .tagger import Tagger
+from .training import Progress, check_folds, find_clips
+
+TAGGER = "musicnn"
+
+
+@dataclass
+class TagEvaluation:
+    name: str
+    root: Path
+    corpus: list[tag_training.TaggedClip]
+    classes: tuple[str, ...]
+    rates: set[int]
+    scores: dict
+    skipped: list[str]
+    tagger: Tagger
+
+    def report(self) -> str:
+        return card.format_tag_evaluation(self.name, self.corpus, self.scores)
+
+
+def evaluate(root: Path, progress: Progress, tagger: Tagger, *, mapping: Path | None = None, folds: int = 5,
+             cache_dir: Path | None = None, known_genres: tuple[str, ...] = ()) -> TagEvaluation:
+    clips, classes, skipped, rates = find_clips(root, mapping, known_genres)
+    corpus, problems = tag_training.tag_clips(clips, tagger, cache_dir,
+                                              progress(f"tagging {len(clips)} clips (musicnn)", len(clips)))
+    check_folds([c.clip.label for c in corpus], classes, folds)
+    scores = tag_training.cross_validate_head(
+        corpus, classes, tagger.tags, folds,
+        progress(f"{tag_training.REPEATS} x {folds}-fold cross-validation", tag_training.REPEATS * folds))
+    return TagEvaluation("musicnn tags + genre head", Path(root), corpus, classes, rates, scores,
+                         skipped + problems, tagger)
+
+
+def non_music_embeddings(folder: Path | None, tagger: Tagger) -> tuple[list[np.ndarray], list[str]]:
+    """The tagger's embeddings of every recording in ``folder`` (speech, noise, ...)."""
+    import soundfile as sf
+
+    from .tags import tag_file
+
+    if folder is None:
+        return [], []
+    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in dataset.AUDIO_SUFFIXES)
+    if not paths:
+        raise dataset.DatasetError(f"{folder}: no audio files for --non-music")
+    embeddings = []
+    for path in paths:
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        embeddings.append(tag_file(audio, rate, tagger, tag_training.STEP_FRAMES)[1].embedding)
+    return embeddings, [p.name for p in paths]
+
+
+def save(evaluation: TagEvaluation, output: Path, command: str, corpus_name: str, seed: int,
+         non_music: Path | None) -> None:
+    embeddings, names = non_music_embeddings(non_music, evaluation.tagger)
+    head = tag_training.fit_head(evaluation.corpus, embeddings, evaluation.classes, evaluation.tagger.tags, seed)
+    corpus_info = card.corpus_summary(evaluation.root, corpus_name, evaluation.corpus, evaluation.rates)
+    record = {"trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "command": command, "corpus": corpus_info, "cross_validation": evaluation.scores,
+              "non_music": {"folder": str(non_music) if non_music else None, "recordings": names},
+              "patch_every_s": tag_training.STEP_FRAMES * 256 / 16000}
+    model = TagGenreModel(evaluation.tagger, head, TAGGER, record)
+    model.save(output, card.tag_model_card(evaluation, record, head))
+    balance = [dataset.long_term_balance_of(c.clip.path) for c in evaluation.corpus]
+    targets = {name: {"levels_db": np.mean(rows, axis=0), "spread_db": np.std(rows, axis=0), "clips": len(rows)}
+               for name in evaluation.classes
+               if (rows := [b for b, c in zip(balance, evaluation.corpus) if c.clip.label == name])}
+    write_targets(output / "targets.toml", targets, PAPER_BANDS, f"{corpus_name}: {len(evaluation.corpus)} clips",
+                  min(evaluation.rates) / 2)

@@ -1,0 +1,71 @@
+"""The tagger's view of a stream: log-mel frames as they arrive, and the last 3 s as a patch.
+
+``TagTracker`` serves live streams and whole files alike: push audio of any length (any
+rate and channel count), and whenever a full patch (187 frames) is held, ``patch()`` is the
+latest one. ``tag_file`` is the training side: the same tracker over a whole signal, a
+patch every ``step_frames``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .mel import HOP, N_MELS, PATCH_FRAMES, SAMPLE_RATE, MelStream
+from .tagger import Tagger, TagOutputs
+
+FRAME_S = HOP / SAMPLE_RATE
+
+
+class TagTracker:
+    """The last 3 s of log-mel frames and of frame levels, for one stream."""
+
+    def __init__(self, sample_rate: float, channels: int) -> None:
+        self.mel = MelStream(sample_rate, channels)
+        self._frames = np.zeros((2 * PATCH_FRAMES, N_MELS), np.float32)  # a ring, written twice over
+        self._levels = np.full(PATCH_FRAMES, -120.0)
+        self.count = 0
+
+    @property
+    def seconds(self) -> float:
+        """Stream time of the newest frame."""
+        return self.count * FRAME_S
+
+    def push(self, audio: np.ndarray, on_tick=None, last: bool = False) -> None:
+        """Analyse new audio (frames, channels); ``on_tick(tracker)`` runs after every new frame."""
+        frames = self.mel.push(audio, last)
+        for row, level in zip(frames, self.mel.levels_db):  # 62 frames a second
+            slot = self.count % PATCH_FRAMES
+            self._frames[slot] = row
+            self._frames[slot + PATCH_FRAMES] = row
+            self._levels[slot] = level
+            self.count += 1
+            if on_tick is not None:
+                on_tick(self)
+
+    @property
+    def ready(self) -> bool:
+        return self.count >= PATCH_FRAMES
+
+    def patch(self) -> np.ndarray:
+        """The newest 187 frames, oldest first (a view; valid until the next push)."""
+        start = self.count % PATCH_FRAMES
+        return self._frames[start : start + PATCH_FRAMES]
+
+    def quietest_db(self) -> float:
+        """The lowest frame level over the patch (silence between songs reads below -60)."""
+        return float(self._levels[: min(self.count, PATCH_FRAMES)].min(initial=0.0))
+
+
+def tag_file(audio: np.ndarray, sample_rate: float, tagger: Tagger, step_frames: int,
+             batch: int = 16) -> tuple[np.ndarray, TagOutputs]:
+    """A whole signal's patches every ``step_frames`` (after the first full one): their end
+    times (s) and the tagger's outputs on them, exactly what a live tracker would see."""
+    tracker = TagTracker(sample_rate, audio.shape[1] if audio.ndim == 2 else 1)
+    frames = tracker.mel.push(audio if audio.ndim == 2 else audio[:, None], last=True)
+    ends = np.arange(PATCH_FRAMES, len(frames) + 1, step_frames)
+    patches = np.stack([frames[end - PATCH_FRAMES : end] for end in ends]) if len(ends) else np.zeros(
+        (0, PATCH_FRAMES, N_MELS), np.float32)
+    outputs = [tagger.tag(patches[i : i + batch]) for i in range(0, len(patches), batch)]
+    logits = np.concatenate([o.logits for o in outputs]) if outputs else np.zeros((0, len(tagger.tags)))
+    embedding = np.concatenate([o.embedding for o in outputs]) if outputs else np.zeros((0, 1706))
+    return ends * FRAME_S, TagOutputs(logits, embedding)

@@ -1,0 +1,96 @@
+"""The default genre model: a head on the tagger, trained by `train`, unsure on non-music."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy import signal
+
+from inteleq_rt.engine.config import CLASSIFIER_RING_S, EngineConfig
+from inteleq_rt.engine.engine import Engine
+from inteleq_rt.genre.classifier import UNSURE, GenreClassifier
+from inteleq_rt.genre.head import prior_weights
+from inteleq_rt.genre.model import load_model
+from inteleq_rt.resources import weights_dir
+
+from .conftest import run_cli
+from .synthetic import make_corpus
+
+
+def noises(folder, rate=16000, seconds=6.0):
+    """Non-music recordings the tests make: coloured noise and a hum."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(3)
+    n = int(rate * seconds)
+    white = rng.standard_normal(n) * 0.1
+    sounds = {"white": white, "brown": np.cumsum(white) / np.sqrt(n),
+              "hum": 0.3 * np.sin(2 * np.pi * 60 * np.arange(n) / rate),
+              "hiss": signal.sosfilt(signal.butter(2, 3000, "highpass", fs=rate, output="sos"), white)}
+    for name, x in sounds.items():
+        sf.write(str(folder / f"{name}.wav"), (0.5 * x / np.abs(x).max()).astype(np.float32), rate)
+    return folder
+
+
+def test_train_writes_a_head_on_the_tagger_that_keeps_its_knowledge(tmp_path):
+    corpus = make_corpus(tmp_path / "genres", clips_per_class=4)
+    out = tmp_path / "head"
+    result = run_cli("train", str(corpus), "--folds", "2", "--non-music", str(noises(tmp_path / "noise")),
+                     "-o", str(out), "--cache-dir", str(tmp_path / "cache"), timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert "5 x 2-fold" in result.stdout and "zero-shot" in result.stdout and "calibration error" in result.stdout
+    document = json.loads((out / "model.json").read_text())
+    assert document["kind"] == "tag_head" and document["tagger"] == "musicnn"
+    model = load_model(out)  # the tagger is found among the shipped weights
+    prior = prior_weights(model.classes, model.tagger.tags)
+    moved = np.abs(model.head.weights - prior).max()
+    assert 0 < moved < 5  # adjusted by the corpus, not replaced
+    classify = run_cli("classify", str(corpus / "jazz" / "jazz.00001.wav"), "--weights", str(out), "--tags", "--json")
+    assert classify.returncode == 0, classify.stderr
+    verdict = json.loads(classify.stdout)[str(corpus / "jazz" / "jazz.00001.wav")]
+    assert set(verdict) == {"genre", "music", "probabilities", "tags"} and len(verdict["tags"]) == 5
+
+
+def _speech(tmp_path):
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is not installed: run the tests through tests/run.sh, which installs it")
+    path = tmp_path / "speech.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(path),
+                    "Good evening. Tonight we look at the week in review, and at what comes next. " * 2], check=True)
+    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    room = np.random.default_rng(2).normal(scale=10 ** (-50 / 20), size=audio.shape)  # no digital silence
+    return (audio + room).astype(np.float32), rate
+
+
+@pytest.mark.parametrize("sound", ["speech", "noise"])
+def test_non_music_never_moves_the_eq(tmp_path, sound):
+    """The shipped model is unsure of speech and noise, so the EQ stays flat."""
+    if sound == "speech":
+        audio, rate = _speech(tmp_path)
+    else:
+        rate = 44100
+        audio = np.random.default_rng(5).normal(scale=0.1, size=(rate * 10, 2)).astype(np.float32)
+    model = load_model(weights_dir())
+    engine = Engine(EngineConfig(sample_rate=rate, channels=audio.shape[1], input_ring_s=CLASSIFIER_RING_S),
+                    genre="flat")
+    classifier = GenreClassifier(engine, model)
+    out = np.empty((1024, audio.shape[1]), np.float32)
+    genres = set()
+    for start in range(0, len(audio) - 1024, 1024):
+        engine.process(audio[start : start + 1024], out)
+        classifier.step()
+        genres.add(engine.genre)
+    assert classifier.decisions and all(d.genre == UNSURE for d in classifier.decisions)
+    assert genres == {"flat"}
+
+
+def test_audio_at_16_khz_is_classified(tmp_path):
+    from inteleq_rt.demo import demo_clip
+
+    audio, rate = demo_clip(seconds=8.0, sample_rate=16000)
+    sf.write(str(tmp_path / "low.wav"), audio, rate)
+    result = run_cli("classify", str(tmp_path / "low.wav"))
+    assert result.returncode == 0, result.stderr
+    assert "music" in result.stdout
