@@ -38,6 +38,7 @@ def timing_summary(stats: streams.StreamStats, block_size: int, sample_rate: int
 def _ticker(session: Session, display: StatusDisplay, block_size: int):
     """What the supervising thread does twice a second: sample the timeline, redraw."""
     def tick(stats: streams.StreamStats) -> None:
+        session.supervise()
         session.timeline.sample()
         display.show(read_status(session.engine, session.classifier, stats, block_size, session.mode))
 
@@ -52,7 +53,7 @@ def monitor(options: Options, input_device: str | None = None, output_device: st
         check_can_write(options.report, options.force)
     source, sink = devices.parse_device(input_device), devices.parse_device(output_device)
     rate, channels = devices.device_stream_settings(source, sink, channels, sample_rate)
-    session = Session(options, rate, channels, block_size=block_size)
+    session = Session(options, rate, channels, block_size=block_size, live=True)
     engine = session.engine
     deadline = time.monotonic() + duration_s if duration_s else math.inf
     name = devices.resolve_device(source, "input")["name"]
@@ -87,7 +88,7 @@ def play(source: Path, options: Options, output_device: str | None = None, block
         new_rate = int(sink["default_samplerate"])
         print(f"{sink['name']!r} does not run at {rate} Hz: resampling to {new_rate} Hz", file=sys.stderr)
         audio, rate = files.resample(audio, rate, new_rate), new_rate
-    session = Session(options, rate, info.channels, block_size=block_size)
+    session = Session(options, rate, info.channels, block_size=block_size, live=True)
     processed = np.zeros_like(audio) if output is not None else None
     with session.beside_audio(), StatusDisplay() as display:
         stats = streams.play_file(session.engine, audio, device, block_size,

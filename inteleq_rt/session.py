@@ -57,19 +57,25 @@ class Session:
     the report timeline, for one sample rate and channel count."""
 
     def __init__(self, options: Options, sample_rate: int, channels: int, analyze_output: bool = True,
-                 block_size: int = 0) -> None:
+                 block_size: int = 0, live: bool = False) -> None:
+        """``live``: the classifier will run in its own process (``beside_audio``), so this
+        process never loads the model; offline it is stepped here, between blocks."""
         from .engine.plugins import PluginInsert, parse_plugin_spec
         from .engine.presets import load_presets
+        from .genre.model import check_rate
 
         self.options = options
+        self.live = live
         config = options.engine_config(sample_rate, channels, analyze_output, block_size)
-        model = None
+        model, self.live_classes = None, None
         if options.automatic:
-            model = load_genre_model(options.weights, ", or choose a genre with --genre")
+            self.weights = weights_dir(options.weights)
             try:
-                model.check_sample_rate(sample_rate)
+                self.live_classes = check_rate(self.weights, sample_rate)
             except InteleqError as error:
                 raise type(error)(f"{error}, or choose a genre with --genre") from None
+            if not live:
+                model = load_genre_model(options.weights, ", or choose a genre with --genre")
         presets = load_presets(config.presets_dir, options.targets)
         genre = options.genre or "flat"
         if genre not in presets:
@@ -77,14 +83,17 @@ class Session:
         plugins = [PluginInsert(parse_plugin_spec(text), channels, sample_rate, config.max_block_size)
                    for text in options.plugins]
         self.engine = Engine(config, presets, genre=genre, **{f"{options.plugin_position}_plugins": plugins})
-        self.classifier = None
+        missing = [c for c in self.live_classes or () if c not in presets]
+        if missing:
+            raise InteleqError(f"the genre model's classes {', '.join(missing)} have no preset")
+        self.classifier = None  # what decides: the classifier here, or its process while live
         if model is not None:
             from .genre.classifier import GenreClassifier
 
             self.classifier = GenreClassifier(self.engine, model, period_s=options.classify_every_s,
                                               blend=options.blend)
         self.timeline = Timeline(self.engine, self.classifier)
-        self.mode = "automatic" if model is not None else f"genre {options.genre}"
+        self.mode = "automatic" if options.automatic else f"genre {options.genre}"
 
     def after_block(self) -> None:
         """Offline: classify synchronously (deterministic), then sample the timeline."""
@@ -93,10 +102,20 @@ class Session:
         self.timeline.sample()
 
     def beside_audio(self) -> AbstractContextManager:
-        """Live: the classifier in its own thread for the duration of a stream."""
-        from .genre.classifier import ClassifierThread
+        """Live: the classifier in its own process for the duration of a stream."""
+        if not self.options.automatic:
+            return nullcontext()
+        from .genre.process import ClassifierProcess
 
-        return nullcontext() if self.classifier is None else ClassifierThread(self.classifier)
+        self.classifier = ClassifierProcess(self.engine, self.weights, self.live_classes,
+                                            self.options.classify_every_s, self.options.blend)
+        self.timeline.classifier = self.classifier
+        return self.classifier
+
+    def supervise(self) -> None:
+        """Live, from the main thread's ticks: restart the classifier's process if it died."""
+        if self.live and self.options.automatic:
+            self.classifier.supervise()
 
     def finish(self, title: str, summary: dict, failure: BaseException | None = None) -> Outcome:
         """The outcome, with the classifier's figures and repaired input counted; the report

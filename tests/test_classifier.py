@@ -1,19 +1,20 @@
 """The genre classifier: training end to end, weights, feature parity, beside the audio path."""
 
 import json
-import threading
+import os
+import signal
 import time
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from inteleq_rt.genre.classifier import ClassifierThread, GenreClassifier
-from inteleq_rt.engine.config import EngineConfig
+from inteleq_rt.engine.config import CLASSIFIER_RING_S, EngineConfig
 from inteleq_rt.engine.engine import Engine
-from inteleq_rt.genre.features import FeatureSpec, FeatureTracker, extract_features
 from inteleq_rt.engine.filterbank import band_set
-from inteleq_rt.genre.model import WeightsError, load_model
+from inteleq_rt.genre.classifier import GenreClassifier
+from inteleq_rt.genre.features import FeatureSpec, FeatureTracker, extract_features
+from inteleq_rt.genre.model import WeightsError, load_model, read_classes
 
 from .conftest import run_cli, user_data_env
 from .synthetic import synthetic_clip
@@ -153,27 +154,39 @@ def test_the_genre_holds_through_silence_between_songs(trained):
     assert decided < len(classifier.decisions) <= decided + 7
 
 
-def test_a_stuck_classifier_never_stalls_the_audio_path(trained):
-    """Fault injection: the network call hangs; the engine keeps processing blocks regardless."""
+@pytest.mark.parametrize("fault", ["killed", "hung"])
+def test_a_dead_or_hung_classifier_process_never_stalls_the_audio_path(trained, fault):
+    """Fault injection on the live path: the classifier's process is killed, or stopped (a hang),
+    mid-stream; the engine keeps processing blocks with the genre it had, and the supervisor
+    starts a new process, which decides again. Its shared memory is the user's alone and is
+    removed at the end."""
+    from inteleq_rt.genre.process import ClassifierProcess
+
     _, weights, _ = trained
-    model = load_model(weights)
-    engine = Engine(EngineConfig(input_ring_s=2.0), genre="jazz")
-    classifier = GenreClassifier(engine, model, period_s=0.5)
-    release = threading.Event()
-    model.probabilities = lambda features: (release.wait(), np.full(len(model.classes), 1 / 6))[1]
-    audio = synthetic_clip("disco", 1.0, 48000, 3)
+    engine = Engine(EngineConfig(input_ring_s=CLASSIFIER_RING_S), genre="flat")
+    audio = synthetic_clip("disco", 4.0, 48000, 3)
     out = np.empty((256, 2), np.float32)
-    with ClassifierThread(classifier, poll_s=0.01):
-        deadline = time.monotonic() + 10
-        blocks = 0
-        while blocks < 3000 and time.monotonic() < deadline:  # 16 s of audio, classifier stuck
+    blocks, period = 0, 256 / 48000
+    with ClassifierProcess(engine, weights, read_classes(weights), period_s=0.5, hang_s=2.0) as process:
+        name = process.memory.name
+        assert oct(os.stat(f"/dev/shm/{name}").st_mode & 0o777) == "0o600"
+        started, faulted = time.monotonic(), False
+        while time.monotonic() - started < 14.0:
             start = (blocks * 256) % (len(audio) - 256)
             engine.process(audio[start : start + 256], out)
             blocks += 1
-        stuck = classifier.latest is None
-        release.set()
-    assert blocks == 3000 and stuck
-    assert classifier.lost_frames > 0  # it fell behind and said so, instead of holding anyone up
+            if blocks % 200 == 0:
+                process.supervise()
+            if not faulted and process.summary()["decisions"] >= 2:
+                os.kill(process.process.pid, signal.SIGKILL if fault == "killed" else signal.SIGSTOP)
+                faulted = True
+            time.sleep(period / 4)
+        summary = process.summary()
+        assert process.process.is_alive()  # the new one
+    assert faulted and summary["classifier_restarts"] >= 1
+    assert engine.genre == "disco"  # decided before the fault, held through it, decided again after
+    assert blocks > 3000  # the audio never waited
+    assert not os.path.exists(f"/dev/shm/{name}")
 
 
 def test_classify_goes_on_past_a_file_it_cannot_read(trained, tmp_path):

@@ -87,13 +87,13 @@ def make_engine(settings: Settings, presets: dict[str, Preset], bands: str, bloc
     return Engine(config, presets, genre=PRESET)
 
 
-def classifier_beside(engine: Engine, model):
-    """The classifier thread, as in live use (nothing, if there is no model)."""
+def classifier_beside(engine: Engine, model, weights: Path | None):
+    """The classifier in its own process, as in live use (nothing, if there is no model)."""
     if model is None:
         return nullcontext(None)
-    from ..genre.classifier import ClassifierThread, GenreClassifier
+    from ..genre.process import ClassifierProcess
 
-    return ClassifierThread(GenreClassifier(engine, model))
+    return ClassifierProcess(engine, weights, model.classes)
 
 
 def measure_block_sizes(settings: Settings, presets: dict[str, Preset], model, audio: np.ndarray,
@@ -102,7 +102,7 @@ def measure_block_sizes(settings: Settings, presets: dict[str, Preset], model, a
     ``raw``, every block's time (s) is kept there too, by block size and subject."""
     preset_filters = usable_filters(presets[PRESET].eq, settings.sample_rate)
     bands = band_set(settings.bands)
-    results, call_seconds = {}, []
+    results, beside_runs = {}, []
     for block_size in settings.block_sizes:
         progress(f"measuring {block_size}-frame blocks")
         period = block_size / settings.sample_rate
@@ -112,10 +112,10 @@ def measure_block_sizes(settings: Settings, presets: dict[str, Preset], model, a
         subjects = {"engine": engine.process, "scipy_sosfilt": scipy_baseline.process,
                     "pedalboard_chain": pedalboard_baseline(preset_filters, settings.sample_rate),
                     "copy": copy_baseline}
-        with classifier_beside(engine, model) as beside:
+        with classifier_beside(engine, model, settings.weights) as beside:
             durations = paced_run(subjects, audio, block_size, settings.sample_rate, settings.seconds)
         if beside is not None:
-            call_seconds += beside.classifier.call_seconds
+            beside_runs.append(beside.summary())
         if raw is not None:
             raw[block_size] = durations
         entry = {"period_us": round(period * 1e6, 2)}
@@ -124,7 +124,7 @@ def measure_block_sizes(settings: Settings, presets: dict[str, Preset], model, a
         entry["ratios_p50"] = {f"engine/{name}": round(entry["engine"]["p50_us"] / entry[name]["p50_us"], 2)
                                for name in BASELINES}
         results[str(block_size)] = entry
-    return results, call_seconds
+    return results, beside_runs
 
 
 def measure_bands(settings: Settings, presets: dict[str, Preset], audio: np.ndarray, block_size: int = 256) -> dict:
@@ -154,9 +154,9 @@ def measure_offline(settings: Settings, model, audio: np.ndarray) -> dict:
             "realtime_factor": summary["realtime_factor"], "automatic": model is not None}
 
 
-def measure_classifier(model, live_call_seconds: list[float], calls: int = 100) -> dict:
+def measure_classifier(model, beside_runs: list[dict], calls: int = 100) -> dict:
     """A decision's latency (the model's evidence on its latest window): called back to back
-    on a tracker holding the demo clip, and as measured beside the paced engine."""
+    on a tracker holding the demo clip; and what its process did beside the paced engine."""
     audio, rate = demo_clip(seconds=model.window_s + 1.0)
     tracker = model.tracker(rate, audio.shape[1])
     tracker.push(audio)
@@ -168,10 +168,9 @@ def measure_classifier(model, live_call_seconds: list[float], calls: int = 100) 
         seconds[i] = time.perf_counter() - began
     entry = {"back_to_back": {"p50_ms": round(float(np.median(seconds)) * 1e3, 3),
                               "p99_ms": round(float(np.percentile(seconds, 99)) * 1e3, 3), "calls": calls}}
-    if live_call_seconds:
-        live = np.array(live_call_seconds)
-        entry["beside_engine"] = {"p50_ms": round(float(np.median(live)) * 1e3, 3),
-                                  "p99_ms": round(float(np.percentile(live, 99)) * 1e3, 3), "calls": len(live)}
+    if beside_runs:
+        entry["beside_engine"] = {"decisions": sum(run["decisions"] for run in beside_runs),
+                                  "last_call_ms": [run.get("classifier_last_call_ms") for run in beside_runs]}
     return entry
 
 
@@ -197,7 +196,7 @@ def run(settings: Settings, progress: Callable[[str], None], model=None, raw: di
               "settings": {"sample_rate": settings.sample_rate, "channels": settings.channels,
                            "bands": settings.bands, "preset": PRESET, "seconds_per_block_size": settings.seconds,
                            "classifier": str(settings.weights) if model is not None else None}}
-    blocks, call_seconds = measure_block_sizes(settings, presets, model, audio, progress, raw)
+    blocks, beside_runs = measure_block_sizes(settings, presets, model, audio, progress, raw)
     result["block_sizes"] = blocks
     progress("measuring cost against analysis bands")
     result["bands"] = measure_bands(settings, presets, audio)
@@ -205,7 +204,7 @@ def run(settings: Settings, progress: Callable[[str], None], model=None, raw: di
     result["offline"] = measure_offline(settings, model, audio)
     if model is not None:
         progress("measuring the classifier")
-        result["classifier"] = measure_classifier(model, call_seconds)
+        result["classifier"] = measure_classifier(model, beside_runs)
     progress("measuring start-up in a fresh interpreter")
     result["startup"] = measure_startup(settings.weights if model is not None else None)
     result["memory"] = {"rss_start_mb": memory_start, "rss_end_mb": rss_mb()}

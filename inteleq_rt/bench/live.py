@@ -130,7 +130,7 @@ def measure_live(device: str, settings: Settings, block_size: int, model,
             progress(wiring[0])
         memory.append(rss_mb())
 
-    with classifier_beside(engine, model):
+    with classifier_beside(engine, model, settings.weights):
         stats = streams.run_live(engine, parsed, parsed, block_size, lambda: time.monotonic() >= deadline,
                                   on_tick=on_tick, process=probe.process)
     if stats.error is not None:

@@ -34,8 +34,8 @@ def format_table(result: dict) -> str:
         c = result["classifier"]
         text = f"classifier call: back to back p50 {c['back_to_back']['p50_ms']:.3f} ms, p99 {c['back_to_back']['p99_ms']:.3f} ms"
         if "beside_engine" in c:
-            text += (f"; beside the engine p50 {c['beside_engine']['p50_ms']:.3f} ms, "
-                     f"p99 {c['beside_engine']['p99_ms']:.3f} ms ({c['beside_engine']['calls']} calls)")
+            b = c["beside_engine"]
+            text += f"; in its own process beside the engine: {b['decisions']} decisions, last call (ms) {b['last_call_ms']}"
         lines.append(text)
     startup = result["startup"]
     lines.append("start-up: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in startup.items()))

@@ -12,12 +12,21 @@ class InputRing:
     copies out what is new and, if the writer lapped it meanwhile, learns that it lost audio.
     The newest ``max_block`` frames of free space may be mid-write at any moment, so audio
     that close to being overwritten counts as lost rather than risking a torn copy.
+
+    ``buffer`` and ``counter`` may be views of shared memory, so the reader can be another
+    process: the counter is one aligned int64, written after the audio it counts.
     """
 
-    def __init__(self, frames: int, channels: int, max_block: int) -> None:
-        self.buffer = np.zeros((frames, channels), dtype=np.float32)
+    def __init__(self, frames: int, channels: int, max_block: int, buffer: np.ndarray | None = None,
+                 counter: np.ndarray | None = None) -> None:
+        self.buffer = np.zeros((frames, channels), dtype=np.float32) if buffer is None else buffer
         self.max_block = max_block
-        self.written = 0  # total frames ever written; one int assignment, atomic under the GIL
+        self._counter = np.zeros(1, dtype=np.int64) if counter is None else counter
+
+    @property
+    def written(self) -> int:
+        """Total frames ever written."""
+        return int(self._counter[0])
 
     def write(self, block: np.ndarray) -> None:
         size, frames = self.buffer.shape[0], block.shape[0]
@@ -25,7 +34,7 @@ class InputRing:
         first = min(frames, size - start)
         self.buffer[start : start + first] = block[:first]
         self.buffer[: frames - first] = block[first:]
-        self.written += frames
+        self._counter[0] += frames
 
     def _oldest_safe(self) -> int:
         return self.written + self.max_block - self.buffer.shape[0]

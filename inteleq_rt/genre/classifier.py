@@ -16,14 +16,12 @@ frames), and every ``period_s`` of stream time asks the model for its evidence, 
 
 Through silence, and until its window again holds nothing else, it holds what it had. It can
 be stepped synchronously (offline rendering: deterministic, as fast as the CPU allows) or run
-in its own thread (live), where it never makes the audio callback wait: the callback takes
-no lock and the heavy work (numba filterbank, XLA forward pass) runs outside the GIL.
+in its own process (live, process.py), where it never makes the audio callback wait.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass
 
@@ -147,29 +145,3 @@ class GenreClassifier:
             if best == current or self.smoothed[best] - self.smoothed[current] <= self.margin:
                 return self.genre
         return self.model.classes[best] if self.smoothed[best] >= self.confidence else UNSURE
-
-
-class ClassifierThread:
-    """Runs ``GenreClassifier.step`` every ``poll_s`` in a daemon thread until stopped."""
-
-    def __init__(self, classifier: GenreClassifier, poll_s: float = 0.05) -> None:
-        self.classifier = classifier
-        self.poll_s = poll_s
-        self.error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="inteleq-classifier", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.wait(self.poll_s):
-                self.classifier.step()
-        except Exception as error:  # the audio goes on with the last genre; the CLI reports it
-            self.error = error
-
-    def __enter__(self) -> ClassifierThread:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._stop.set()
-        self._thread.join()

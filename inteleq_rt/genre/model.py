@@ -138,15 +138,41 @@ class GenreModel:
         write_atomically(folder / "MODEL_CARD.md", card)
 
 
-def read_classes(folder: Path) -> tuple[str, ...]:
-    """The genre names a weights folder's model.json declares (no JAX needed to read them)."""
+def _document(folder: Path) -> dict:
     description = Path(folder) / "model.json"
     try:
-        return tuple(json.loads(description.read_text())["classes"])
+        return json.loads(description.read_text())
     except FileNotFoundError:
         raise WeightsError(f"{description}: missing") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise WeightsError(f"{description}: no class list ({error})") from None
+    except json.JSONDecodeError as error:
+        raise WeightsError(f"{description}: not valid JSON ({error})") from None
+
+
+def check_rate(folder: Path, sample_rate: float) -> tuple[str, ...]:
+    """A weights folder's classes, once its model.json says it can hear audio at this rate
+    (no JAX: what a live run checks before it starts the classifier's process)."""
+    document = _document(folder)
+    try:
+        classes = tuple(document["classes"])
+        if document.get("kind") == "tag_head":
+            if sample_rate < 16_000:
+                raise WeightsError(f"the genre model needs audio sampled at 16000 Hz or more, not {sample_rate:g} Hz")
+        else:
+            highest_hz = float(document["features"]["bands"][-1][1])
+            if highest_hz > 0.5 * sample_rate * 1.001:
+                raise WeightsError(f"the genre model listens up to {highest_hz:g} Hz, more than audio at "
+                                   f"{sample_rate:g} Hz holds; resample to at least {2 * highest_hz:g} Hz")
+    except (KeyError, TypeError, IndexError, ValueError) as error:
+        raise WeightsError(f"{Path(folder) / 'model.json'}: missing or bad key {error}") from None
+    return classes
+
+
+def read_classes(folder: Path) -> tuple[str, ...]:
+    """The genre names a weights folder's model.json declares."""
+    try:
+        return tuple(_document(folder)["classes"])
+    except (KeyError, TypeError) as error:
+        raise WeightsError(f"{Path(folder) / 'model.json'}: missing or bad key {error}") from None
 
 
 def load_model(folder: Path):
