@@ -8,8 +8,8 @@
 * music outside the corpus (the royalty-free tracks of immich-memories-music, 48 kHz Opus,
   grouped acoustic / electronic): a decision within 8 s, and electronic named as such;
 * playlists of held-out corpus clips (with --corpus): a head fitted on the other folds hears
-  clips of different genres back to back; switches per change of genre, how late, and
-  switches inside same-genre runs per hour of music.
+  that fold's clips (30 s each) back to back; changes of genre followed by a switch to the
+  new genre, how late, and flips (every other switch: within same-genre runs) per hour.
 """
 
 import glob
@@ -97,16 +97,75 @@ def check_speech_after_song(model, speech_folder: Path) -> dict:
     return results
 
 
+def check_playlists(model, corpus: Path, folds: int = 5) -> dict:
+    """Held-out corpus clips back to back: per fold, a head fitted on the other folds (the
+    shipped model's music detector and electronic threshold kept) hears that fold's clips in
+    a shuffled order. A good switch is the first change after a change of genre, to it."""
+    from dataclasses import replace
+
+    from inteleq_rt.genre import dataset, tag_training
+    from inteleq_rt.genre.tag_model import TagGenreModel
+
+    clips, _ = dataset.discover(corpus)
+    classes = dataset.classes_of(clips)
+    tagged, _ = tag_training.tag_clips(clips, model.tagger, dataset.default_cache_dir())
+    logits, labels, groups = tag_training._stack(tagged, classes)
+    fold_of = tag_training.stratified_clip_folds([c.clip.label for c in tagged], folds, 0)
+    changes = late = good = inside = 0
+    hours = 0.0
+    delays = []
+    for fold in range(folds):
+        train = fold_of[groups] != fold
+        weights, bias, temperature = tag_training.fit_head_classes(logits[train], labels[train], groups[train],
+                                                                   classes, model.tagger.tags, fold)
+        head = replace(model.head, weights=weights, bias=bias, temperature=temperature)
+        held_out = TagGenreModel(model.tagger, head, "musicnn")
+        order = np.random.default_rng(fold).permutation(np.flatnonzero(fold_of == fold))
+        parts, truth, at = [], [], 0.0
+        for index in order:
+            audio, rate = read(str(tagged[index].clip.path))
+            audio = audio.mean(axis=1, keepdims=True)[: 30 * rate]
+            parts.append(audio)
+            truth.append((at, tagged[index].clip.label))
+            at += len(audio) / rate
+        playlist = np.concatenate(parts)
+        heard, _ = listen(held_out, playlist, rate)
+        hours += len(playlist) / rate / 3600
+        boundaries = [(t, g) for (t, g), (_, before) in zip(truth[1:], truth[:-1]) if g != before]
+        for t, genre in boundaries:
+            after = [(when, g) for when, g in heard if t <= when < t + 30]
+            changes += 1
+            if after and after[0][1] == genre:
+                good += 1
+                delays.append(after[0][0] - t)
+                late += after[0][0] - t > 8.0
+        previous = None
+        for (start, genre), end in zip(truth, [t for t, _ in truth[1:]] + [at]):
+            switches = [g for when, g in heard if start <= when < end]
+            if genre != previous and genre in switches:
+                switches.remove(genre)  # the one switch a change of genre calls for
+            inside += len(switches)  # every other switch is a flip within a same-genre run
+            previous = genre
+        progress(f"playlist {fold}: {len(order)} clips, {len(heard) - 1} switches")
+    return {"genre_changes": changes, "followed_by_a_switch_to_it": good, "of_those_later_than_8s": late,
+            "switch_delay_s_median": round(float(np.median(delays)), 2) if delays else None,
+            "flips_within_same_genre_runs": inside, "hours": round(hours, 3),
+            "flips_per_hour": round(inside / hours, 1) if hours else None}
+
+
 def main() -> None:
     p = parser(__doc__.splitlines()[0], seconds=0.0)
     p.add_argument("check", type=Path, help="the check part of outside_set.py's folder")
     p.add_argument("--weights", default=None, help="genre model (default: the shipped default)")
+    p.add_argument("--corpus", type=Path, help="the genre corpus, for playlists of held-out clips")
     args = p.parse_args()
     model = load_model(weights_dir(args.weights))
     result = {"model": str(weights_dir(args.weights))}
     result["non_music"] = check_non_music(model, args.check)
     result["speech_after_song"] = check_speech_after_song(model, args.check)
     result["music"] = check_music(model)
+    if args.corpus is not None:
+        result["playlists"] = check_playlists(model, args.corpus)
     music = result["music"].values()
     decided = [m for m in music if m["first_decision_s"] is not None and m["first_decision_s"] <= 8.0]
     electronic = [m for m in music if m["electronic_expected"]]
@@ -122,6 +181,8 @@ def main() -> None:
         "acoustic_tracks": len(acoustic),
         "music_genre_changes_per_track": round(float(np.mean([m["changes"] for m in music])), 2),
     }
+    if "playlists" in result:
+        result["summary"].update({f"playlist_{k}": v for k, v in result["playlists"].items()})
     for key, value in result["summary"].items():
         print(f"{key.replace('_', ' ')}: {value}")
     import matplotlib.pyplot as plt

@@ -59,6 +59,7 @@ class Status:
     callback_p99_s: float | None  # over the last few hundred callbacks
     block_period_s: float
     xruns: int
+    classifier_note: str | None = None  # "unsure: not music", "restarted 1x", ...
 
 
 def read_status(engine: Engine, classifier: GenreClassifier | None, stats: StreamStats | None,
@@ -86,7 +87,18 @@ def read_status(engine: Engine, classifier: GenreClassifier | None, stats: Strea
         callback_p99_s=float(np.percentile(recent, 99)) if recent is not None else None,
         block_period_s=block_size / engine.config.sample_rate,
         xruns=stats.xruns if stats is not None else 0,
+        classifier_note=_classifier_note(latest, getattr(classifier, "restarts", 0)),
     )
+
+
+def _classifier_note(latest, restarts: int) -> str | None:
+    """What the classifier is doing when it is not simply deciding: unsure, restarted."""
+    notes = []
+    if latest is not None and latest.genre == "unsure":
+        notes.append("unsure: " + ("not music" if latest.music < 0.5 else "weak evidence") + ", EQ holds")
+    if restarts:
+        notes.append(f"classifier restarted {restarts}x")
+    return "; ".join(notes) or None
 
 
 def _hz(frequency: float) -> str:
@@ -126,6 +138,8 @@ def plain_line(status: Status) -> str:
         line += "  p " + " ".join(f"{name} {p:.0%}" for name, p in top)
     if status.callback_p99_s is not None:
         line += f"  cb p99 {status.callback_p99_s * 1e6:.0f}us"
+    if status.classifier_note:
+        line += f"  [{status.classifier_note}]"
     return line + f"  xruns {status.xruns}"
 
 
@@ -156,7 +170,8 @@ def render(status: Status) -> Text:
     text = Text()
     text.append("IntelEQ-RT ", "bold").append(f"{status.time_s:7.1f} s   ").append("genre ", "dim")
     text.append(_genre(status), "bold yellow")
-    text.append("   (automatic)\n" if status.mode == "automatic" else "   (set by --genre)\n")
+    text.append("   (automatic" + (f"; {status.classifier_note})\n" if status.classifier_note else ")\n")
+                if status.mode == "automatic" else "   (set by --genre)\n")
     output = status.output_db is not None
     header = f"{'band Hz':>8}  {'input':<{METER_WIDTH}} {'dBFS':>6}   "
     text.append(header + (f"{'output':<{METER_WIDTH}} {'dBFS':>6}" if output else "") + "\n", "dim")

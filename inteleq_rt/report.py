@@ -52,6 +52,7 @@ class Timeline:
             latest = self.classifier.latest if self.classifier is not None else None
             if latest is not None:
                 entry["probabilities"] = {name: round(p, 4) for name, p in latest.probabilities.items()}
+                entry["classifier"] = {"decision": latest.genre, "music": round(latest.music, 3)}
             self.entries.append(entry)
             self._next_s = snapshot.time_s + self.interval_s
 

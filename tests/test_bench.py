@@ -52,7 +52,7 @@ def test_bench_reports_every_block_size_and_baseline(tmp_path):
         assert entry["ratios_p50"]["engine/copy"] > 1  # nothing beats a copy
     assert set(document["bands"]) == {"block_size", "5", "11", "31"}
     assert document["offline"]["realtime_factor"] > 1 and document["offline"]["automatic"]
-    assert document["classifier"]["beside_engine"]["calls"] >= 1  # it really ran beside the engine
+    assert document["classifier"]["beside_engine"]["decisions"] >= 1  # it really ran beside the engine
     assert document["startup"]["total_s"] > 0 and "import_engine_s" in document["startup"]
     assert "x scipy" in result.stdout and "offline render" in result.stdout
     again = run_cli("bench", "--seconds", "0.2", "--block-sizes", "64", "--json", str(out))

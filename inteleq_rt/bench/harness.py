@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,13 +87,18 @@ def make_engine(settings: Settings, presets: dict[str, Preset], bands: str, bloc
     return Engine(config, presets, genre=PRESET)
 
 
+@contextmanager
 def classifier_beside(engine: Engine, model, weights: Path | None):
-    """The classifier in its own process, as in live use (nothing, if there is no model)."""
+    """The classifier in its own process, as in live use, listening before the measurement
+    starts (nothing, if there is no model)."""
     if model is None:
-        return nullcontext(None)
+        yield None
+        return
     from ..genre.process import ClassifierProcess
 
-    return ClassifierProcess(engine, weights, model.classes)
+    with ClassifierProcess(engine, weights, model.classes) as process:
+        process.wait_ready()
+        yield process
 
 
 def measure_block_sizes(settings: Settings, presets: dict[str, Preset], model, audio: np.ndarray,

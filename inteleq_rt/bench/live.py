@@ -120,19 +120,25 @@ def measure_live(device: str, settings: Settings, block_size: int, model,
                          CLASSIFIER_RING_S if model is not None else 0.0)
     probe = LoopbackProbe(engine, block_size, every_blocks=max(1, round(0.25 * settings.sample_rate / block_size)))
     memory_start = rss_mb()
-    deadline = time.monotonic() + settings.seconds
-    progress(f"measuring live on {name!r} for {settings.seconds:g} s")
-    wiring, memory = [], []
+    wiring, memory, steady = [], [], []
 
     def on_tick(_stats) -> None:
         if jack_loopback and not wiring:  # the ports exist once the stream runs
             wiring.append(wire_jack_loopback())
             progress(wiring[0])
         memory.append(rss_mb())
+        if beside is not None and not steady and beside.summary()["decisions"]:  # warmed up: start its clock
+            steady.append((time.monotonic(), beside.cpu_seconds()))
 
-    with classifier_beside(engine, model, settings.weights):
+    with classifier_beside(engine, model, settings.weights) as beside:
+        progress(f"measuring live on {name!r} for {settings.seconds:g} s")
+        deadline = time.monotonic() + settings.seconds
         stats = streams.run_live(engine, parsed, parsed, block_size, lambda: time.monotonic() >= deadline,
                                   on_tick=on_tick, process=probe.process)
+        classifier = beside.summary() if beside is not None else None
+        if steady:
+            classifier["cpu_share_of_one_core"] = round(
+                (beside.cpu_seconds() - steady[0][1]) / (time.monotonic() - steady[0][0]), 4)
     if stats.error is not None:
         raise AudioError(f"the audio stream failed: {stats.error}")
     durations = stats.recent_durations()
@@ -145,4 +151,5 @@ def measure_live(device: str, settings: Settings, block_size: int, model,
             "callback": distribution(durations, period),
             "p99_drift_us": drift(durations), "rss_start_mb": memory_start, "rss_end_mb": rss_mb(),
             "rss_mb_by_tenths": [float(part[-1]) for part in np.array_split(np.array(memory), 10) if len(part)],
-            "round_trip": probe.round_trip(stats.reported_latency_s, settings.sample_rate)}
+            "round_trip": probe.round_trip(stats.reported_latency_s, settings.sample_rate),
+            "classifier": classifier}

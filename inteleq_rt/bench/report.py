@@ -54,6 +54,8 @@ def format_live(live: dict) -> str:
              f"  callback p99 over the run (us, by tenths): {live['p99_drift_us']}",
              f"  memory: RSS {live['rss_start_mb']} MB at start, {live['rss_end_mb']} MB at end; "
              f"by tenths of the run: {live['rss_mb_by_tenths']}"]
+    if live.get("classifier"):
+        lines.append(f"  classifier (own process): {live['classifier']}")
     loop = live["round_trip"]
     if loop.get("measured_frames") is None:
         lines.append(f"  round trip: no loopback heard ({loop['note']})")

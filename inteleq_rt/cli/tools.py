@@ -88,7 +88,9 @@ def run_train(args: argparse.Namespace) -> int:
         return 0
     command, corpus_name = shlex.join([PROG, *sys.argv[1:]]), args.corpus_name or args.dataset.resolve().name
     if kind == "tags":
-        tag_workflow.save(evaluations[0], output, command, corpus_name, args.seed, args.non_music)
+        compared = [{"model": e.name, **dict(zip(("clip_accuracy", "clip_macro_f1", "excerpt_accuracy"),
+                                                 _headline(e)))} for e in evaluations]
+        tag_workflow.save(evaluations[0], output, command, corpus_name, args.seed, args.non_music, compared)
     else:
         training.save(evaluations[0], output, command, corpus_name, args.seed)
     print(f"wrote {output}/ (model.json, {'params.msgpack, ' if kind != 'tags' else ''}MODEL_CARD.md, targets.toml)")

@@ -161,6 +161,7 @@ a 3 s patch every {record['patch_every_s']:g} s.
 {format_tag_evaluation(evaluation.name, evaluation.corpus, evaluation.scores)}
 ```
 
+{_comparison(record.get("compared_in_the_same_run", []))}
 ## What it can and cannot do
 - {_size_caveat(corpus_info)}
 - GTZAN's clips share artists and eras, so cross-validation flatters; the tagger's knowledge
@@ -168,3 +169,14 @@ a 3 s patch every {record['patch_every_s']:g} s.
 - It needs audio sampled at 16 kHz or more. Music outside the six classes with weak evidence
   is "unsure" (the EQ holds), electronic music is named as such.
 """
+
+
+def _comparison(rows: list[dict]) -> str:
+    """The models evaluated beside this one in the same training run, as a table."""
+    if len(rows) < 2:
+        return ""
+    lines = ["## Beside it, in the same run", "", "| model | clip accuracy | clip macro-F1 | excerpt accuracy |",
+             "|---|---|---|---|"]
+    lines += [f"| {r['model']} | {r['clip_accuracy']:.3f} | {r['clip_macro_f1']:.3f} | {r['excerpt_accuracy']:.3f} |"
+              for r in rows]
+    return "\n".join(lines) + "\n\nThe filterbank model's own card, with its per-class intervals: weights/gtzan/MODEL_CARD.md.\n"

@@ -11,8 +11,10 @@ frames), and every ``period_s`` of stream time asks the model for its evidence, 
 * electronic evidence over the model's threshold (and an ``electronic`` preset): electronic,
   entered from a class only ``electronic_margin`` above the threshold and left only as far
   below it;
-* otherwise the leading class, switching only when another leads by ``margin``, so similar
-  classes do not flicker.
+* otherwise the leading class, switching only when another leads by ``margin``;
+
+and a change of genre stands only once the same challenger has won ``patience`` decisions
+in a row, so similar classes do not flicker.
 
 Through silence, and until its window again holds nothing else, it holds what it had. It can
 be stepped synchronously (offline rendering: deterministic, as fast as the CPU allows) or run
@@ -48,7 +50,7 @@ class GenreClassifier:
 
     def __init__(self, engine: Engine, model, period_s: float = 1.0, smoothing_s: float = 4.0,
                  margin: float = 0.2, confidence: float = 0.4, electronic_margin: float = 0.5,
-                 blend: bool = False) -> None:
+                 patience: int = 2, blend: bool = False) -> None:
         if engine.input_ring is None:
             raise ValueError("the engine keeps no input for a classifier (EngineConfig.input_ring_s)")
         missing = [c for c in model.classes if c not in engine.presets]
@@ -62,6 +64,8 @@ class GenreClassifier:
         self.margin = margin
         self.confidence = confidence
         self.electronic_margin = electronic_margin
+        self.patience = patience
+        self._challenger: tuple[str, int] = ("", 0)  # who would replace the genre, for how many decisions
         self.blend = blend
         self.names_electronic = ELECTRONIC in engine.presets
         config = engine.config
@@ -123,12 +127,22 @@ class GenreClassifier:
             self._electronic = (evidence.electronic if first
                                 else self._electronic + self.smoothing * (evidence.electronic - self._electronic))
         shares = {name: float(p) for name, p in zip(self.model.classes, self.smoothed)}
-        genre = self._choose()
+        genre = self._persist(self._choose())
         if genre != UNSURE:
             self.genre = genre
             self.engine.post_decision(genre, shares if self.blend else None)
         self.latest = Decision(time_s, genre, shares, round(self._music, 4))
         self.decisions.append(self.latest)
+
+    def _persist(self, choice: str) -> str:
+        """A change of genre stands once the same challenger won ``patience`` decisions in a row
+        (the first genre, and unsure, need no patience: holding is what unsure does)."""
+        if choice in (UNSURE, self.genre) or self.genre is None:
+            self._challenger = ("", 0)
+            return choice
+        name, count = self._challenger
+        self._challenger = (choice, count + 1 if name == choice else 1)
+        return choice if self._challenger[1] >= self.patience else self.genre
 
     def _choose(self) -> str:
         if self._music < 0.5:

@@ -193,9 +193,28 @@ def load_model(folder: Path):
     return _load_mlp(folder, document)
 
 
-def _load_mlp(folder: Path, document: dict) -> GenreModel:
+def restore_parameters(network, path: Path, error: type[InteleqError], architecture: str, *kinds) -> None:
+    """Fill ``network`` (its state of these kinds; all of it by default) from a flax msgpack
+    file, shape by shape; anything wrong is ``error`` naming the file."""
     import jax
     from flax import nnx, serialization
+
+    state = nnx.state(network, *kinds)
+    try:
+        restored = serialization.msgpack_restore(Path(path).read_bytes())
+        expected = jax.tree_util.tree_map(np.shape, nnx.to_pure_dict(state))
+        if jax.tree_util.tree_map(np.shape, restored) != expected:
+            raise error(f"{path}: parameter shapes do not match {architecture}")
+        nnx.replace_by_pure_dict(state, restored)
+    except InteleqError:
+        raise
+    except Exception as problem:  # msgpack raises assorted types on corrupt data
+        raise error(f"{path}: unreadable parameters ({type(problem).__name__})") from None
+    nnx.update(network, state)
+
+
+def _load_mlp(folder: Path, document: dict) -> GenreModel:
+    from flax import nnx
 
     description, params_file = folder / "model.json", folder / "params.msgpack"
     if not params_file.is_file():
@@ -217,17 +236,5 @@ def _load_mlp(folder: Path, document: dict) -> GenreModel:
     if mean.shape != (spec.size,) or scale.shape != (spec.size,) or np.any(scale <= 0):
         raise WeightsError(f"{description}: normalization does not match the {spec.size} features")
     network = build_network(spec.size, len(classes), architecture)
-    template = nnx.state(network, nnx.Param)
-    try:
-        restored = serialization.msgpack_restore(params_file.read_bytes())
-        expected = jax.tree_util.tree_map(np.shape, nnx.to_pure_dict(template))
-        found = jax.tree_util.tree_map(np.shape, restored)
-        if expected != found:
-            raise WeightsError(f"{params_file}: parameter shapes do not match model.json's architecture")
-        nnx.replace_by_pure_dict(template, restored)
-    except WeightsError:
-        raise
-    except Exception as error:  # msgpack raises assorted types on corrupt data
-        raise WeightsError(f"{params_file}: unreadable parameters ({type(error).__name__})") from None
-    nnx.update(network, template)
+    restore_parameters(network, params_file, WeightsError, "model.json's architecture", nnx.Param)
     return GenreModel(network, spec, mean, scale, classes, architecture, document.get("record"))

@@ -27,9 +27,10 @@ from ..engine.engine import Engine
 from ..engine.ring import InputRing
 
 # status record: heartbeat, decisions, unsure decisions, last decision time (s), genre index
-# (-1: unsure, -2: none yet), music, last call (ms), error flag; then one probability per class
-HEARTBEAT, DECISIONS, UNSURE_COUNT, TIME, GENRE, MUSIC, CALL_MS, FAILED = range(8)
-STATUS_FIELDS = 8
+# (-1: unsure, -2: none yet), music, last call (ms), p99 of its calls (ms), error flag; then
+# one probability per class
+HEARTBEAT, DECISIONS, UNSURE_COUNT, TIME, GENRE, MUSIC, CALL_MS, CALL_P99_MS, FAILED = range(9)
+STATUS_FIELDS = 9
 HANG_S = 10.0  # a child silent this long (it beats every poll) is taken for hung
 
 
@@ -112,7 +113,9 @@ def _child(name: str, layout: Layout, weights: str, sample_rate: int, max_block:
                 status[STATUS_FIELDS:] = [latest.probabilities[c] for c in layout.classes]
                 status[TIME], status[MUSIC] = latest.time_s, latest.music
                 status[GENRE] = -1 if latest.genre == UNSURE else layout.genres.index(latest.genre)
-                status[CALL_MS] = classifier.call_seconds[-1] * 1e3 if classifier.call_seconds else 0.0
+                if classifier.call_seconds:
+                    status[CALL_MS] = classifier.call_seconds[-1] * 1e3
+                    status[CALL_P99_MS] = np.percentile(classifier.call_seconds[-1000:], 99) * 1e3
                 status[UNSURE_COUNT] = sum(d.genre == UNSURE for d in classifier.decisions)
                 status[DECISIONS] = len(classifier.decisions)
             status[HEARTBEAT] += 1
@@ -152,6 +155,13 @@ class ClassifierProcess:
         self.process.start()
         self._seen_beat, self._seen_at = self.status[HEARTBEAT], time.monotonic() + self.hang_s  # its start-up
 
+    def wait_ready(self, timeout_s: float = 60.0) -> bool:
+        """Wait until the child has loaded its model and started listening (or failed)."""
+        deadline = time.monotonic() + timeout_s
+        while not self.status[HEARTBEAT] and not self.status[FAILED] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return bool(self.status[HEARTBEAT])
+
     def supervise(self) -> None:
         """Restart a child that exited or stopped beating; the audio never waits for it."""
         now = time.monotonic()
@@ -182,11 +192,21 @@ class ClassifierProcess:
                    "classifier": "own process"}
         if self.status[CALL_MS]:
             summary["classifier_last_call_ms"] = round(float(self.status[CALL_MS]), 3)
+            summary["classifier_call_p99_ms"] = round(float(self.status[CALL_P99_MS]), 3)
+        if self.process is not None and self.process.is_alive():
+            summary["classifier_cpu_seconds"] = round(self.cpu_seconds(), 2)
         if self.restarts:
             summary["classifier_restarts"] = self.restarts
         if self.status[FAILED]:
             summary["classifier_failed"] = True
         return summary
+
+    def cpu_seconds(self) -> float:
+        """CPU time the current child has used (user + system)."""
+        import psutil
+
+        times = psutil.Process(self.process.pid).cpu_times()
+        return times.user + times.system
 
     def _stop_child(self) -> None:
         if self.process is not None:

@@ -70,14 +70,16 @@ def non_music_embeddings(folder: Path | None, tagger: Tagger) -> tuple[list[np.n
 
 
 def save(evaluation: TagEvaluation, output: Path, command: str, corpus_name: str, seed: int,
-         non_music: Path | None) -> None:
+         non_music: Path | None, compared: list[dict] | None = None) -> None:
+    """Fit the final head and write the weights folder; ``compared``: the other models'
+    headline scores from the same run, for the model card."""
     embeddings, names = non_music_embeddings(non_music, evaluation.tagger)
     head = tag_training.fit_head(evaluation.corpus, embeddings, evaluation.classes, evaluation.tagger.tags, seed)
     corpus_info = card.corpus_summary(evaluation.root, corpus_name, evaluation.corpus, evaluation.rates)
     record = {"trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "command": command, "corpus": corpus_info, "cross_validation": evaluation.scores,
               "non_music": {"folder": str(non_music) if non_music else None, "recordings": names},
-              "patch_every_s": tag_training.STEP_FRAMES * 256 / 16000}
+              "patch_every_s": tag_training.STEP_FRAMES * 256 / 16000, "compared_in_the_same_run": compared or []}
     model = TagGenreModel(evaluation.tagger, head, TAGGER, record)
     model.save(output, card.tag_model_card(evaluation, record, head))
     balance = [dataset.long_term_balance_of(c.clip.path) for c in evaluation.corpus]

@@ -121,8 +121,7 @@ class Tagger:
 
 def load_tagger(folder: Path) -> Tagger:
     """Load a tagger folder; every problem is a TaggerError naming the file."""
-    import jax
-    from flax import nnx, serialization
+    from .model import restore_parameters
 
     folder = Path(folder)
     description, params = folder / "tagger.json", folder / "params.msgpack"
@@ -139,16 +138,5 @@ def load_tagger(folder: Path) -> Tagger:
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise TaggerError(f"{description}: unreadable ({error})") from None
     network = build_musicnn(len(tags))
-    state = nnx.state(network)
-    try:
-        restored = serialization.msgpack_restore(params.read_bytes())
-        expected = jax.tree_util.tree_map(np.shape, nnx.to_pure_dict(state))
-        if jax.tree_util.tree_map(np.shape, restored) != expected:
-            raise TaggerError(f"{params}: parameter shapes do not match the musicnn architecture")
-        nnx.replace_by_pure_dict(state, restored)
-    except TaggerError:
-        raise
-    except Exception as error:  # msgpack raises assorted types on corrupt data
-        raise TaggerError(f"{params}: unreadable parameters ({type(error).__name__})") from None
-    nnx.update(network, state)
+    restore_parameters(network, params, TaggerError, "the musicnn architecture")
     return Tagger(network, tags, document)
