@@ -129,6 +129,9 @@ class Session:
             summary["repaired_input_samples"] = repaired
             outcome.warnings.append(f"{repaired} input samples were NaN, infinite or beyond +90 dBFS; "
                                     "the engine heard silence (or the clamped value) in their place")
+        if self.engine.latency_frames:
+            compensated = "compensated offline" if not self.live else "the output is that much late"
+            summary["plugin_latency_frames"] = f"{self.engine.latency_frames} ({compensated})"
         if failure is not None:
             summary["stopped_by_error"] = outcome.failure = str(failure)
         if self.options.report is not None:
@@ -141,11 +144,16 @@ def render_blocks(engine: Engine, blocks: Iterable[np.ndarray],
                   after_block: Callable[[], None] | None = None) -> Iterator[np.ndarray]:
     """The engine's output for each input block: the one rendering path of process, analyze
     and the benchmark. A block shorter than the engine takes (a file's tail) is padded and its
-    output cut back. Each yielded array is reused for the next block: use it before then."""
+    output cut back. Plugins' latency is compensated: the output lines up with the input
+    sample for sample and has its length (the delayed start is dropped, the tail flushed with
+    silence). Each yielded array is reused for the next block: use it before then."""
     channels = engine.config.channels
     padded = np.zeros((max(MIN_BLOCK_SIZE, channels + 1), channels), np.float32)
     out = np.empty((FILE_BLOCK, channels), np.float32)
-    for block in blocks:
+    dropped = 0
+
+    def run(block: np.ndarray) -> np.ndarray:
+        nonlocal out
         frames = block.shape[0]
         if out.shape[0] < frames:
             out = np.empty((frames, channels), np.float32)
@@ -157,7 +165,20 @@ def render_blocks(engine: Engine, blocks: Iterable[np.ndarray],
             engine.process(block, out[:frames])
         if after_block is not None:
             after_block()
-        yield out[:frames]
+        return out[:frames]
+
+    for block in blocks:
+        result = run(block)
+        skip = min(engine.latency_frames - dropped, result.shape[0])  # the delay, while it grows
+        dropped += skip
+        if skip < result.shape[0]:
+            yield result[skip:]
+    tail = dropped
+    silence = np.zeros((min(FILE_BLOCK, max(tail, 1)), channels), np.float32)
+    while tail > 0:
+        result = run(silence)
+        yield result[: min(tail, result.shape[0])]
+        tail -= result.shape[0]
 
 
 def _db(value: float) -> str:

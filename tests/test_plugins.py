@@ -106,3 +106,36 @@ def test_a_stereo_only_plugin_on_mono_is_refused(tmp_path):
     result = run_cli("process", str(tmp_path / "mono.wav"), "-o", str(tmp_path / "o.wav"), "--genre", "flat",
                      "--plugin", str(STEREO_COMPRESSOR))
     assert result.returncode == 1 and "takes neither 1 channel(s) nor one" in result.stderr
+
+
+LOOK_AHEAD = VST3 / "ZaMaximX2.vst3"  # a limiter with look-ahead: it reports latency
+
+
+def test_a_plugin_with_latency_is_compensated_offline(tmp_path):
+    """The output lines up with the input sample for sample and keeps its length."""
+    rate = 48000
+    rng = np.random.default_rng(4)
+    audio = np.zeros((rate * 2 + 1234, 2), np.float32)
+    for start in (5000, 40000, 70000):  # quiet noise bursts: the limiter leaves them be
+        audio[start : start + 2000] = rng.normal(scale=0.02, size=(2000, 2))
+    source, output = tmp_path / "in.wav", tmp_path / "out.wav"
+    sf.write(str(source), audio, rate, subtype="FLOAT")
+    result = run_cli("process", str(source), "-o", str(output), "--genre", "flat", "--plugin", str(LOOK_AHEAD))
+    assert result.returncode == 0, result.stderr
+    assert "plugin latency frames: 480 (compensated offline)" in result.stdout
+    out, _ = sf.read(str(output), dtype="float32", always_2d=True)
+    assert out.shape == audio.shape
+    correlation = np.correlate(out[:, 0], audio[:, 0], mode="full")
+    assert int(np.argmax(correlation)) - (len(audio) - 1) == 0  # no lag
+
+
+@pytest.mark.parametrize("block", [64, 256, 1000, 4096])
+def test_a_plugin_that_returns_fewer_frames_keeps_every_block_whole(block):
+    insert = PluginInsert(parse_plugin_spec(str(LOOK_AHEAD)), 2, 48000, 4096)
+    x = np.random.default_rng(1).normal(scale=0.02, size=(block * 40, 2)).astype(np.float32)
+    out = np.empty_like(x)
+    for start in range(0, len(x), block):
+        insert.process(x[start : start + block], out[start : start + block])
+    assert insert.latency == 480
+    lag = int(np.argmax(np.correlate(out[:, 0], x[:, 0], mode="full"))) - (len(x) - 1)
+    assert lag == 480  # live: the stream is delayed by exactly the plugin's latency

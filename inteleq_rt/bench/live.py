@@ -16,21 +16,26 @@ from .stats import distribution, drift, rss_mb
 
 
 class LoopbackProbe:
-    """The callback body of the live benchmark: the engine equalizes a probe signal (quiet
-    noise with a click every ``every`` frames) out to the device, and what comes back on the
-    input is searched for the clicks. Every other click bypasses the engine, so the round trip
-    with and without it can be compared: the difference is the latency the engine adds.
+    """The callback body of the live benchmark: the engine equalizes a probe signal (the demo
+    music at -30 dBFS peak, so the classifier has music to decide on, with a click every
+    ``every`` frames) out to the device, and what comes back on the input is searched for the
+    clicks. Every other click bypasses the engine, so the round trip with and without it can be
+    compared: the difference is the latency the engine adds.
 
     The engine is fed the probe rather than the input, so a loopback cannot feed back.
     """
 
     def __init__(self, engine: Engine, block_size: int, every_blocks: int, threshold: float = 0.1) -> None:
-        channels = engine.config.channels
+        from ..demo import demo_clip
+
+        channels, rate = engine.config.channels, engine.config.sample_rate
         self.engine = engine
         self.every = block_size * every_blocks
-        noise = np.random.default_rng(1).normal(scale=1e-3, size=(self.every, channels))
-        self.source = noise.astype(np.float32)
-        self.source[0] = 0.5
+        music, _ = demo_clip(sample_rate=rate)
+        loop = -(-len(music) // self.every) * self.every  # whole clicks' worth of music
+        self.source = np.resize(music.mean(axis=1, keepdims=True), (loop, 1)).repeat(channels, axis=1)
+        self.source *= 0.03 / np.abs(self.source).max()
+        self.source[:: self.every] = 0.5
         self.scratch = np.zeros((block_size, channels), dtype=np.float32)
         self.threshold = threshold
         self.position = 0
@@ -40,7 +45,7 @@ class LoopbackProbe:
 
     def process(self, indata: np.ndarray, outdata: np.ndarray) -> None:
         frames = indata.shape[0]
-        offset = self.position % self.every
+        offset = self.position % self.source.shape[0]
         click = self.position // self.every
         through_engine = click % 2 == 0
         block = self.source[offset : offset + frames]

@@ -155,6 +155,11 @@ class Engine:
         self.classifier_commands.post(genre=self._genre_index[genre], blend=weights, clear_blend=blend is None)
 
     @property
+    def latency_frames(self) -> int:
+        """Frames the plugins delay the stream by (their reported latency, once primed)."""
+        return sum(plugin.latency for plugin in (*self.pre_plugins, *self.post_plugins))
+
+    @property
     def genre(self) -> str:
         """The genre whose EQ is (or is becoming) audible."""
         return self.eq.target

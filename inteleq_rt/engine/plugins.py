@@ -82,11 +82,19 @@ def describe_parameters(spec: PluginSpec) -> list[str]:
 
 class PluginInsert:
     """One plugin on a stream: a single instance if it takes the stream's channels, else one
-    mono instance per channel. ``process`` may run on the audio thread (state carries)."""
+    mono instance per channel. ``process`` may run on the audio thread (state carries).
+
+    A plugin with latency (a look-ahead limiter) returns fewer frames than it was given while
+    it primes, then full blocks: its output is queued here and delivered a block at a time,
+    the missing frames first as silence, so the stream is delayed by exactly the plugin's
+    latency (``latency`` frames, known once it primed) and every block keeps its length."""
 
     def __init__(self, spec: PluginSpec, channels: int, sample_rate: float, max_block: int) -> None:
         self.spec = spec
         self.sample_rate = float(sample_rate)
+        self.latency = 0
+        self._queue = np.zeros((2 * max_block, channels), np.float32)  # produced, not yet delivered
+        self._queued = 0
         first = load_plugin(spec)
         if self._accepts(first, channels, max_block):
             self.instances = [first]
@@ -106,11 +114,30 @@ class PluginInsert:
         plugin.reset()
         return True
 
+    def _run(self, block: np.ndarray) -> list[np.ndarray]:
+        """The plugin's output for one block: one array, or one per mono instance."""
+        if len(self.instances) == 1:
+            return [self.instances[0].process(block, self.sample_rate, reset=False)]
+        return [instance.process(block[:, channel : channel + 1], self.sample_rate, reset=False)
+                for channel, instance in enumerate(self.instances)]
+
     def process(self, block: np.ndarray, out: np.ndarray) -> None:
         """Run one (frames, channels) float32 block into ``out`` (which may be ``block``)."""
-        if len(self.instances) == 1:
-            out[:] = self.instances[0].process(block, self.sample_rate, reset=False)
+        frames = block.shape[0]
+        produced = self._run(block)
+        count = min(part.shape[0] for part in produced)
+        if count == frames and self._queued == 0:  # the usual case: no latency, or primed
+            for channel, part in enumerate(produced):
+                out[:, channel : channel + part.shape[1]] = part
             return
-        for channel, instance in enumerate(self.instances):
-            out[:, channel : channel + 1] = instance.process(
-                block[:, channel : channel + 1], self.sample_rate, reset=False)
+        start = self._queued
+        for channel, part in enumerate(produced):
+            self._queue[start : start + count, channel : channel + part.shape[1]] = part[:count]
+        self._queued += count
+        missing = max(0, frames - self._queued)  # still priming: what it has not given is silence
+        self.latency += missing
+        out[:missing] = 0.0
+        delivered = frames - missing
+        out[missing:] = self._queue[:delivered]
+        self._queued -= delivered
+        self._queue[: self._queued] = self._queue[delivered : delivered + self._queued]

@@ -1,4 +1,7 @@
-"""The genre network (flax nnx) and its weights folder.
+"""The filterbank genre network (a flax nnx MLP), and loading any weights folder.
+
+``load_model`` reads a folder's model.json and returns the model it describes: this MLP, or
+(``"kind": "tag_head"``) the default tagger model of tag_model.py.
 
 A weights folder holds ``model.json`` (architecture, feature spec, normalization, class
 names, how it was trained and what it scored), ``params.msgpack`` (flax serialization) and

@@ -1,4 +1,5 @@
-"""The training workflow behind `inteleq-rt train`: corpus -> features -> evaluation -> weights.
+"""The `inteleq-rt train` workflow for the filterbank model (and the paper's network):
+corpus -> features -> evaluation -> weights; ``find_clips`` and ``check_folds`` serve both models.
 
 ``evaluate`` finds and featurizes the corpus and cross-validates a recipe; ``save`` fits the
 final network on every clip and writes the weights folder (model.json, params.msgpack,
