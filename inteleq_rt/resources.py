@@ -67,7 +67,7 @@ def weights_dir(chosen: str | Path | None = None) -> Path:
         if (root / chosen / "model.json").is_file():
             return root / chosen
     raise InteleqError(f"no genre model named {chosen!r} in {', '.join(map(str, roots))}; "
-                       "give a folder, or train one with `inteleq-rt train DATASET -o NAME`")
+                       "give a folder, or train one with `inteleq-rt train DATASET --name NAME`")
 
 
 def named_weights(name: str) -> Path:
