@@ -1,5 +1,6 @@
 """The genre model judged outside its corpus, through the real engine and classifier.
 
+    pip install immich-memories-music                        # once: royalty-free tracks
     python benchmarks/outside_set.py /tmp/outside           # once: speech, noises, tones
     python benchmarks/outside_check.py /tmp/outside/check --corpus ../shared/data/genre-audio
 
