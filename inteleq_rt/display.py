@@ -93,9 +93,12 @@ def read_status(engine: Engine, classifier: GenreClassifier | None, stats: Strea
 
 def _classifier_note(latest, restarts: int) -> str | None:
     """What the classifier is doing when it is not simply deciding: unsure, restarted."""
+    from .genre.classifier import MUSIC_THRESHOLD, UNSURE
+
     notes = []
-    if latest is not None and latest.genre == "unsure":
-        notes.append("unsure: " + ("not music" if latest.music < 0.5 else "weak evidence") + ", EQ holds")
+    if latest is not None and latest.genre == UNSURE:
+        reason = "not music" if latest.music < MUSIC_THRESHOLD else "weak evidence"
+        notes.append(f"unsure: {reason}, EQ holds")
     if restarts:
         notes.append(f"classifier restarted {restarts}x")
     return "; ".join(notes) or None

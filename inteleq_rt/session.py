@@ -67,11 +67,11 @@ class Session:
         self.options = options
         self.live = live
         config = options.engine_config(sample_rate, channels, analyze_output, block_size)
-        model, self.live_classes = None, None
+        model, self.classes = None, None  # the model's classes (automatic mode)
         if options.automatic:
             self.weights = weights_dir(options.weights)
             try:
-                self.live_classes = check_rate(self.weights, sample_rate)
+                self.classes = check_rate(self.weights, sample_rate)
             except InteleqError as error:
                 raise type(error)(f"{error}, or choose a genre with --genre") from None
             if not live:
@@ -83,7 +83,7 @@ class Session:
         plugins = [PluginInsert(parse_plugin_spec(text), channels, sample_rate, config.max_block_size)
                    for text in options.plugins]
         self.engine = Engine(config, presets, genre=genre, **{f"{options.plugin_position}_plugins": plugins})
-        missing = [c for c in self.live_classes or () if c not in presets]
+        missing = [c for c in self.classes or () if c not in presets]
         if missing:
             raise InteleqError(f"the genre model's classes {', '.join(missing)} have no preset")
         self.classifier = None  # what decides: the classifier here, or its process while live
@@ -107,7 +107,7 @@ class Session:
             return nullcontext()
         from .genre.process import ClassifierProcess
 
-        self.classifier = ClassifierProcess(self.engine, self.weights, self.live_classes,
+        self.classifier = ClassifierProcess(self.engine, self.weights, self.classes,
                                             self.options.classify_every_s, self.options.blend)
         self.timeline.classifier = self.classifier
         return self.classifier
@@ -256,7 +256,7 @@ class Classified:
 
 
 def classify_file(path: Path, model) -> Classified:
-    from .genre.classifier import ELECTRONIC, UNSURE
+    from .genre.classifier import ELECTRONIC, MUSIC_THRESHOLD, UNSURE
 
     audio, rate = files.read_audio(path)
     try:
@@ -277,7 +277,7 @@ def classify_file(path: Path, model) -> Classified:
     probabilities = np.mean([e.probabilities for e in heard], axis=0)
     music = float(np.mean([e.music for e in heard]))
     electronic = [e.electronic for e in heard if e.electronic is not None]
-    if music < 0.5:
+    if music < MUSIC_THRESHOLD:
         genre = UNSURE
     elif electronic and np.mean(electronic) > 0:
         genre = ELECTRONIC

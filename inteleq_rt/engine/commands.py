@@ -46,6 +46,12 @@ class CommandRecord:
             values[BLEND:] = 0.0
         values[SEQUENCE] += 1.0
 
+    def post_decision(self, genres: tuple[str, ...], genre: str, blend: dict[str, float] | None) -> None:
+        """The classifier's decision: ``genre`` by its index in ``genres``, and (match mode) the
+        weights of the genres' targets to blend, or none."""
+        weights = None if blend is None else np.array([max(0.0, blend.get(g, 0.0)) for g in genres])
+        self.post(genre=genres.index(genre), blend=weights, clear_blend=blend is None)
+
     # -- the audio thread's side --------------------------------------------------------------
     def read(self) -> np.ndarray | None:
         """The fields, if they changed since the last successful read and are consistent;

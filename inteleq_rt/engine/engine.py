@@ -151,8 +151,7 @@ class Engine:
     def post_decision(self, genre: str, blend: dict[str, float] | None = None) -> None:
         """The classifier's genre, and (match mode) the weights of the genres' targets to blend."""
         self._check_genre(genre)
-        weights = None if blend is None else np.array([max(0.0, blend.get(g, 0.0)) for g in self.genres])
-        self.classifier_commands.post(genre=self._genre_index[genre], blend=weights, clear_blend=blend is None)
+        self.classifier_commands.post_decision(self.genres, genre, blend)
 
     @property
     def latency_frames(self) -> int:

@@ -35,6 +35,7 @@ from ..errors import InteleqError
 
 UNSURE = "unsure"
 ELECTRONIC = "electronic"
+MUSIC_THRESHOLD = 0.5  # below this music evidence, the classifier is unsure
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class GenreClassifier:
         return choice if self._challenger[1] >= self.patience else self.genre
 
     def _choose(self) -> str:
-        if self._music < 0.5:
+        if self._music < MUSIC_THRESHOLD:
             return UNSURE
         if self.names_electronic:  # electronic is entered and left with hysteresis, like a class
             if self.genre == ELECTRONIC and self._electronic > -self.electronic_margin:

@@ -127,6 +127,15 @@ def long_term_balance_of(path: Path) -> np.ndarray:
     return long_term_balance(audio, rate)
 
 
+def save_cache(path: Path, **arrays: np.ndarray) -> None:
+    """Keep one clip's arrays in the feature cache; written under a temporary name and renamed,
+    so parallel workers and interrupted runs never leave a half-written entry."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+    np.savez(temporary, **arrays)
+    os.replace(temporary, path)
+
+
 def _clip_features(job: tuple[Clip, FeatureSpec, float, Path | None]) -> ClipFeatures | str:
     """Worker: one clip's examples and balance, from the cache when it is there."""
     import soundfile as sf
@@ -145,10 +154,7 @@ def _clip_features(job: tuple[Clip, FeatureSpec, float, Path | None]) -> ClipFea
         return f"{clip.path}: shorter than the {spec.stats_window_s:g} s warm-up"
     balance = long_term_balance(audio, rate)
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cached.with_name(f".{cached.stem}.{os.getpid()}.npz")
-        np.savez(temporary, features=features, balance=balance, rate=rate)
-        os.replace(temporary, cached)
+        save_cache(cached, features=features, balance=balance, rate=rate)
     return ClipFeatures(clip, features, balance, rate)
 
 

@@ -101,10 +101,7 @@ class GenreModel:
 
     def check_sample_rate(self, sample_rate: float) -> None:
         """Refuse audio that cannot hold the model's highest band (its features would be wrong)."""
-        highest_hz = self.spec.bands[-1][1]
-        if highest_hz > 0.5 * sample_rate * 1.001:
-            raise WeightsError(f"the genre model listens up to {highest_hz:g} Hz, more than audio at "
-                             f"{sample_rate:g} Hz holds; resample to at least {2 * highest_hz:g} Hz")
+        require_bandwidth(self.spec.bands[-1][1], sample_rate)
 
     def warm_up(self) -> None:
         """Compile the forward pass now, so the first live decision does not stall."""
@@ -151,6 +148,13 @@ def _document(folder: Path) -> dict:
         raise WeightsError(f"{description}: not valid JSON ({error})") from None
 
 
+def require_bandwidth(highest_hz: float, sample_rate: float) -> None:
+    """The filterbank model's rule: audio must hold its highest band."""
+    if highest_hz > 0.5 * sample_rate * 1.001:
+        raise WeightsError(f"the genre model listens up to {highest_hz:g} Hz, more than audio at "
+                           f"{sample_rate:g} Hz holds; resample to at least {2 * highest_hz:g} Hz")
+
+
 def check_rate(folder: Path, sample_rate: float) -> tuple[str, ...]:
     """A weights folder's classes, once its model.json says it can hear audio at this rate
     (no JAX: what a live run checks before it starts the classifier's process)."""
@@ -158,13 +162,11 @@ def check_rate(folder: Path, sample_rate: float) -> tuple[str, ...]:
     try:
         classes = tuple(document["classes"])
         if document.get("kind") == "tag_head":
-            if sample_rate < 16_000:
-                raise WeightsError(f"the genre model needs audio sampled at 16000 Hz or more, not {sample_rate:g} Hz")
+            from .tag_model import require_tagger_rate
+
+            require_tagger_rate(sample_rate)
         else:
-            highest_hz = float(document["features"]["bands"][-1][1])
-            if highest_hz > 0.5 * sample_rate * 1.001:
-                raise WeightsError(f"the genre model listens up to {highest_hz:g} Hz, more than audio at "
-                                   f"{sample_rate:g} Hz holds; resample to at least {2 * highest_hz:g} Hz")
+            require_bandwidth(float(document["features"]["bands"][-1][1]), sample_rate)
     except (KeyError, TypeError, IndexError, ValueError) as error:
         raise WeightsError(f"{Path(folder) / 'model.json'}: missing or bad key {error}") from None
     return classes

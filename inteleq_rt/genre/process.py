@@ -84,8 +84,7 @@ class _EngineSide:
         self._record = CommandRecord(len(layout.genres), record)
 
     def post_decision(self, genre: str, blend: dict[str, float] | None = None) -> None:
-        weights = None if blend is None else np.array([max(0.0, blend.get(g, 0.0)) for g in self.genres])
-        self._record.post(genre=self.genres.index(genre), blend=weights, clear_blend=blend is None)
+        self._record.post_decision(self.genres, genre, blend)
 
 
 def _child(name: str, layout: Layout, weights: str, sample_rate: int, max_block: int, period_s: float,

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .dataset import Clip
+from .dataset import Clip, save_cache
 from .head import TagHead, fit_classes, fit_music, fit_temperature, prior_weights, softmax
 from .metrics import score, stratified_clip_folds
 from .tagger import Tagger
@@ -70,10 +69,7 @@ def tag_clips(clips: list[Clip], tagger: Tagger, cache_dir: Path | None,
         else:
             tagged.append(TaggedClip(clip, outputs.logits, outputs.embedding))
             if cached is not None:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                temporary = cached.with_name(f".{cached.stem}.{os.getpid()}.npz")
-                np.savez(temporary, logits=outputs.logits, embedding=outputs.embedding)
-                os.replace(temporary, cached)
+                save_cache(cached, logits=outputs.logits, embedding=outputs.embedding)
         progress()
     return tagged, problems
 

@@ -2,16 +2,16 @@
 
 ``TagTracker`` serves live streams and whole files alike: push audio of any length (any
 rate and channel count), and whenever a full patch (187 frames) is held, ``patch()`` is the
-latest one. ``tag_file`` is the training side: the same tracker over a whole signal, a
-patch every ``step_frames``.
+latest one. ``tag_file`` is the training side: the same mel frames (``MelStream``, through
+``mel.log_mel``) of a whole signal, a patch every ``step_frames``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .mel import HOP, N_MELS, PATCH_FRAMES, SAMPLE_RATE, MelStream
-from .tagger import Tagger, TagOutputs
+from .mel import HOP, N_MELS, PATCH_FRAMES, SAMPLE_RATE, MelStream, log_mel
+from .tagger import EMBEDDING_SIZE, Tagger, TagOutputs
 
 FRAME_S = HOP / SAMPLE_RATE
 
@@ -60,12 +60,11 @@ def tag_file(audio: np.ndarray, sample_rate: float, tagger: Tagger, step_frames:
              batch: int = 16) -> tuple[np.ndarray, TagOutputs]:
     """A whole signal's patches every ``step_frames`` (after the first full one): their end
     times (s) and the tagger's outputs on them, exactly what a live tracker would see."""
-    tracker = TagTracker(sample_rate, audio.shape[1] if audio.ndim == 2 else 1)
-    frames = tracker.mel.push(audio if audio.ndim == 2 else audio[:, None], last=True)
+    frames = log_mel(audio, sample_rate)
     ends = np.arange(PATCH_FRAMES, len(frames) + 1, step_frames)
     patches = np.stack([frames[end - PATCH_FRAMES : end] for end in ends]) if len(ends) else np.zeros(
         (0, PATCH_FRAMES, N_MELS), np.float32)
     outputs = [tagger.tag(patches[i : i + batch]) for i in range(0, len(patches), batch)]
     logits = np.concatenate([o.logits for o in outputs]) if outputs else np.zeros((0, len(tagger.tags)))
-    embedding = np.concatenate([o.embedding for o in outputs]) if outputs else np.zeros((0, 1706))
+    embedding = np.concatenate([o.embedding for o in outputs]) if outputs else np.zeros((0, EMBEDDING_SIZE))
     return ends * FRAME_S, TagOutputs(logits, embedding)
