@@ -35,6 +35,12 @@ class Options:
     plugin_position: str = "post"
     report: Path | None = None
     force: bool = False  # overwrite existing outputs
+    level_match: bool = True  # the output as loud as the input (BS.1770)
+    ceiling_db: float = -1.0  # the limiter's sample-peak ceiling
+    dither: bool = True  # TPDF dither when an integer output has fewer bits than float32
+    follow: bool = False  # offline: follow the stream as live does, instead of one EQ per track
+    target_lufs: float | None = None  # offline whole-track: deliver at this loudness instead
+    reference: Path | None = None  # match mode steers toward this track's long-term balance
 
     def __post_init__(self) -> None:
         check_range("amount", self.amount_percent, "--amount", scale=100.0)
@@ -46,10 +52,18 @@ class Options:
                 raise ConfigError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
         if self.blend and (self.mode != "match" or self.genre is not None):
             raise ConfigError("--blend needs --mode match and automatic genre (no --genre)")
+        check_range("ceiling", self.ceiling_db, "--ceiling")
+        if self.target_lufs is not None:
+            check_range("target loudness", self.target_lufs, "--target-lufs")
+            if self.follow:
+                raise ConfigError("--target-lufs needs a whole-track render: drop --follow")
+        if self.reference is not None and (self.mode != "match" or self.genre is not None or self.blend):
+            raise ConfigError("--reference steers match mode toward a track: use it without --genre, "
+                              "--blend or --mode preset")
 
     @property
     def automatic(self) -> bool:
-        return self.genre is None
+        return self.genre is None and self.reference is None
 
     def engine_config(self, sample_rate: int, channels: int, analyze_output: bool = True,
                       block_size: int = 0) -> EngineConfig:
@@ -58,4 +72,5 @@ class Options:
                             crossfade_s=self.crossfade_s, mode=self.mode, amount=self.amount_percent / 100.0,
                             presets_dir=self.presets, analyze_output=analyze_output,
                             input_ring_s=CLASSIFIER_RING_S if self.automatic else 0.0,
+                            level_match=self.level_match, ceiling_db=self.ceiling_db,
                             max_block_size=max(MAX_BLOCK_SIZE, block_size))

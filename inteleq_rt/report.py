@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .engine.engine import Engine, Snapshot
+from .engine.engine import Engine
+from .engine.snapshot import Snapshot
 from .engine.levels import band_levels_db
 from .io.atomic import write_atomically
 
@@ -15,7 +16,8 @@ def _rounded(values) -> list[float]:
 
 
 def snapshot_entry(snapshot: Snapshot) -> dict:
-    """One timeline row: time, genre decision, EQ gains, input and output band levels (dB)."""
+    """One timeline row: time, genre decision, EQ gains, level matching's gain, bypass, the
+    limiter's count of limited blocks so far, input and output band levels (dB)."""
     input_relative, input_overall = band_levels_db(snapshot.input_band_ms, snapshot.input_overall_ms)
     entry = {
         "time_s": round(snapshot.time_s, 3),
@@ -25,6 +27,9 @@ def snapshot_entry(snapshot: Snapshot) -> dict:
             {"type": f.kind, "frequency_hz": round(f.frequency_hz, 1), "q": round(f.q, 3), "gain_db": round(g, 2)}
             for f, g in snapshot.eq_gains
         ],
+        "level_gain_db": round(snapshot.level_gain_db, 2),
+        "bypass": round(snapshot.bypass, 3),
+        "limited_blocks": snapshot.limited_blocks,
         "input_overall_db": round(float(input_overall), 2),
         "input_band_levels_db": _rounded(input_relative),
     }

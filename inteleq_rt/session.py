@@ -1,6 +1,7 @@
 """The library's entry point: one ``Session`` assembles a stream's engine, plugins, classifier
-and report from ``Options``; ``process_file``, ``analyze_file`` and ``classify_file`` use it
-on files (live use is in live.py). The CLI only parses arguments, calls these and prints.
+and report from ``Options``; ``process_file`` and ``analyze_file`` use it on files (live use
+is in live.py, whole-track decisions in track.py). The CLI only parses arguments, calls these
+and prints.
 
 Offline, the classifier is stepped between blocks, so a render is deterministic; live, it
 runs beside the audio path and never makes the callback wait.
@@ -19,26 +20,15 @@ import numpy as np
 
 from .engine.config import MIN_BLOCK_SIZE
 from .engine.engine import Engine
+from .engine.loudness import IntegratedLoudness
 from .errors import InteleqError
 from .io import files
 from .io.atomic import AtomicOutput, check_can_write
+from .io.files import FILE_BLOCK
 from .options import Options
 from .report import Timeline
 from .resources import weights_dir
-
-FILE_BLOCK = 4096  # frames per block offline: large blocks, few calls
-
-
-def load_genre_model(weights: str | Path | None, alternative: str = ""):
-    """The genre model (by name or folder), or an error that says how to get one."""
-    from .genre.model import WeightsError, load_model
-
-    folder = weights_dir(weights)
-    try:
-        return load_model(folder)
-    except WeightsError as error:
-        raise WeightsError(f"{error}; train a model with `inteleq-rt train DATASET -o {folder}`{alternative}") from None
-
+from .track import REFERENCE, TrackPlan, load_genre_model, plan_track, reference_preset
 
 @dataclass
 class Outcome:
@@ -77,7 +67,10 @@ class Session:
             if not live:
                 model = load_genre_model(options.weights, ", or choose a genre with --genre")
         presets = load_presets(config.presets_dir, options.targets)
-        genre = options.genre or "flat"
+        if options.reference is not None:
+            presets = {**presets, REFERENCE: reference_preset(options.reference, config.bands)}
+        genre = options.genre or (REFERENCE if options.reference is not None else "flat")
+        self.home_genre = None if options.automatic else genre  # where live controls' "a" returns
         if genre not in presets:
             raise InteleqError(f"unknown genre {genre!r}; available: {', '.join(sorted(presets))}")
         plugins = [PluginInsert(parse_plugin_spec(text), channels, sample_rate, config.max_block_size)
@@ -93,7 +86,8 @@ class Session:
             self.classifier = GenreClassifier(self.engine, model, period_s=options.classify_every_s,
                                               blend=options.blend)
         self.timeline = Timeline(self.engine, self.classifier)
-        self.mode = "automatic" if options.automatic else f"genre {options.genre}"
+        self.mode = ("automatic" if options.automatic else f"genre {options.genre}" if options.genre
+                     else f"reference {options.reference.name}")
 
     def after_block(self) -> None:
         """Offline: classify synchronously (deterministic), then sample the timeline."""
@@ -129,9 +123,18 @@ class Session:
             summary["repaired_input_samples"] = repaired
             outcome.warnings.append(f"{repaired} input samples were NaN, infinite or beyond +90 dBFS; "
                                     "the engine heard silence (or the clamped value) in their place")
-        if self.engine.latency_frames:
+        engine = self.engine
+        if engine.latency_frames:
+            look_ahead = engine.limiter.latency if engine.limiter is not None else 0
             compensated = "compensated offline" if not self.live else "the output is that much late"
-            summary["plugin_latency_frames"] = f"{self.engine.latency_frames} ({compensated})"
+            plugins = engine.latency_frames - look_ahead
+            summary["latency_frames"] = (f"{engine.latency_frames} ({f'plugins {plugins}, ' if plugins else ''}"
+                                         f"limiter look-ahead {look_ahead}; {compensated})")
+        if engine.level is not None and not engine.level.held:
+            summary["level_match_db"] = f"{engine.level.gain_db:+.2f} at the end (the report has it over time)"
+        if engine.limiter is not None:
+            summary["limited_blocks"] = f"{engine.limiter.limited_blocks} of {engine.limiter.blocks}"
+            summary["deepest_limiting_db"] = round(engine.limiter.deepest_reduction_db, 2)
         if failure is not None:
             summary["stopped_by_error"] = outcome.failure = str(failure)
         if self.options.report is not None:
@@ -187,39 +190,69 @@ def _db(value: float) -> str:
 
 def process_file(source: Path, destination: Path, options: Options = Options()) -> Outcome:
     """Equalize a whole file offline, as fast as the CPU allows, into ``destination`` (format
-    from its extension; rate, channels and sample format kept), written atomically."""
+    from its extension; rate, channels and sample format kept), written atomically. One EQ and
+    one gain for the whole track (see track.py), unless ``options.follow``: then the EQ
+    follows the track as a live stream would."""
     import soundfile as sf
+
+    from .engine.presets import load_presets
 
     info = files.read_info(source)
     check_can_write(destination, options.force, (source,))
     container, subtype = files.output_format(destination, info)
     if options.report is not None:
         check_can_write(options.report, options.force, (source,))
-    # Output levels only feed the report; without one, offline rendering skips their analysis.
-    session = Session(options, info.sample_rate, info.channels, analyze_output=options.report is not None)
-    integer_output = files.is_integer_format(subtype)
-    peak, clipped, frames = 0.0, 0, 0
     started = time.perf_counter()
-    with AtomicOutput(destination) as temporary, sf.SoundFile(str(source)) as reader, sf.SoundFile(
+    plan: TrackPlan | None = None
+    if not options.follow:
+        def render(pass_options: Options, prepare: Callable[[Engine], None]) -> float:
+            engine = Session(pass_options, info.sample_rate, info.channels, analyze_output=False).engine
+            prepare(engine)
+            made = IntegratedLoudness(info.sample_rate, info.channels)
+            for result in render_blocks(engine, files.stream(source)):
+                made.add(result)
+            return made.lufs()
+
+        plan = plan_track(source, info, options, load_presets(options.presets, options.targets), render)
+    # Output levels only feed the report; without one, offline rendering skips their analysis.
+    session = Session(plan.options if plan else options, info.sample_rate, info.channels,
+                      analyze_output=options.report is not None)
+    if plan is not None:
+        plan.apply(session.engine)
+    loudness_in, loudness_out = (IntegratedLoudness(info.sample_rate, info.channels) for _ in range(2))
+    quantize = files.Quantizer(subtype, options.dither)
+    peak, clipped, frames = 0.0, 0, 0
+
+    def heard(blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        for block in blocks:
+            loudness_in.add(block)
+            yield block
+
+    with AtomicOutput(destination) as temporary, sf.SoundFile(
             str(temporary), "w", info.sample_rate, info.channels, subtype, format=container) as writer:
-        for result in render_blocks(session.engine, files.read_blocks(reader, source, FILE_BLOCK),
-                                    session.after_block):
+        for result in render_blocks(session.engine, heard(files.stream(source)), session.after_block):
             peak = max(peak, float(np.max(np.abs(result))))
-            if integer_output:
-                clipped += int(np.count_nonzero(np.abs(result) > 1.0))
-                np.clip(result, -1.0, 1.0, out=result)
-            writer.write(result)
+            clipped += int(np.count_nonzero(np.abs(result) > 1.0))
+            loudness_out.add(result)
+            writer.write(quantize(result))
             frames += result.shape[0]
     seconds = time.perf_counter() - started
     summary = {"input": str(source), "output": str(destination), "seconds": round(frames / info.sample_rate, 3),
                "sample_rate": info.sample_rate, "channels": info.channels, "render_seconds": round(seconds, 3),
-               "realtime_factor": round(frames / info.sample_rate / max(seconds, 1e-9), 1),
-               "output_peak": _db(peak), "clipped_samples": clipped}
-    outcome = session.finish(f"wrote {destination}", summary)
-    if clipped:
-        outcome.warnings.insert(0, f"{clipped} samples exceeded full scale and were clipped; "
-                                   "lower --amount or write a float format")
-    return outcome
+               "realtime_factor": round(frames / info.sample_rate / max(seconds, 1e-9), 1)}
+    if plan is not None:
+        summary["eq"] = f"{plan.why}; one EQ for the whole track"
+        if plan.gain_db is not None:
+            summary["gain_after_eq_db"] = round(plan.gain_db, 2)
+    summary.update({"loudness_in": _lufs(loudness_in.lufs()), "loudness_out": _lufs(loudness_out.lufs()),
+                    "output_peak": _db(peak), "clipped_samples": clipped})
+    if quantize.bits is not None:
+        summary["dither"] = f"TPDF to {quantize.bits} bits" if options.dither else f"none (rounded to {quantize.bits} bits)"
+    return session.finish(f"wrote {destination}", summary)
+
+
+def _lufs(value: float) -> str:
+    return f"{value:.1f} LUFS" if math.isfinite(value) else "silent"
 
 
 @dataclass
@@ -243,49 +276,3 @@ def analyze_file(source: Path, options: Options = Options()) -> Analysis:
         position += result.shape[0]
     session.timeline.sample()
     return Analysis(session, audio, output, rate)
-
-
-@dataclass
-class Classified:
-    """A whole file's verdict: the mean of its windows' evidence, one window a second."""
-
-    genre: str  # a class, "electronic", or "unsure"
-    probabilities: dict[str, float]
-    music: float
-    top_tags: list[tuple[str, float]]  # the tagger's own view (a tagger model only)
-
-
-def classify_file(path: Path, model) -> Classified:
-    from .genre.classifier import ELECTRONIC, MUSIC_THRESHOLD, UNSURE
-
-    audio, rate = files.read_audio(path)
-    try:
-        model.check_sample_rate(rate)
-    except InteleqError as error:
-        raise type(error)(f"{path}: {error}") from None
-    tracker = model.tracker(rate, audio.shape[1])
-    heard, due = [], [model.window_s]
-
-    def on_tick(tracker) -> None:
-        if tracker.seconds + 1e-9 >= due[0]:
-            due[0] += 1.0
-            heard.append(model.evidence(tracker))
-
-    tracker.push(audio, on_tick)
-    if not heard:
-        raise InteleqError(f"{path}: shorter than the {model.window_s:.3g} s the model listens to")
-    probabilities = np.mean([e.probabilities for e in heard], axis=0)
-    music = float(np.mean([e.music for e in heard]))
-    electronic = [e.electronic for e in heard if e.electronic is not None]
-    if music < MUSIC_THRESHOLD:
-        genre = UNSURE
-    elif electronic and np.mean(electronic) > 0:
-        genre = ELECTRONIC
-    else:
-        genre = model.classes[int(np.argmax(probabilities))]
-    tags = []
-    if heard[0].tag_logits is not None:
-        mean = 1.0 / (1.0 + np.exp(-np.mean([e.tag_logits for e in heard], axis=0)))
-        tags = [(model.tagger.tags[i], round(float(mean[i]), 3)) for i in np.argsort(-mean)[:5]]
-    return Classified(genre, {n: round(float(p), 4) for n, p in zip(model.classes, probabilities)},
-                      round(music, 4), tags)

@@ -89,7 +89,8 @@ def test_automatic_mode_offline_reports_decisions(trained, tmp_path):
     source, output, report = tmp_path / "in.wav", tmp_path / "out.wav", tmp_path / "r.json"
     audio = np.concatenate([synthetic_clip("hiphop", 8.0, 16000, 1), synthetic_clip("jazz", 14.0, 16000, 2)])
     sf.write(str(source), audio, 16000)
-    result = run_cli("process", str(source), "-o", str(output), "--weights", str(weights), "--report", str(report))
+    result = run_cli("process", str(source), "-o", str(output), "--weights", str(weights), "--report", str(report),
+                     "--follow")
     assert result.returncode == 0, result.stderr
     document = json.loads(report.read_text())
     assert document["summary"]["decisions"] >= 10

@@ -106,8 +106,9 @@ def test_degenerate_signals_give_finite_levels_and_clean_output(tmp_path, kind):
     assert processed.shape == (2 * rate, 2)
     if kind == "silence":
         assert entry["input_overall_db"] == -120.0 and np.max(np.abs(processed)) < 1e-4
-    if kind == "full_scale_square":  # hiphop's +4 dB shelf at 60 Hz pushes a 50 Hz square over
-        assert "exceeded full scale and were clipped" in result.stderr
+    if kind == "full_scale_square":  # hiphop's +4 dB shelf at 60 Hz would push a 50 Hz square over
+        # the ceiling holds (to within the 16-bit dither's one step)
+        assert "clipped samples: 0" in result.stdout and np.max(np.abs(processed)) <= 10 ** (-1 / 20) + 2 ** -15
 
 
 def test_multichannel_is_analysed_and_equalized_channel_by_channel(tmp_path):
@@ -115,7 +116,7 @@ def test_multichannel_is_analysed_and_equalized_channel_by_channel(tmp_path):
     audio = np.concatenate([sine(40.0, 2.0, rate, channels=3), sine(5000.0, 2.0, rate, channels=3)], axis=1)
     source, output = tmp_path / "six.wav", tmp_path / "out.wav"
     sf.write(str(source), audio, rate, subtype="FLOAT")
-    assert run_cli("process", str(source), "-o", str(output), "--genre", "hiphop").returncode == 0
+    assert run_cli("process", str(source), "-o", str(output), "--genre", "hiphop", "--no-level-match").returncode == 0
     processed, _ = sf.read(str(output), dtype="float32")
     assert processed.shape == audio.shape
     gain_db = 20 * np.log10(np.abs(processed[rate:]).max(axis=0) / np.abs(audio[rate:]).max(axis=0))

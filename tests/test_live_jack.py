@@ -83,7 +83,7 @@ def wait_for_ports(client: jack.Client, pattern: str, count: int, timeout: float
 
 def expected_gain(genre: str) -> float:
     """The tone's gain through the same engine run offline."""
-    engine = Engine(EngineConfig(sample_rate=JACK_RATE), genre=genre)
+    engine = Engine(EngineConfig(sample_rate=JACK_RATE, level_match=False), genre=genre)
     audio = sine(TONE_HZ, 2.0, JACK_RATE, amplitude=AMPLITUDE)
     out = np.empty_like(audio)
     for start in range(0, len(audio), 256):
@@ -125,7 +125,7 @@ def run_live(jack_server, tester: ToneLoop, seconds: float, *args: str) -> tuple
 def test_live_monitoring_processes_a_known_signal_and_stops_on_sigint(jack_server, tmp_path):
     report = tmp_path / "live.json"
     received, stdout, _ = run_live(jack_server, ToneLoop(jack_server.name), 3.0, "--genre", "hiphop",
-                                   "--report", str(report))
+                                   "--no-level-match", "--report", str(report))
     gain = np.max(np.abs(received), axis=0) / AMPLITUDE
     expected = expected_gain("hiphop")
     assert 20 * np.log10(expected) > 3.0  # the EQ really acts on this tone
@@ -165,10 +165,11 @@ def test_realtime_file_playback_matches_offline_render(jack_server, tmp_path):
     sf.write(str(source), audio, JACK_RATE, subtype="FLOAT")
     live, offline = tmp_path / "live.wav", tmp_path / "offline.wav"
     result = run_cli("process", str(source), "--realtime", "--device", "system, JACK", "-o", str(live),
-                     "--genre", "disco", env=jack_server.env)
+                     "--genre", "disco", "--no-level-match", env=jack_server.env)
     assert result.returncode == 0, result.stderr
     assert "played" in result.stdout
-    assert run_cli("process", str(source), "-o", str(offline), "--genre", "disco").returncode == 0
+    assert run_cli("process", str(source), "-o", str(offline), "--genre", "disco", "--no-level-match",
+                   "--follow").returncode == 0
     played, _ = sf.read(str(live), dtype="float32")
     rendered, _ = sf.read(str(offline), dtype="float32")
     assert played.shape == rendered.shape == audio.shape
@@ -206,16 +207,18 @@ def test_stream_stats_count_xruns_and_say_when():
     np.testing.assert_allclose(stats.recent_durations(last=3), [17e-6, 18e-6, 19e-6])
 
 
-def test_live_bench_measures_the_round_trip_through_a_jack_loopback(jack_server, tmp_path):
+@pytest.mark.parametrize("plugin, added", [(None, 72), ("/usr/lib/vst3/ZaMaximX2.vst3", 72 + 480)])
+def test_live_bench_measures_the_round_trip_through_a_jack_loopback(jack_server, tmp_path, plugin, added):
+    """IIR EQ: the limiter's 1.5 ms look-ahead is all the engine adds to what the server
+    buffers, and a plugin with look-ahead (ZaMaximX2) adds what it reports."""
     out = tmp_path / "live.json"
     result = run_cli("bench", "--device", "system, JACK", "--live-only", "--jack-loopback", "--seconds", "3",
-                     "--json", str(out), env=jack_server.env)
+                     "--json", str(out), *(["--plugin", plugin] if plugin else []), env=jack_server.env)
     assert result.returncode == 0, result.stderr
     live = json.loads(out.read_text())["live"]
     trip = live["round_trip"]
-    # IIR EQ, no look-ahead: the engine adds nothing to what the server itself buffers
-    assert trip["added_by_engine_frames"] == 0 and trip["clicks_heard"] >= 6
-    assert trip["measured_frames"] == trip["reported_frames"]
+    assert trip["added_by_engine_frames"] == trip["engine_reports_frames"] == added and trip["clicks_heard"] >= 6
+    assert trip["direct_frames"] == trip["reported_frames"]
     assert live["callbacks"] > 400 and live["callback"]["p50_us"] > 0
     assert "round trip through the loopback" in result.stdout
 

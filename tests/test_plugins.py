@@ -11,6 +11,7 @@ from inteleq_rt.engine.engine import Engine
 from inteleq_rt.engine.plugins import PluginInsert, PluginSpec, parse_plugin_spec
 
 from .conftest import run_cli, sine
+from .synthetic import synthetic_clip
 
 VST3 = Path("/usr/lib/vst3")
 STEREO_COMPRESSOR = VST3 / "ZamCompX2.vst3"  # takes two channels
@@ -49,7 +50,7 @@ def test_a_mono_plugin_runs_per_channel_on_stereo():
 @pytest.mark.parametrize("position", ["pre", "post"])
 def test_plugins_in_the_offline_path(tmp_path, position):
     source, output, plain = tmp_path / "in.wav", tmp_path / "out.wav", tmp_path / "plain.wav"
-    tone = sine(1000.0, 2.0, 48000)
+    tone = sine(1000.0, 2.0, 48000) * 0.25  # -24 dBFS: the +12 dB boost stays under the ceiling
     sf.write(str(source), tone, 48000, subtype="FLOAT")
     result = run_cli("process", str(source), "-o", str(output), "--genre", "jazz", "--plugin", BOOST_1K,
                      "--plugin", f"{STEREO_COMPRESSOR}:threshold_db=0", "--plugin-position", position)
@@ -61,7 +62,7 @@ def test_plugins_in_the_offline_path(tmp_path, position):
 
 
 def test_the_engine_places_plugins_before_or_after_its_analysis():
-    tone = sine(1000.0, 1.0, 48000)
+    tone = sine(1000.0, 1.0, 48000) * 0.25
     levels = {}
     for position in ("pre", "post"):
         insert = PluginInsert(parse_plugin_spec(BOOST_1K), 2, 48000, 1024)
@@ -122,7 +123,7 @@ def test_a_plugin_with_latency_is_compensated_offline(tmp_path):
     sf.write(str(source), audio, rate, subtype="FLOAT")
     result = run_cli("process", str(source), "-o", str(output), "--genre", "flat", "--plugin", str(LOOK_AHEAD))
     assert result.returncode == 0, result.stderr
-    assert "plugin latency frames: 480 (compensated offline)" in result.stdout
+    assert "latency frames: 552 (plugins 480, limiter look-ahead 72; compensated offline)" in result.stdout
     out, _ = sf.read(str(output), dtype="float32", always_2d=True)
     assert out.shape == audio.shape
     correlation = np.correlate(out[:, 0], audio[:, 0], mode="full")
@@ -139,3 +140,25 @@ def test_a_plugin_that_returns_fewer_frames_keeps_every_block_whole(block):
     assert insert.latency == 480
     lag = int(np.argmax(np.correlate(out[:, 0], x[:, 0], mode="full"))) - (len(x) - 1)
     assert lag == 480  # live: the stream is delayed by exactly the plugin's latency
+
+
+@pytest.mark.parametrize("plugin", sorted(VST3.glob("*.vst3")), ids=lambda path: path.stem)
+def test_every_zam_plugin_runs_offline_and_at_live_block_sizes(plugin):
+    """All of Debian's zam-plugins: offline (the file path, large blocks, latency compensated)
+    and at a device's 256-frame blocks: whole blocks, finite output, under the ceiling."""
+    from inteleq_rt.session import render_blocks
+
+    rate, ceiling = 48000, 10 ** (-1 / 20)
+    audio = synthetic_clip("rock", 1.5, rate, 3)
+    for block in (4096, 256):
+        insert = PluginInsert(parse_plugin_spec(str(plugin)), 2, rate, 8192)
+        engine = Engine(EngineConfig(), genre="rock_pop", post_plugins=[insert])
+        if block == 4096:
+            out = np.concatenate([result.copy() for result in render_blocks(
+                engine, (audio[start : start + block] for start in range(0, len(audio), block)))])
+            assert out.shape == audio.shape
+        else:
+            out = np.empty((len(audio) // block * block, 2), np.float32)
+            for start in range(0, len(out), block):
+                engine.process(audio[start : start + block], out[start : start + block])
+        assert np.all(np.isfinite(out)) and np.abs(out).max() <= ceiling

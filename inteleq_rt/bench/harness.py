@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,11 +80,18 @@ def _audio(settings: Settings) -> np.ndarray:
 
 
 def make_engine(settings: Settings, presets: dict[str, Preset], bands: str, block_size: int,
-                input_ring_s: float) -> Engine:
+                input_ring_s: float, level_and_ceiling: bool = True, plugins: Sequence[str] = ()) -> Engine:
+    """The engine as a run would build it (``plugins`` after the EQ); without
+    ``level_and_ceiling``: no level matching and no limiter, to show what they cost."""
+    from ..engine.plugins import PluginInsert, parse_plugin_spec
+
     config = EngineConfig(sample_rate=settings.sample_rate, channels=settings.channels,
                           bands=band_set(bands), input_ring_s=input_ring_s,
-                          max_block_size=max(block_size, 8192))
-    return Engine(config, presets, genre=PRESET)
+                          max_block_size=max(block_size, 8192), level_match=level_and_ceiling,
+                          ceiling_db=-1.0 if level_and_ceiling else None)
+    inserts = [PluginInsert(parse_plugin_spec(text), settings.channels, settings.sample_rate, config.max_block_size)
+               for text in plugins]
+    return Engine(config, presets, genre=PRESET, post_plugins=inserts)
 
 
 @contextmanager
@@ -114,7 +121,9 @@ def measure_block_sizes(settings: Settings, presets: dict[str, Preset], model, a
         engine = make_engine(settings, presets, settings.bands, block_size, CLASSIFIER_RING_S if model is not None else 0.0)
         scipy_baseline = ScipyBaseline(bands, preset_filters, settings.sample_rate, settings.channels,
                                        engine.config.rms_window_s)
-        subjects = {"engine": engine.process, "scipy_sosfilt": scipy_baseline.process,
+        bare = make_engine(settings, presets, settings.bands, block_size, 0.0, level_and_ceiling=False)
+        subjects = {"engine": engine.process, "engine_without_level_and_ceiling": bare.process,
+                    "scipy_sosfilt": scipy_baseline.process,
                     "pedalboard_chain": pedalboard_baseline(preset_filters, settings.sample_rate),
                     "copy": copy_baseline}
         with classifier_beside(engine, model, settings.weights) as beside:

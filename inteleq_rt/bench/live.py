@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -113,16 +113,18 @@ def wire_jack_loopback() -> str:
 
 
 def measure_live(device: str, settings: Settings, block_size: int, model,
-                 progress: Callable[[str], None], jack_loopback: bool = False, raw: dict | None = None) -> dict:
-    """The engine on a real device for ``settings.seconds``: callback times, xruns, memory,
-    and the round trip through a loopback compared with the device's reported latency."""
+                 progress: Callable[[str], None], jack_loopback: bool = False, raw: dict | None = None,
+                 plugins: Sequence[str] = ()) -> dict:
+    """The engine (with ``plugins`` after its EQ) on a real device for ``settings.seconds``:
+    callback times, xruns, memory, and the round trip through a loopback compared with the
+    device's reported latency and the engine's own."""
     from ..io import devices, streams
     from ..io.atomic import AudioError
 
     parsed = devices.parse_device(device)
     name = devices.resolve_device(parsed, "output")["name"]
     engine = make_engine(settings, load_presets(), settings.bands, block_size,
-                         CLASSIFIER_RING_S if model is not None else 0.0)
+                         CLASSIFIER_RING_S if model is not None else 0.0, plugins=plugins)
     probe = LoopbackProbe(engine, block_size, every_blocks=max(1, round(0.25 * settings.sample_rate / block_size)))
     memory_start = rss_mb()
     wiring, memory, steady = [], [], []
@@ -156,5 +158,6 @@ def measure_live(device: str, settings: Settings, block_size: int, model,
             "callback": distribution(durations, period),
             "p99_drift_us": drift(durations), "rss_start_mb": memory_start, "rss_end_mb": rss_mb(),
             "rss_mb_by_tenths": [float(part[-1]) for part in np.array_split(np.array(memory), 10) if len(part)],
-            "round_trip": probe.round_trip(stats.reported_latency_s, settings.sample_rate),
+            "round_trip": {**probe.round_trip(stats.reported_latency_s, settings.sample_rate),
+                           "engine_reports_frames": engine.latency_frames},
             "classifier": classifier}

@@ -24,6 +24,10 @@ def format_table(result: dict) -> str:
         f"{frames}: " + ", ".join(f"{name} {entry[name]['p50_us']:.1f}/{entry[name]['p99_us']:.1f}"
                                   for name in BASELINES)
         for frames, entry in result["block_sizes"].items() if frames in ("64", "256")))
+    lines.append("level matching and limiter, engine p50 / p99 us with / without: " + "; ".join(
+        f"{frames}: {entry['engine']['p50_us']:.1f}/{entry['engine']['p99_us']:.1f} vs "
+        f"{entry['engine_without_level_and_ceiling']['p50_us']:.1f}/{entry['engine_without_level_and_ceiling']['p99_us']:.1f}"
+        for frames, entry in result["block_sizes"].items() if frames in ("64", "256")))
     bands = result["bands"]
     lines.append(f"analysis bands at {bands['block_size']} frames, engine p50 / p99 us: " + ", ".join(
         f"{n} bands {v['p50_us']:.1f}/{v['p99_us']:.1f}" for n, v in bands.items() if n != "block_size"))
@@ -62,5 +66,6 @@ def format_live(live: dict) -> str:
     else:
         lines.append(f"  round trip through the loopback: {loop['measured_frames']} frames "
                      f"({loop['measured_ms']:.2f} ms), device reports {loop['reported_frames']} frames; "
-                     f"added by the engine: {loop['added_by_engine_frames']} frames")
+                     f"added by the engine: {loop['added_by_engine_frames']} frames (it reports "
+                     f"{loop['engine_reports_frames']}: limiter look-ahead and plugins)")
     return "\n".join(lines)

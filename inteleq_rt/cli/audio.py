@@ -21,7 +21,10 @@ def options_from(args: argparse.Namespace, **overrides) -> Options:
     fields = dict(genre=args.genre, weights=args.weights, classify_every_s=args.classify_every, blend=args.blend,
                   targets=args.targets, mode=args.mode, amount_percent=args.amount, crossfade_s=args.crossfade,
                   bands=args.bands, presets=args.presets, plugins=tuple(args.plugin),
-                  plugin_position=args.plugin_position, report=args.report, force=args.force)
+                  plugin_position=args.plugin_position, report=args.report, force=args.force,
+                  level_match=args.level_match, ceiling_db=args.ceiling, reference=args.reference)
+    if args.mode is None:
+        fields["mode"] = "match" if args.reference is not None else "preset"
     return Options(**{**fields, **overrides})
 
 
@@ -61,7 +64,9 @@ def run_monitor(args: argparse.Namespace) -> int:
 def run_process(args: argparse.Namespace) -> int:
     if args.output is None and not args.realtime:
         raise InteleqError("process: -o/--output is required (or --realtime to play to a device)")
-    options = options_from(args)
+    if args.realtime and args.target_lufs is not None:
+        raise InteleqError("process: --target-lufs needs the whole track first; it works offline, not with --realtime")
+    options = options_from(args, dither=args.dither, follow=args.follow, target_lufs=args.target_lufs)
     if args.realtime:
         from ..live import play
 
@@ -96,7 +101,7 @@ def run_classify(args: argparse.Namespace) -> int:
     """Every file's probabilities; a file that fails prints its line and the rest go on."""
     import json
 
-    from ..session import classify_file, load_genre_model
+    from ..track import classify_file, load_genre_model
 
     model = load_genre_model(args.weights)
     results, failed = {}, 0
@@ -143,7 +148,8 @@ def run_demo(args: argparse.Namespace) -> int:
         check_can_write(path, args.force)
     audio, rate = demo_clip()
     sf.write(str(clip_path), audio, rate, subtype="FLOAT")
-    outcome = process_file(clip_path, out_path, options_from(args, report=report_path, force=True))
-    outcome.title = f"demo: equalized a synthesized clip in {folder}/ ({args.mode} mode, " + (
+    options = options_from(args, report=report_path, force=True)
+    outcome = process_file(clip_path, out_path, options)
+    outcome.title = f"demo: equalized a synthesized clip in {folder}/ ({options.mode} mode, " + (
         "automatic genre)" if args.genre is None else f"genre {args.genre})")
     return show(outcome)

@@ -41,9 +41,12 @@ def _engine_options() -> argparse.ArgumentParser:
     group.add_argument("--targets", type=Path, metavar="FILE.toml",
                        help="target balances for match mode (default: presets/targets.toml; "
                             "`train` writes one next to its weights)")
-    group.add_argument("--mode", choices=MODES, default="preset",
+    group.add_argument("--mode", choices=MODES, default=None,
                        help="preset: the genre's EQ as written; match: steer each band toward the "
-                            "genre's target balance from the measured levels (default: preset)")
+                            "genre's target balance from the measured levels (default: preset; "
+                            "match with --reference)")
+    group.add_argument("--reference", type=Path, metavar="FILE",
+                       help="match mode steers toward this track's long-term balance instead of a genre's")
     group.add_argument("--amount", type=float, default=100.0, metavar="PERCENT",
                        help="scale every EQ gain, 0-100 (default: 100)")
     group.add_argument("--crossfade", type=float, default=2.0, metavar="SECONDS",
@@ -57,6 +60,13 @@ def _engine_options() -> argparse.ArgumentParser:
     group.add_argument("--plugin-position", choices=PLUGIN_POSITIONS, default="post",
                        help="plugins run before the EQ (the analysis and classifier hear them) or "
                             "after it (default: post)")
+    sound = parent.add_argument_group("level and ceiling")
+    sound.add_argument("--no-level-match", dest="level_match", action="store_false",
+                       help="let the EQ change the loudness (default: the output is kept as loud as "
+                            "the input, ITU-R BS.1770, so the EQ is heard as balance, not level)")
+    sound.add_argument("--ceiling", type=float, default=-1.0, metavar="DBFS",
+                       help="the limiter's sample-peak ceiling after the EQ and plugins, -20..0 "
+                            "(default: -1; true peak may exceed it by a fraction of a dB)")
     group.add_argument("--report", type=Path, metavar="FILE.json",
                        help="write a timeline: time, genre, EQ gains, input/output band levels")
     group.add_argument("--force", action="store_true", help="overwrite existing output files")
@@ -106,6 +116,14 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("-o", "--output", type=Path, help="file to write (required unless --realtime)")
         parser.add_argument("--realtime", action="store_true",
                             help="play through the engine to an output device, paced at real time")
+        whole = parser.add_argument_group("offline render")
+        whole.add_argument("--follow", action="store_true",
+                           help="let the EQ and level follow the track as a live stream does (default: "
+                                "one EQ and one gain for the whole track, decided from a first pass)")
+        whole.add_argument("--target-lufs", type=float, metavar="LUFS",
+                           help="deliver at this integrated loudness, -40..-5 (e.g. -14), under the ceiling")
+        whole.add_argument("--no-dither", dest="dither", action="store_false",
+                           help="round 8/16/24-bit outputs without TPDF dither")
         _device_options(parser, with_input=False)
         return parser
     if command == "analyze":
@@ -178,6 +196,9 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("--jack-loopback", action="store_true",
                             help="with a JACK device: connect its outputs to its inputs for the round trip")
         parser.add_argument("--live-only", action="store_true", help="with --device: skip the offline part")
+        parser.add_argument("--plugin", action="append", default=[], metavar="PATH[:NAME=VALUE,...]",
+                            help="with --device: a plugin after the EQ in the live run (repeatable); "
+                                 "the round trip shows the latency it adds")
         parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
         parser.add_argument("--force", action="store_true", help="overwrite an existing --json file")
         return parser

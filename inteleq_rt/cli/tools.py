@@ -103,7 +103,7 @@ def run_bench(args: argparse.Namespace) -> int:
     from .. import bench
     from ..io.atomic import check_can_write, write_atomically
     from ..resources import weights_dir
-    from ..session import load_genre_model
+    from ..track import load_genre_model
 
     try:
         sizes = tuple(int(n) for n in args.block_sizes.split(","))
@@ -129,7 +129,7 @@ def run_bench(args: argparse.Namespace) -> int:
     result = {"settings": {}} if args.live_only else bench.run(settings, progress, model)
     if args.device is not None:
         result["live"] = bench.measure_live(args.device, settings, args.live_block_size, model, progress,
-                                            jack_loopback=args.jack_loopback)
+                                            jack_loopback=args.jack_loopback, plugins=args.plugin)
     if args.live_only:
         result = {"machine": bench.machine(), "live": result["live"]}
         print(bench.format_live(result["live"]))

@@ -8,14 +8,15 @@ across it. It never waits: a record mid-write is simply read at the next block. 
 is plain numbers, so a record can live in shared memory and be written by another process.
 
 Fields: a genre (index into the engine's genre names; -1: none chosen), an amount (0..1;
-NaN: unchanged), and blend weights over the genres (all 0: no blend).
+NaN: unchanged), bypass (1: the EQ is bypassed, 0: not, NaN: unchanged), and blend weights
+over the genres (all 0: no blend).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-SEQUENCE, GENRE, AMOUNT, BLEND = 0, 1, 2, 3
+SEQUENCE, GENRE, AMOUNT, BYPASS, BLEND = 0, 1, 2, 3, 4
 NO_GENRE = -1.0
 
 
@@ -23,15 +24,20 @@ class CommandRecord:
     """One sender's latest commands (see the module's docstring for the protocol)."""
 
     def __init__(self, genres: int, buffer: np.ndarray | None = None) -> None:
-        size = BLEND + genres
+        size = self.size(genres)
         self.values = np.zeros(size) if buffer is None else buffer[:size]
         self.values[GENRE] = NO_GENRE
-        self.values[AMOUNT] = np.nan
+        self.values[AMOUNT] = self.values[BYPASS] = np.nan
         self._copy = self.values.copy()
         self._seen = 0.0
 
+    @staticmethod
+    def size(genres: int) -> int:
+        """Float64 values a record over this many genres takes (in shared memory too)."""
+        return BLEND + genres
+
     # -- the sender's side --------------------------------------------------------------------
-    def post(self, genre: int | None = None, amount: float | None = None,
+    def post(self, genre: int | None = None, amount: float | None = None, bypass: bool | None = None,
              blend: np.ndarray | None = None, clear_blend: bool = False) -> None:
         """Publish new values for the fields given; the others keep what they had."""
         values = self.values
@@ -40,6 +46,8 @@ class CommandRecord:
             values[GENRE] = float(genre)
         if amount is not None:
             values[AMOUNT] = float(amount)
+        if bypass is not None:
+            values[BYPASS] = float(bypass)
         if blend is not None:
             values[BLEND:] = blend
         elif clear_blend:
@@ -74,6 +82,11 @@ class CommandRecord:
     def amount(fields: np.ndarray) -> float | None:
         value = fields[AMOUNT]
         return None if np.isnan(value) else float(value)
+
+    @staticmethod
+    def bypass(fields: np.ndarray) -> bool | None:
+        value = fields[BYPASS]
+        return None if np.isnan(value) else bool(value)
 
     @staticmethod
     def blend(fields: np.ndarray) -> np.ndarray | None:

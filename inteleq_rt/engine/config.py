@@ -49,6 +49,8 @@ LIMITS: dict[str, tuple[float, float, str]] = {
     "classify every": (0.1, 60.0, "seconds"),
     "RMS window": (0.001, 60.0, "seconds"),
     "match smoothing": (0.001, 600.0, "seconds"),
+    "ceiling": (-20.0, 0.0, "dBFS"),
+    "target loudness": (-40.0, -5.0, "LUFS"),
 }
 
 
@@ -84,6 +86,10 @@ class EngineConfig:
     # Every gain change the engine makes is slew-limited to this rate, so none can click.
     gain_slew_db_per_s: float = 12.0
     analyze_output: bool = True
+    # Keep the output as loud as the input (BS.1770), so the EQ is heard as balance, not level.
+    level_match: bool = True
+    # The limiter's sample-peak ceiling after everything else (None: no limiter).
+    ceiling_db: float | None = -1.0
     # Seconds of input kept for a classifier beside the audio path (0: no classifier).
     input_ring_s: float = 0.0
     # The preset folder (None: the one in force, see ``inteleq_rt.resources.presets_dir``).
@@ -97,6 +103,8 @@ class EngineConfig:
         check_range("crossfade", self.crossfade_s)
         check_range("RMS window", self.rms_window_s)
         check_range("match smoothing", self.match_smoothing_s)
+        if self.ceiling_db is not None:
+            check_range("ceiling", self.ceiling_db)
         if self.mode not in ("preset", "match"):
             raise ConfigError(f"mode must be 'preset' or 'match', not {self.mode!r}")
         if not self.bands:

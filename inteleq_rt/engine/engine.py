@@ -2,8 +2,10 @@
 
 Per block: condition the input (non-finite samples become silence, absurd levels are
 clamped, so one bad sample cannot poison filter state for the rest of a stream), read the
-command records, analyse (filterbank), equalize (crossfading or steering), analyse the
-output, publish a snapshot. Everything the block touches is allocated here, up front.
+command records, analyse (filterbank), equalize (crossfading or steering), match the EQ's
+loudness to the input's, crossfade to the dry input while bypassed, run the post plugins,
+hold the ceiling (limiter), analyse the output, publish a snapshot. Everything the block
+touches is allocated here, up front.
 
 Other threads (or processes) talk to the engine through doors that never make the audio
 thread wait: two command records (the user's and the classifier's; a user's choice outranks
@@ -16,24 +18,28 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from numba import float32, int64, njit
 
 from .commands import CommandRecord
 from .config import MIN_BLOCK_SIZE, EngineConfig
-from .eq import Equalizer, PresetEQ
+from .eq import Equalizer, PresetEQ, crossfade
 from .filterbank import FilterBank
-from .levels import feature_vector
+from .limiter import Limiter
+from .loudness import IntegratedLoudness, LevelMatch
 from .match import MatchEQ
 from .plugins import PluginInsert
-from .presets import EqFilter, Preset, load_presets
+from .presets import Preset, load_presets
 from .ring import InputRing
+from .snapshot import Published, Snapshot
 
 # Input beyond +/- this (+90 dBFS) is clamped: far above any real signal, and low enough that
 # squares and filter states stay finite in float32.
 INPUT_LIMIT = 32768.0
+# Bypass crossfades between the EQ and the dry input this fast: quick enough to A/B, long
+# enough not to click.
+BYPASS_FADE_S = 0.2
 
 
 @njit(int64(float32[:, :], float32[:, ::1], float32), cache=True, nogil=True)
@@ -52,35 +58,6 @@ def _condition(block, clean, limit):
                 repaired += 1
             clean[n, c] = s
     return repaired
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A consistent copy of the engine's state at the end of one block."""
-
-    time_s: float
-    blocks: int
-    genre: str
-    crossfade: float | None
-    eq_gains: list[tuple[EqFilter, float]]
-    input_band_ms: np.ndarray
-    input_overall_ms: np.ndarray
-    output_band_ms: np.ndarray | None
-    output_overall_ms: np.ndarray | None
-
-    def input_features(self) -> np.ndarray:
-        return feature_vector(self.input_band_ms, self.input_overall_ms)
-
-
-class _Published:
-    """The state a block publishes, in arrays allocated once (written by the audio thread)."""
-
-    def __init__(self, channels: int, bands: int, max_filters: int) -> None:
-        self.input = (np.zeros((channels, bands)), np.zeros(channels))
-        self.output = (np.zeros((channels, bands)), np.zeros(channels))
-        self.gains = np.zeros(max_filters)
-        # frames, blocks, genre index, filter count, fade progress (NaN: no fade)
-        self.scalars = np.zeros(5)
 
 
 class Engine:
@@ -117,12 +94,18 @@ class Engine:
         self.input_ring = (InputRing(ring_frames, channels, config.max_block_size)
                            if ring_frames > 2 * config.max_block_size else None)
         self._clean = np.zeros((config.max_block_size, channels), dtype=np.float32)
+        self.level = LevelMatch(rate, channels, config.gain_slew_db_per_s) if config.level_match else None
+        self.limiter = Limiter(config.ceiling_db, rate, channels) if config.ceiling_db is not None else None
+        # A whole-track render's look at what the EQ hears and what it makes (before level matching).
+        self.eq_meters: tuple[IntegratedLoudness, IntegratedLoudness] | None = None
+        self._bypassed = False
+        self._bypass_position = 0.0  # 0: EQ .. 1: dry
         self.repaired_samples = 0  # NaN, Inf or beyond INPUT_LIMIT, since the start
         self.blocks = 0
         self.frames = 0
         self._sequence = 0
         most_filters = max(len(self.eq.filters(name)) for name in self.genres)
-        self._published = _Published(channels, len(config.bands), most_filters)
+        self._published = Published(channels, len(config.bands), most_filters)
         self._warm_up()
         self._publish()
 
@@ -148,6 +131,11 @@ class Engine:
             raise ValueError(f"amount {amount:g} is outside 0..1")
         self.user_commands.post(amount=amount)
 
+    def set_bypass(self, bypassed: bool) -> None:
+        """Hear the dry input (True) or the EQ (False); the change is a short crossfade, and
+        level matching keeps both equally loud."""
+        self.user_commands.post(bypass=bypassed)
+
     def post_decision(self, genre: str, blend: dict[str, float] | None = None) -> None:
         """The classifier's genre, and (match mode) the weights of the genres' targets to blend."""
         self._check_genre(genre)
@@ -155,8 +143,10 @@ class Engine:
 
     @property
     def latency_frames(self) -> int:
-        """Frames the plugins delay the stream by (their reported latency, once primed)."""
-        return sum(plugin.latency for plugin in (*self.pre_plugins, *self.post_plugins))
+        """Frames the stream is delayed by: the plugins' reported latency (once primed) and
+        the limiter's look-ahead."""
+        limiter = self.limiter.latency if self.limiter is not None else 0
+        return limiter + sum(plugin.latency for plugin in (*self.pre_plugins, *self.post_plugins))
 
     @property
     def genre(self) -> str:
@@ -174,7 +164,7 @@ class Engine:
                 if self._sequence == before:
                     break
             time.sleep(0)
-        frames, blocks, genre_index, count, fade = copies[5]
+        frames, blocks, genre_index, count, fade, level_gain, bypass, limited, limiting = copies[5]
         genre = self.genres[int(genre_index)]
         has_output = self.output_analysis is not None
         return Snapshot(
@@ -187,6 +177,10 @@ class Engine:
             input_overall_ms=copies[1],
             output_band_ms=copies[2] if has_output else None,
             output_overall_ms=copies[3] if has_output else None,
+            level_gain_db=float(level_gain),
+            bypass=float(bypass),
+            limited_blocks=int(limited),
+            limiter_reduction_db=float(limiting),
         )
 
     # -- the audio path ---------------------------------------------------------------------
@@ -212,13 +206,36 @@ class Engine:
         self.input_analysis.process(block)
         self._apply_commands()
         self.eq.process(block, out)
+        if self.eq_meters is not None:
+            self.eq_meters[0].add(block)
+            self.eq_meters[1].add(out)
+        if self.level is not None:
+            self.level.process(block, out)
+        self._mix_bypass(block, out)
         for plugin in self.post_plugins:
             plugin.process(out, out)
+        if self.limiter is not None:
+            self.limiter.process(out)
         if self.output_analysis is not None:
             self.output_analysis.process(out)
         self.blocks += 1
         self.frames += block.shape[0]
         self._publish()
+
+    def _mix_bypass(self, dry: np.ndarray, out: np.ndarray) -> None:
+        """While bypassed, ``out`` becomes the dry input, by a raised-cosine crossfade."""
+        position = self._bypass_position
+        if position == (1.0 if self._bypassed else 0.0):
+            if self._bypassed:
+                out[:] = dry
+            return
+        step = 1.0 / (BYPASS_FADE_S * self.config.sample_rate)
+        if self._bypassed:
+            crossfade(out, dry, out, position, step)
+            self._bypass_position = min(1.0, position + dry.shape[0] * step)
+        else:
+            crossfade(dry, out, out, 1.0 - position, step)
+            self._bypass_position = max(0.0, position - dry.shape[0] * step)
 
     def _apply_commands(self) -> None:
         """What the records say, once per block; a genre switch refused mid-fade is tried again."""
@@ -228,6 +245,9 @@ class Engine:
             amount = CommandRecord.amount(user)
             if amount is not None:
                 self.eq.set_amount(amount)
+            bypass = CommandRecord.bypass(user)
+            if bypass is not None:
+                self._bypassed = bypass
         decided = self.classifier_commands.read()
         if decided is not None:
             self._classifier_genre = CommandRecord.genre(decided)
@@ -252,4 +272,8 @@ class Engine:
         scalars[2] = self._genre_index[self.eq.target]
         scalars[3] = len(gains)
         scalars[4] = math.nan if fade is None else fade
+        scalars[5] = self.level.gain_db if self.level is not None else 0.0
+        scalars[6] = self._bypass_position
+        if self.limiter is not None:
+            scalars[7], scalars[8] = self.limiter.limited_blocks, self.limiter.deepest_reduction_db
         self._sequence += 1

@@ -48,7 +48,7 @@ def build_chain(filters: tuple[EqFilter, ...]) -> tuple[pedalboard.Pedalboard, l
 
 
 @njit(void(float32[:, :], float32[:, :], float32[:, :], float64, float64), cache=True, nogil=True)
-def _crossfade(old, new, out, position, step):
+def crossfade(old, new, out, position, step):
     """out = old * (1 - w) + new * w, with w a raised cosine of the fade position per frame."""
     frames, channels = out.shape
     for n in range(frames):
@@ -211,7 +211,7 @@ class PresetEQ(Equalizer):
         self._ramps[self.incoming].advance(seconds)
         upcoming = self._boards[self.incoming].process(block, self.sample_rate, reset=False)
         step = 1.0 / max(self.crossfade_s * self.sample_rate, 1.0)
-        _crossfade(current, upcoming, out, self.fade_position, step)
+        crossfade(current, upcoming, out, self.fade_position, step)
         self.fade_position += frames * step
         if self.fade_position >= 1.0:
             self.active, self.incoming, self.fade_position = self.incoming, None, 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import LEVEL_FLOOR_DB
+from .filterbank import FilterBank
 
 
 def power_db(mean_square: np.ndarray) -> np.ndarray:
@@ -28,3 +29,32 @@ def feature_vector(band_ms: np.ndarray, overall_ms: np.ndarray) -> np.ndarray:
     """Band levels in dB relative to the overall level, then the overall level in dBFS."""
     relative_db, overall_db = band_levels_db(band_ms, overall_ms)
     return np.concatenate([relative_db, overall_db[..., None]], axis=-1)
+
+
+class LongTermBalance:
+    """A signal's long-term band power relative to its overall power (dB), like an LTAS: the
+    filterbank's running levels sampled every ``hop_s``, channels mixed by power. Match mode's
+    targets are measured this way from a corpus, and a whole-track render or a reference track
+    measures its balance the same way, fed in blocks of any size."""
+
+    def __init__(self, bands, sample_rate: int, channels: int, hop_s: float = 0.1) -> None:
+        self._bank = FilterBank(bands, sample_rate, channels, 0.4)
+        self._hop = int(hop_s * sample_rate)
+        self._pending = 0
+        self._band_sum = np.zeros(len(bands))
+        self._overall_sum = 0.0
+
+    def add(self, audio: np.ndarray) -> None:
+        position = 0
+        while position < audio.shape[0]:
+            take = min(self._hop - self._pending, audio.shape[0] - position)
+            self._bank.process(audio[position : position + take])
+            self._pending += take
+            position += take
+            if self._pending == self._hop:
+                self._band_sum += self._bank.band_ms.mean(axis=0)
+                self._overall_sum += self._bank.overall_ms.mean()
+                self._pending = 0
+
+    def levels_db(self) -> np.ndarray:
+        return 10 * np.log10(np.maximum(self._band_sum, 1e-30) / max(self._overall_sum, 1e-30))

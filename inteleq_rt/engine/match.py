@@ -105,6 +105,7 @@ class MatchEQ(Equalizer):
         self._goals = np.zeros(len(bands))
         self._blend_weights = np.zeros(len(self.genres))
         self.active = initial
+        self.held = False
 
     @property
     def target(self) -> str:
@@ -128,12 +129,26 @@ class MatchEQ(Equalizer):
         np.divide(weights, weights.sum(), out=self._blend_weights)
         self._blend = self._blend_weights
 
+    def hold(self, balance_db: np.ndarray) -> None:
+        """Steer once, from a whole track's long-term balance (band dB relative to overall),
+        and keep those gains to the end: a whole-track render."""
+        target_db, mask = self._targets[self.active]
+        self._goals[:] = 0.0
+        _steer(10.0 ** (balance_db[None, :] / 10.0), np.ones(1), target_db, mask, self.amount,
+               self.max_gain_db, 1.0, self._goals)
+        np.take(self._goals, self._usable_bands, out=self._ramp.goal)
+        self._ramp.jump()
+        self.held = True
+
     def warm_up(self, silence: np.ndarray) -> None:
         self._board.process(silence, self.sample_rate, reset=True)
         self._board.reset()
 
     def process(self, block: np.ndarray, out: np.ndarray) -> None:
         """Steer gain goals from the input's measured levels, ramp toward them, filter."""
+        if self.held:
+            out[:] = self._board.process(block, self.sample_rate, reset=False)
+            return
         analysis = self.analysis
         seconds = block.shape[0] / self.sample_rate
         blend = self._blend

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.config import PAPER_BANDS
-from ..engine.filterbank import FilterBank
+from ..engine.levels import LongTermBalance
 from ..errors import InteleqError
 from .features import FeatureSpec, extract_features
 
@@ -107,16 +107,11 @@ def default_cache_dir() -> Path:
     return Path(base) / "inteleq-rt" / "features"
 
 
-def long_term_balance(audio: np.ndarray, sample_rate: int, bands=PAPER_BANDS, hop_s: float = 0.1) -> np.ndarray:
+def long_term_balance(audio: np.ndarray, sample_rate: int, bands=PAPER_BANDS) -> np.ndarray:
     """A clip's long-term band power relative to its overall power (dB), like an LTAS."""
-    bank = FilterBank(bands, sample_rate, audio.shape[1], 0.4)
-    hop = int(hop_s * sample_rate)
-    band_sum, overall_sum = np.zeros(len(bands)), 0.0
-    for start in range(0, audio.shape[0] - hop + 1, hop):
-        bank.process(audio[start : start + hop])
-        band_sum += bank.band_ms.mean(axis=0)
-        overall_sum += bank.overall_ms.mean()
-    return 10 * np.log10(np.maximum(band_sum, 1e-30) / max(overall_sum, 1e-30))
+    balance = LongTermBalance(bands, sample_rate, audio.shape[1])
+    balance.add(audio)
+    return balance.levels_db()
 
 
 def long_term_balance_of(path: Path) -> np.ndarray:

@@ -54,7 +54,7 @@ class Layout:
 
     @property
     def status_offset(self) -> int:
-        return self.record_offset + 8 * (3 + len(self.genres))
+        return self.record_offset + 8 * CommandRecord.size(len(self.genres))
 
     @property
     def size(self) -> int:
@@ -65,7 +65,7 @@ class Layout:
         buf = memory.buf
         counter = np.ndarray((1,), np.int64, buf, 0)
         ring = np.ndarray((self.frames, self.channels), np.float32, buf, 8)
-        record = np.ndarray((3 + len(self.genres),), np.float64, buf, self.record_offset)
+        record = np.ndarray((CommandRecord.size(len(self.genres)),), np.float64, buf, self.record_offset)
         status = np.ndarray((STATUS_FIELDS + len(self.classes),), np.float64, buf, self.status_offset)
         return counter, ring, record, status
 

@@ -15,6 +15,10 @@ from scipy import signal
 
 from .atomic import AtomicOutput, AudioError
 
+FILE_BLOCK = 4096  # frames per block offline: large blocks, few calls
+# Integer sample formats narrower than float32's precision: quantized here, with TPDF dither.
+DITHERED_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24}
+
 
 @dataclass(frozen=True)
 class AudioInfo:
@@ -88,6 +92,39 @@ def read_blocks(reader: sf.SoundFile, source: Path, block_size: int) -> Iterator
         if not len(block):
             return
         yield block
+
+
+def stream(path: Path, block_size: int = FILE_BLOCK) -> Iterator[np.ndarray]:
+    """A file's blocks, the file closed at the end."""
+    read_info(path)
+    with sf.SoundFile(str(path)) as reader:
+        yield from read_blocks(reader, path, block_size)
+
+
+class Quantizer:
+    """Float blocks to what an output's sample format holds, never wrapping around.
+
+    Integer formats narrower than float32's 24-bit precision are quantized here, with TPDF
+    dither (two uniform variables of one step each, seeded, so a render is repeatable) unless
+    ``dither`` is off; other integer formats are clipped to full scale; float formats pass."""
+
+    def __init__(self, subtype: str, dither: bool = True) -> None:
+        self.bits = DITHERED_BITS.get(subtype)
+        self.clip = is_integer_format(subtype)
+        self.dither = dither
+        self._random = np.random.default_rng(0)
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        if self.bits is None:
+            return np.clip(block, -1.0, 1.0, out=block) if self.clip else block
+        scale = float(1 << (self.bits - 1))
+        steps = block.astype(np.float64) * scale
+        if self.dither:
+            steps += self._random.random(block.shape) - self._random.random(block.shape)
+        np.rint(steps, out=steps)
+        np.clip(steps, -scale, scale - 1.0, out=steps)
+        # libsndfile takes int32 as full scale and keeps the top bits: exact for these steps
+        return steps.astype(np.int32) << (32 - self.bits)
 
 
 def resample(audio: np.ndarray, rate: int, new_rate: int) -> np.ndarray:

@@ -1,0 +1,112 @@
+"""The ceiling: a look-ahead peak limiter after the EQ and plugins, so no output clips.
+
+pedalboard's Limiter (JUCE's) has no look-ahead and lets peaks through above its threshold
+(benchmarks/sound_check.py measures it), so the limiter is written here. Per sample, the gain
+each frame needs (ceiling / its peak over channels, at most 1) enters a sliding minimum over
+the look-ahead window plus one frame; a release lets that minimum recover toward 1; and the
+gain applied is the mean of the last window of those values. Every value in that mean was
+computed over a window holding the delayed frame it is applied to, so the applied gain never
+exceeds what that frame needs: the sample peak holds the ceiling (true peak, between samples,
+may exceed it by a fraction of a dB; the benchmark measures by how much). The gain moves
+as a ramp as long as the look-ahead, so a peak is met smoothly, not clipped.
+
+The output is late by the look-ahead: offline renders compensate it and live runs report it,
+as they do a plugin's latency.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import float32, float64, int64, njit
+
+LOOKAHEAD_S = 0.0015
+RELEASE_S = 0.08
+
+# state slots (float64): frames seen, release value, running sum, queue head, queue size,
+# deepest gain since the start
+_POSITION, _RELEASE, _SUM, _HEAD, _SIZE, _DEEPEST = range(6)
+
+
+@njit(int64(float32[:, :], float64, float64, float32[:, ::1], float64[::1], float64[::1],
+            int64[::1], float64[::1]), cache=True, nogil=True)
+def _limit(block, ceiling, release, delay, box, queue_gain, queue_time, state):
+    """Limit ``block`` in place (delayed by len(delay) frames); returns frames limited."""
+    window = box.shape[0]  # the look-ahead plus the frame itself
+    latency = delay.shape[0]
+    channels = block.shape[1]
+    position = int64(state[_POSITION])
+    recovered = state[_RELEASE]
+    total = state[_SUM]
+    head, size = int64(state[_HEAD]), int64(state[_SIZE])
+    limited = 0
+    deepest = state[_DEEPEST]
+    for n in range(block.shape[0]):
+        peak = 0.0
+        for c in range(channels):
+            peak = max(peak, abs(float64(block[n, c])))
+        needed = ceiling / peak if peak > ceiling else 1.0
+        # sliding minimum of ``needed`` over the last ``window`` frames (a monotonic queue)
+        if size > 0 and queue_time[head] <= position - window:
+            head = (head + 1) % window
+            size -= 1
+        while size > 0 and queue_gain[(head + size - 1) % window] >= needed:
+            size -= 1
+        queue_gain[(head + size) % window] = needed
+        queue_time[(head + size) % window] = position
+        size += 1
+        lowest = queue_gain[head]
+        recovered = min(lowest, 1.0 - (1.0 - recovered) * release)
+        slot = position % window
+        total += recovered - box[slot]
+        box[slot] = recovered
+        gain = min(total / window, 1.0)
+        # the frame that entered ``latency`` frames ago leaves now, scaled: it lies in the
+        # window of every value the mean holds
+        delayed = position % latency
+        for c in range(channels):
+            x = float64(delay[delayed, c]) * gain
+            delay[delayed, c] = block[n, c]
+            x = min(max(x, -ceiling), ceiling)  # float rounding only: the gain already holds it
+            block[n, c] = np.float32(x)
+        if gain < 1.0:
+            limited += 1
+            deepest = min(deepest, gain)
+        position += 1
+    state[_POSITION], state[_RELEASE], state[_SUM] = position, recovered, total
+    state[_HEAD], state[_SIZE], state[_DEEPEST] = head, size, deepest
+    return limited
+
+
+class Limiter:
+    """A look-ahead limiter holding a sample-peak ceiling (see the module's docstring)."""
+
+    def __init__(self, ceiling_db: float, sample_rate: float, channels: int) -> None:
+        """``ceiling_db`` is checked by the engine's configuration (LIMITS["ceiling"])."""
+        self.ceiling_db = ceiling_db
+        # float32 output: keep the ceiling a hair inside so rounding cannot cross it
+        self._ceiling = 10.0 ** (ceiling_db / 20.0) * (1.0 - 1e-6)
+        self.latency = max(1, int(round(LOOKAHEAD_S * sample_rate)))
+        window = self.latency + 1
+        self._release = math.exp(-1.0 / (RELEASE_S * sample_rate))
+        self._delay = np.zeros((self.latency, channels), np.float32)
+        self._box = np.ones(window)
+        self._queue_gain = np.ones(window)
+        self._queue_time = np.zeros(window, np.int64)
+        self._state = np.zeros(6)
+        self._state[_RELEASE], self._state[_SUM], self._state[_DEEPEST] = 1.0, float(window), 1.0
+        self.limited_blocks = 0
+        self.blocks = 0
+
+    def process(self, block: np.ndarray) -> None:
+        """Limit ``block`` (frames, channels) in place; it comes out ``latency`` frames late."""
+        self.blocks += 1
+        if _limit(block, self._ceiling, self._release, self._delay, self._box, self._queue_gain,
+                  self._queue_time, self._state):
+            self.limited_blocks += 1
+
+    @property
+    def deepest_reduction_db(self) -> float:
+        """The most gain the limiter has taken away since the start (dB, >= 0)."""
+        return max(0.0, -20.0 * math.log10(self._state[_DEEPEST]))

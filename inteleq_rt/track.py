@@ -1,0 +1,178 @@
+"""Whole tracks: what a file is (``classify_file``), and what a render decides before it
+renders (``plan_track``).
+
+A mastered file should keep one EQ from start to end. So `process` listens to the whole
+track first: the genre model's evidence averaged over the track (as `classify` does), its
+long-term balance (match mode steers once, from it) and its integrated loudness. A second,
+quick pass renders the decided EQ and measures the loudness of its output; the render then
+runs with that EQ and one constant gain: the input's loudness (level matching) or the
+--target-lufs. Loudness is BS.1770's (engine/loudness.py), so a render and a stream agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .engine.filterbank import band_set
+from .engine.levels import LongTermBalance
+from .engine.loudness import MAX_MATCH_DB, IntegratedLoudness
+from .engine.presets import Preset, Target
+from .errors import InteleqError
+from .io import files
+from .options import Options
+from .resources import weights_dir
+
+REFERENCE = "reference"  # the genre name a --reference track's balance goes by
+MAX_TARGET_GAIN_DB = 24.0  # --target-lufs never raises a track more than this
+# --target-lufs measures the limited render and corrects its gain up to this many times, until
+# it is this close
+TARGET_TRIES, TARGET_TOLERANCE_LU = 2, 0.1
+
+
+def load_genre_model(weights: str | Path | None, alternative: str = ""):
+    """The genre model (by name or folder), or an error that says how to get one."""
+    from .genre.model import WeightsError, load_model
+
+    folder = weights_dir(weights)
+    try:
+        return load_model(folder)
+    except WeightsError as error:
+        raise WeightsError(f"{error}; train a model with `inteleq-rt train DATASET -o {folder}`{alternative}") from None
+
+
+@dataclass
+class Classified:
+    """A whole file's verdict: the mean of its windows' evidence, one window a second."""
+
+    genre: str  # a class, "electronic", or "unsure"
+    probabilities: dict[str, float]
+    music: float
+    top_tags: list[tuple[str, float]]  # the tagger's own view (a tagger model only)
+
+
+def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None = None) -> Classified:
+    """The model's verdict on a whole file, read in blocks; ``also`` sees every block."""
+    from .genre.classifier import ELECTRONIC, MUSIC_THRESHOLD, UNSURE
+
+    info = files.read_info(path)
+    try:
+        model.check_sample_rate(info.sample_rate)
+    except InteleqError as error:
+        raise type(error)(f"{path}: {error}") from None
+    tracker = model.tracker(info.sample_rate, info.channels)
+    heard, due = [], [model.window_s]
+
+    def on_tick(tracker) -> None:
+        if tracker.seconds + 1e-9 >= due[0]:
+            due[0] += 1.0
+            heard.append(model.evidence(tracker))
+
+    for block in files.stream(path):
+        tracker.push(block, on_tick)
+        if also is not None:
+            also(block)
+    if not heard:
+        raise InteleqError(f"{path}: shorter than the {model.window_s:.3g} s the model listens to")
+    probabilities = np.mean([e.probabilities for e in heard], axis=0)
+    music = float(np.mean([e.music for e in heard]))
+    electronic = [e.electronic for e in heard if e.electronic is not None]
+    if music < MUSIC_THRESHOLD:
+        genre = UNSURE
+    elif electronic and np.mean(electronic) > 0:
+        genre = ELECTRONIC
+    else:
+        genre = model.classes[int(np.argmax(probabilities))]
+    tags = []
+    if heard[0].tag_logits is not None:
+        mean = 1.0 / (1.0 + np.exp(-np.mean([e.tag_logits for e in heard], axis=0)))
+        tags = [(model.tagger.tags[i], round(float(mean[i]), 3)) for i in np.argsort(-mean)[:5]]
+    return Classified(genre, {n: round(float(p), 4) for n, p in zip(model.classes, probabilities)},
+                      round(music, 4), tags)
+
+
+def reference_preset(path: Path, bands: tuple[tuple[float, float], ...]) -> Preset:
+    """A preset whose target is ``path``'s long-term balance: match mode steers toward it."""
+    info = files.read_info(path)
+    balance = LongTermBalance(bands, info.sample_rate, info.channels)
+    for block in files.stream(path):
+        balance.add(block)
+    return Preset(REFERENCE, f"the long-term balance of {path.name}", str(path), (),
+                  Target(bands, tuple(balance.levels_db()), None, info.sample_rate * 0.45))
+
+
+@dataclass
+class TrackPlan:
+    """What a whole-track render does, decided before it starts."""
+
+    options: Options  # the render's: a fixed genre, and level matching on if a gain is held
+    why: str  # how the genre was chosen, for the summary
+    balance_db: np.ndarray | None  # match mode: the track's long-term balance
+    gain_db: float | None = None  # the constant gain after the EQ (None: no level matching)
+
+    def apply(self, engine) -> None:
+        """Fix the engine's EQ and gain for the whole render."""
+        if self.balance_db is not None:
+            engine.eq.hold(self.balance_db)
+        if self.gain_db is not None:
+            engine.level.hold(self.gain_db)
+
+
+def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: dict[str, Preset],
+               render: Callable[[Options, Callable], float]) -> TrackPlan:
+    """Listen to the whole track, then measure what its EQ hears and makes. ``render(options,
+    prepare)`` runs the file through a fresh engine (``prepare(engine)`` before the first block)
+    and returns the loudness of its output."""
+    from .genre.classifier import UNSURE
+
+    rate, channels = info.sample_rate, info.channels
+    balance = LongTermBalance(band_set(options.bands), rate, channels) if options.mode == "match" else None
+    genre, why = options.genre, f"{options.genre or REFERENCE}: chosen"
+    model = load_genre_model(options.weights, ", or choose a genre with --genre") if options.automatic else None
+    if model is not None and info.frames < model.window_s * rate:
+        genre, why = "flat", f"flat: shorter than the {model.window_s:.3g} s the genre model listens to"
+        model = None
+    if model is not None:
+        verdict = classify_file(source, model, balance.add if balance is not None else None)
+        genre = verdict.genre if verdict.genre in presets else "flat"
+        best = max(verdict.probabilities.items(), key=lambda item: item[1])
+        why = (f"flat: the track is not music enough ({verdict.music:.0%})" if verdict.genre == UNSURE
+               else f"{genre}: the whole track heard as {verdict.genre} (music {verdict.music:.0%}, "
+                    f"{best[0]} {best[1]:.0%})")
+    elif balance is not None:
+        for block in files.stream(source):
+            balance.add(block)
+    fixed = options if options.reference is not None else replace(options, genre=genre, weights=None, blend=False)
+    plan = TrackPlan(fixed, why, balance.levels_db() if balance is not None else None)
+    if options.level_match or options.target_lufs is not None:
+        meters = IntegratedLoudness(rate, channels), IntegratedLoudness(rate, channels)
+
+        def prepare(engine) -> None:
+            plan.apply(engine)
+            engine.eq_meters = meters
+
+        render(replace(plan.options, level_match=False), prepare)
+        plan.gain_db = _gain(options, meters[0].lufs(), meters[1].lufs())
+        plan.options = replace(plan.options, level_match=True)
+    if options.target_lufs is not None:  # the limiter takes some loudness back: make up for it
+        for _ in range(TARGET_TRIES):
+            short = options.target_lufs - render(plan.options, plan.apply)
+            if not math.isfinite(short) or abs(short) < TARGET_TOLERANCE_LU or plan.gain_db >= MAX_TARGET_GAIN_DB:
+                break
+            plan.gain_db = min(plan.gain_db + short, MAX_TARGET_GAIN_DB)
+    return plan
+
+
+def _gain(options: Options, input_lufs: float, eq_lufs: float) -> float:
+    """The constant gain after the EQ: to the target loudness, or back to the input's."""
+    if not math.isfinite(eq_lufs):  # silence: nothing to match
+        return 0.0
+    if options.target_lufs is not None:
+        return min(options.target_lufs - eq_lufs, MAX_TARGET_GAIN_DB)
+    if not math.isfinite(input_lufs):
+        return 0.0
+    return min(max(input_lufs - eq_lufs, -MAX_MATCH_DB), MAX_MATCH_DB)
