@@ -60,12 +60,17 @@ class Status:
     block_period_s: float
     xruns: int
     classifier_note: str | None = None  # "unsure: not music", "restarted 1x", ...
+    level_gain_db: float | None = None  # level matching's gain (None: off)
+    bypass: float = 0.0  # 0: EQ heard .. 1: dry input
+    limited_blocks: int = 0
+    limiter_reduction_db: float = 0.0  # deepest since the start
+    controls: str | None = None  # the keys' state and help (None: no terminal controls)
 
 
 def read_status(engine: Engine, classifier: GenreClassifier | None, stats: StreamStats | None,
-                block_size: int, mode: str) -> Status:
-    """Gather a ``Status`` from the engine's snapshot, the classifier's latest decision and the
-    stream's statistics."""
+                block_size: int, mode: str, controls: str | None = None) -> Status:
+    """Gather a ``Status`` from the engine's snapshot, the classifier's latest decision, the
+    stream's statistics and the terminal controls' state."""
     from .engine.levels import power_db
 
     snap = engine.snapshot()
@@ -88,6 +93,11 @@ def read_status(engine: Engine, classifier: GenreClassifier | None, stats: Strea
         block_period_s=block_size / engine.config.sample_rate,
         xruns=stats.xruns if stats is not None else 0,
         classifier_note=_classifier_note(latest, getattr(classifier, "restarts", 0)),
+        level_gain_db=snap.level_gain_db if engine.level is not None else None,
+        bypass=snap.bypass,
+        limited_blocks=snap.limited_blocks,
+        limiter_reduction_db=snap.limiter_reduction_db,
+        controls=controls,
     )
 
 
@@ -124,6 +134,15 @@ def _load(status: Status) -> str:
             f"{status.block_period_s * 1e3:.2f} ms block")
 
 
+def _sound(status: Status) -> str:
+    """Level matching, the limiter and bypass, in a few words."""
+    level = "level match off" if status.level_gain_db is None else f"level {status.level_gain_db:+.1f} dB"
+    limiter = (f"limiter {status.limited_blocks} blocks, deepest -{status.limiter_reduction_db:.1f} dB"
+               if status.limited_blocks else "limiter idle")
+    bypass = "" if status.bypass == 0.0 else "  BYPASSED" if status.bypass == 1.0 else f"  bypass {status.bypass:.0%}"
+    return f"{level}  {limiter}{bypass}"
+
+
 def _genre(status: Status) -> str:
     if status.crossfade is None:
         return status.genre
@@ -143,7 +162,7 @@ def plain_line(status: Status) -> str:
         line += f"  cb p99 {status.callback_p99_s * 1e6:.0f}us"
     if status.classifier_note:
         line += f"  [{status.classifier_note}]"
-    return line + f"  xruns {status.xruns}"
+    return line + f"  {_sound(status)}  xruns {status.xruns}"
 
 
 def _bar(fraction: float, width: int) -> str:
@@ -195,8 +214,11 @@ def render(status: Status) -> Text:
         text.append(f"{'genre':<18}probability\n", "dim")
         for name, p in sorted(status.probabilities.items(), key=lambda item: -item[1]):
             text.append(f"{name:<18}").append(_bar(p, 20), "yellow").append(f" {p:4.0%}\n")
+    text.append(_sound(status) + "\n", "bold magenta" if status.bypass else "")
     text.append(_load(status) + "   xruns ")
     text.append(str(status.xruns), "bold red" if status.xruns else "bold green")
+    if status.controls:
+        text.append("\n" + status.controls, "dim")
     return text
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .controls import Controls
 from .display import StatusDisplay, read_status
 from .io import devices, files, streams
 from .io.atomic import AudioError, check_can_write
@@ -35,12 +36,13 @@ def timing_summary(stats: streams.StreamStats, block_size: int, sample_rate: int
     return summary
 
 
-def _ticker(session: Session, display: StatusDisplay, block_size: int):
+def _ticker(session: Session, display: StatusDisplay, controls: Controls, block_size: int):
     """What the supervising thread does twice a second: sample the timeline, redraw."""
     def tick(stats: streams.StreamStats) -> None:
         session.supervise()
         session.timeline.sample()
-        display.show(read_status(session.engine, session.classifier, stats, block_size, session.mode))
+        display.show(read_status(session.engine, session.classifier, stats, block_size, session.mode,
+                                 controls.describe()))
 
     return tick
 
@@ -59,9 +61,9 @@ def monitor(options: Options, input_device: str | None = None, output_device: st
     name = devices.resolve_device(source, "input")["name"]
     print(f"monitoring {name!r} at {rate} Hz, {channels} ch, {block_size}-frame blocks, "
           f"{engine.config.mode} mode, {session.mode}; Ctrl+C stops", file=sys.stderr)
-    with session.beside_audio(), StatusDisplay() as display:
+    with session.beside_audio(), StatusDisplay() as display, Controls(engine, session.home_genre) as controls:
         stats = streams.run_live(engine, source, sink, block_size, should_stop=lambda: time.monotonic() >= deadline,
-                                 on_tick=_ticker(session, display, block_size))
+                                 on_tick=_ticker(session, display, controls, block_size))
     summary = {"seconds": round(engine.frames / rate, 2), "blocks": engine.blocks,
                **timing_summary(stats, block_size, rate)}
     return session.finish("stopped", summary, stats.error)
@@ -89,13 +91,20 @@ def play(source: Path, options: Options, output_device: str | None = None, block
         print(f"{sink['name']!r} does not run at {rate} Hz: resampling to {new_rate} Hz", file=sys.stderr)
         audio, rate = files.resample(audio, rate, new_rate), new_rate
     session = Session(options, rate, info.channels, block_size=block_size, live=True)
+    engine = session.engine
+    # Play on past the end for as long as the stream is late (the limiter's look-ahead, and
+    # for plugins, whose latency shows once they run, half a second), so the tail is heard.
+    frames = len(audio)
+    tail = engine.latency_frames + (rate // 2 if engine.pre_plugins or engine.post_plugins else 0)
+    audio = np.concatenate([audio, np.zeros((tail, audio.shape[1]), np.float32)])
     processed = np.zeros_like(audio) if output is not None else None
-    with session.beside_audio(), StatusDisplay() as display:
-        stats = streams.play_file(session.engine, audio, device, block_size,
-                                  _ticker(session, display, block_size), processed)
-    summary = {"input": str(source), "seconds_played": round(session.engine.frames / rate, 2),
+    with session.beside_audio(), StatusDisplay() as display, Controls(engine, session.home_genre) as controls:
+        stats = streams.play_file(engine, audio, device, block_size,
+                                  _ticker(session, display, controls, block_size), processed)
+    summary = {"input": str(source), "seconds_played": round(min(engine.frames, frames) / rate, 2),
                "sample_rate": rate, **timing_summary(stats, block_size, rate)}
-    if processed is not None:
-        files.write_audio(output, processed[: min(session.engine.frames, len(audio))], rate, info)
+    if processed is not None:  # what played, lined up with the input as an offline render is
+        late = engine.latency_frames
+        files.write_audio(output, processed[late : late + min(max(engine.frames - late, 0), frames)], rate, info)
         summary["output"] = str(output)
     return session.finish("played", summary, stats.error)

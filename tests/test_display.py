@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict
 
 import numpy as np
+import pytest
 from rich.console import Console
 
 from inteleq_rt.engine.config import EngineConfig
@@ -150,5 +151,55 @@ def test_live_monitoring_on_a_terminal_shows_the_panel_and_ctrl_c_stops_it(jack_
             os.killpg(engine.pid, signal.SIGKILL)
         os.close(master)
     assert "band Hz" in text and "low shelf 100Hz" in text and "genre jazz" in text
-    assert re.search(r"xruns \d+\s+stopped", text), text  # the last panel, then the summary below it
+    assert re.search(r"xruns \d+\s+EQ on .*\+/- amount\s+stopped", text), text  # the last panel, then the summary
     assert "Traceback" not in text and f"{JACK_RATE} Hz" in text
+
+
+def test_keys_on_a_terminal_bypass_switch_genre_and_set_amount_while_jack_runs(jack_server, tmp_path):
+    """b, b, n, - and - typed on a real pseudo-terminal reach the engine through its record,
+    and the panel shows what they set."""
+    from inteleq_rt.engine.presets import load_presets
+
+    presets = load_presets()
+    genres = list(presets)
+    following = genres[(genres.index("jazz") + 1) % len(genres)]
+    report = tmp_path / "keys.json"
+    master, slave = pty.openpty()
+    engine = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", "system, JACK", "--genre", "jazz",
+                               "--report", str(report)], stdin=slave, stdout=slave, stderr=slave,
+                              env=jack_server.env, cwd=REPO, start_new_session=True)
+    os.close(slave)
+    try:
+        text = read_all(master, 5.0)
+        os.write(master, b"b")
+        text += read_all(master, 2.0)
+        os.write(master, b"b")
+        os.write(master, b"n")
+        os.write(master, b"--")
+        text += read_all(master, 4.0)
+        os.killpg(engine.pid, signal.SIGINT)
+        text += read_all(master, 15.0)
+        assert engine.wait(timeout=10) == 0, text
+    finally:
+        if engine.poll() is None:
+            os.killpg(engine.pid, signal.SIGKILL)
+        os.close(master)
+    assert "BYPASSED  amount 100%  genre jazz" in text
+    assert f"EQ on  amount 80%  genre {following}" in text
+    timeline = json.loads(report.read_text())["timeline"]
+    assert any(entry["bypass"] == 1.0 and entry["genre"] == "jazz" for entry in timeline)
+    last = timeline[-1]
+    assert last["bypass"] == 0.0 and last["genre"] == following
+    nominal = [f.gain_db for f in presets[following].eq]
+    assert [f["gain_db"] for f in last["eq"]] == pytest.approx([0.8 * g for g in nominal], abs=0.01)
+
+
+def test_controls_are_off_without_a_terminal():
+    from inteleq_rt.controls import Controls
+
+    engine = Engine(EngineConfig(), genre="jazz")
+    with Controls(engine, "jazz", stream=io.StringIO()) as controls:
+        assert controls.describe() is None and controls._thread is None
+    for key in "p+a-":  # keys still act when pressed through the library
+        controls.press(key)
+    assert controls.genre == "jazz" and controls.amount == 0.9
