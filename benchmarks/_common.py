@@ -15,9 +15,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def parser(description: str, seconds: float) -> argparse.ArgumentParser:
+def parser(description: str, seconds: float | None = None) -> argparse.ArgumentParser:
+    """Arguments every script takes (and ``--seconds`` for those that measure for a time)."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--seconds", type=float, default=seconds, help=f"measurement length (default: {seconds:g})")
+    if seconds is not None:
+        p.add_argument("--seconds", type=float, default=seconds, help=f"measurement length (default: {seconds:g})")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and PNG (default: results/)")
     return p
 

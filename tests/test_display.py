@@ -133,16 +133,20 @@ def test_the_panel_process_draws_in_place_and_falls_back_to_lines_if_it_dies():
         os.close(master)
 
 
-def test_live_monitoring_on_a_terminal_shows_the_panel_and_ctrl_c_stops_it(jack_server):
-    """On a real pseudo-terminal, as a user runs it: Ctrl+C reaches the whole foreground group
-    (the panel's process too), the run ends with its summary and exit status 0."""
+def on_a_terminal(jack_server, *args: str, steps: tuple[tuple[float, bytes], ...]) -> str:
+    """Live monitoring on JACK, on a real pseudo-terminal as a user runs it: for each step,
+    read for its seconds, then type its keys; then Ctrl+C to the whole foreground group (the
+    panel's process too). Returns all it printed, and checks it ended with exit status 0."""
     master, slave = pty.openpty()
-    engine = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", "system, JACK",
-                               "--genre", "jazz"], stdin=slave, stdout=slave, stderr=slave,
-                              env=jack_server.env, cwd=REPO, start_new_session=True)
+    engine = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", "system, JACK", *args],
+                              stdin=slave, stdout=slave, stderr=slave, env=jack_server.env, cwd=REPO,
+                              start_new_session=True)
     os.close(slave)
     try:
-        text = read_all(master, 8.0)
+        text = ""
+        for seconds, keys in steps:
+            text += read_all(master, seconds)
+            os.write(master, keys)
         os.killpg(engine.pid, signal.SIGINT)
         text += read_all(master, 15.0)
         assert engine.wait(timeout=10) == 0, text
@@ -150,40 +154,27 @@ def test_live_monitoring_on_a_terminal_shows_the_panel_and_ctrl_c_stops_it(jack_
         if engine.poll() is None:
             os.killpg(engine.pid, signal.SIGKILL)
         os.close(master)
+    return text
+
+
+def test_live_monitoring_on_a_terminal_shows_the_panel_and_ctrl_c_stops_it(jack_server):
+    text = on_a_terminal(jack_server, "--genre", "jazz", steps=((8.0, b""),))
     assert "band Hz" in text and "low shelf 100Hz" in text and "genre jazz" in text
     assert re.search(r"xruns \d+\s+EQ on .*\+/- amount\s+stopped", text), text  # the last panel, then the summary
     assert "Traceback" not in text and f"{JACK_RATE} Hz" in text
 
 
 def test_keys_on_a_terminal_bypass_switch_genre_and_set_amount_while_jack_runs(jack_server, tmp_path):
-    """b, b, n, - and - typed on a real pseudo-terminal reach the engine through its record,
-    and the panel shows what they set."""
+    """b, b, n, - and - typed on the terminal reach the engine through its record, and the
+    panel shows what they set."""
     from inteleq_rt.engine.presets import load_presets
 
     presets = load_presets()
     genres = list(presets)
     following = genres[(genres.index("jazz") + 1) % len(genres)]
     report = tmp_path / "keys.json"
-    master, slave = pty.openpty()
-    engine = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", "system, JACK", "--genre", "jazz",
-                               "--report", str(report)], stdin=slave, stdout=slave, stderr=slave,
-                              env=jack_server.env, cwd=REPO, start_new_session=True)
-    os.close(slave)
-    try:
-        text = read_all(master, 5.0)
-        os.write(master, b"b")
-        text += read_all(master, 2.0)
-        os.write(master, b"b")
-        os.write(master, b"n")
-        os.write(master, b"--")
-        text += read_all(master, 4.0)
-        os.killpg(engine.pid, signal.SIGINT)
-        text += read_all(master, 15.0)
-        assert engine.wait(timeout=10) == 0, text
-    finally:
-        if engine.poll() is None:
-            os.killpg(engine.pid, signal.SIGKILL)
-        os.close(master)
+    text = on_a_terminal(jack_server, "--genre", "jazz", "--report", str(report),
+                         steps=((5.0, b"b"), (2.0, b"bn--"), (4.0, b"")))
     assert "BYPASSED  amount 100%  genre jazz" in text
     assert f"EQ on  amount 80%  genre {following}" in text
     timeline = json.loads(report.read_text())["timeline"]

@@ -142,10 +142,16 @@ def test_a_plugin_that_returns_fewer_frames_keeps_every_block_whole(block):
     assert lag == 480  # live: the stream is delayed by exactly the plugin's latency
 
 
-@pytest.mark.parametrize("plugin", sorted(VST3.glob("*.vst3")), ids=lambda path: path.stem)
+# ZamVerb runs too, but pedalboard takes 70-140 s to load it on a 2-core machine (its
+# convolution reloads its impulse for every layout the host probes): run by hand, not in CI.
+SLOW_TO_LOAD = {"ZamVerb"}
+
+
+@pytest.mark.parametrize("plugin", [p for p in sorted(VST3.glob("*.vst3")) if p.stem not in SLOW_TO_LOAD],
+                         ids=lambda path: path.stem)
 def test_every_zam_plugin_runs_offline_and_at_live_block_sizes(plugin):
-    """All of Debian's zam-plugins: offline (the file path, large blocks, latency compensated)
-    and at a device's 256-frame blocks: whole blocks, finite output, under the ceiling."""
+    """Debian's zam-plugins: offline (the file path, large blocks, latency compensated) and
+    at a device's 256-frame blocks: whole blocks, finite output, under the ceiling."""
     from inteleq_rt.session import render_blocks
 
     rate, ceiling = 48000, 10 ** (-1 / 20)

@@ -34,13 +34,16 @@ def music(seconds: float = 12.0, rate: int = RATE, peak_db: float = -0.1) -> np.
     return (audio / np.abs(audio).max() * 10 ** (peak_db / 20)).astype(np.float32)
 
 
-def run(engine: Engine, audio: np.ndarray, events: dict | None = None) -> np.ndarray:
-    """The engine's output, lined up with its input (its latency dropped)."""
+def run(engine: Engine, audio: np.ndarray, events: dict | None = None, watch=None) -> np.ndarray:
+    """The engine's output, lined up with its input (its latency dropped); ``events[block]``
+    runs before that block, ``watch`` after every block."""
     out = np.zeros_like(audio)
     for index, start in enumerate(range(0, len(audio) - BLOCK + 1, BLOCK)):
         if events and index in events:
             events[index](engine)
         engine.process(audio[start : start + BLOCK], out[start : start + BLOCK])
+        if watch is not None:
+            watch(engine)
     late = engine.latency_frames
     return out[late : len(audio) // BLOCK * BLOCK]
 
@@ -95,14 +98,20 @@ def test_level_matching_keeps_every_preset_as_loud_as_its_input():
 
 
 def test_level_gain_moves_and_bypass_toggles_do_not_click():
-    engine = Engine(EngineConfig(crossfade_s=0.5), genre="rock_pop")
+    """A 60 Hz tone under hiphop's low shelf: the genre switch and the amount change move the
+    level-matching gain by over a dB, bypass crossfades in and out (once mid-fade)."""
+    engine = Engine(EngineConfig(crossfade_s=0.5), genre="hiphop")
     second = RATE // BLOCK
+    level_gains = []
     events = {second: lambda e: e.set_bypass(True), int(1.6 * second): lambda e: e.set_bypass(False),
-              2 * second: lambda e: e.request_genre("classical"),  # the level gain moves after it
+              2 * second: lambda e: e.request_genre("classical"),
               3 * second: lambda e: e.set_amount(0.3), int(3.3 * second): lambda e: e.set_bypass(True),
               int(3.5 * second): lambda e: e.set_bypass(False)}  # back before the fade ended
-    out = run(engine, sine(1000.0, 5.0, RATE, amplitude=0.5), events)
-    assert out_of_band(out[RATE // 2 :, 0].astype(np.float64), RATE, 1000.0) < -60.0
+    out = run(engine, sine(60.0, 5.0, RATE, amplitude=0.5), events,
+              watch=lambda e: level_gains.append(e.snapshot().level_gain_db))
+    settled = level_gains[second // 2 :]
+    assert max(settled) - min(settled) > 1.0
+    assert out_of_band(out[RATE // 2 :, 0].astype(np.float64), RATE, 60.0) < -60.0
     assert engine.snapshot().bypass == 0.0
 
 

@@ -118,10 +118,11 @@ def measure_block_sizes(settings: Settings, presets: dict[str, Preset], model, a
     for block_size in settings.block_sizes:
         progress(f"measuring {block_size}-frame blocks")
         period = block_size / settings.sample_rate
-        engine = make_engine(settings, presets, settings.bands, block_size, CLASSIFIER_RING_S if model is not None else 0.0)
+        ring_s = CLASSIFIER_RING_S if model is not None else 0.0
+        engine = make_engine(settings, presets, settings.bands, block_size, ring_s)
         scipy_baseline = ScipyBaseline(bands, preset_filters, settings.sample_rate, settings.channels,
                                        engine.config.rms_window_s)
-        bare = make_engine(settings, presets, settings.bands, block_size, 0.0, level_and_ceiling=False)
+        bare = make_engine(settings, presets, settings.bands, block_size, ring_s, level_and_ceiling=False)
         subjects = {"engine": engine.process, "engine_without_level_and_ceiling": bare.process,
                     "scipy_sosfilt": scipy_baseline.process,
                     "pedalboard_chain": pedalboard_baseline(preset_filters, settings.sample_rate),

@@ -63,10 +63,37 @@ def _weighted_energy(block, sections, state):
     return total
 
 
-@njit(void(float32[:, :], float64, float64), cache=True, nogil=True)
-def _apply_gain_ramp(out, start, end):
-    """Scale ``out`` by a gain moving linearly from ``start`` to ``end`` across the block."""
+# LevelMatch's settings and state, as float64 arrays for its kernel
+_RATE, _TIME, _SLEW, _GATE, _TRACKING = range(5)
+_INPUT_MS, _OUTPUT_MS, _GOAL_DB, _GAIN_DB, _GAIN = range(5)
+
+
+@njit(void(float32[:, :], float32[:, :], float64[:, ::1], float64[:, :, ::1], float64[:, :, ::1], float64[::1],
+           float64[::1]), cache=True, nogil=True)
+def _match(heard, out, sections, heard_state, out_state, settings, state):
+    """One block of level matching in one call: K-weighted mean squares of ``heard`` and
+    ``out``, their gated slow integrals, the slew-limited gain toward their difference, and
+    that gain applied to ``out`` as a ramp across the block."""
     frames = out.shape[0]
+    if settings[_TRACKING] != 0.0:
+        heard_ms = _weighted_energy(heard, sections, heard_state) / frames
+        out_ms = _weighted_energy(out, sections, out_state) / frames
+        if heard_ms > settings[_GATE]:
+            if state[_INPUT_MS] == 0.0 or state[_OUTPUT_MS] == 0.0:
+                state[_INPUT_MS], state[_OUTPUT_MS] = heard_ms, out_ms
+            else:
+                weight = 1.0 - math.exp(-frames / (settings[_TIME] * settings[_RATE]))
+                state[_INPUT_MS] += weight * (heard_ms - state[_INPUT_MS])
+                state[_OUTPUT_MS] += weight * (out_ms - state[_OUTPUT_MS])
+            if state[_OUTPUT_MS] > 0.0:
+                difference = 10.0 * math.log10(state[_INPUT_MS] / state[_OUTPUT_MS])
+                state[_GOAL_DB] = min(max(difference, -MAX_MATCH_DB), MAX_MATCH_DB)
+        limit = settings[_SLEW] * frames / settings[_RATE]
+        state[_GAIN_DB] += min(max(state[_GOAL_DB] - state[_GAIN_DB], -limit), limit)
+    start, end = state[_GAIN], 10.0 ** (state[_GAIN_DB] / 20.0)
+    state[_GAIN] = end
+    if start == 1.0 and end == 1.0:
+        return
     step = (end - start) / frames
     for n in range(frames):
         gain = start + step * (n + 1)
@@ -86,48 +113,31 @@ class LevelMatch:
 
     def __init__(self, sample_rate: float, channels: int, slew_db_per_s: float,
                  time_s: float = MATCH_TIME_S) -> None:
-        self.sample_rate = float(sample_rate)
-        self.slew_db_per_s = slew_db_per_s
-        self.time_s = time_s
         self._sections = k_weighting(sample_rate)
-        self._input_state = np.zeros((channels, 2, 2))
-        self._output_state = np.zeros((channels, 2, 2))
-        self.input_ms = 0.0  # K-weighted mean squares, integrated over ``time_s``
-        self.output_ms = 0.0
-        self.goal_db = 0.0
-        self.gain_db = 0.0
-        self._gain = 1.0
-        self.held = False
+        self._heard_state = np.zeros((channels, 2, 2))
+        self._out_state = np.zeros((channels, 2, 2))
+        gate_ms = 10.0 ** ((MATCH_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0)
+        self._settings = np.array([float(sample_rate), time_s, slew_db_per_s, gate_ms, 1.0])
+        self._state = np.array([0.0, 0.0, 0.0, 0.0, 1.0])
+
+    @property
+    def gain_db(self) -> float:
+        return float(self._state[_GAIN_DB])
+
+    @property
+    def held(self) -> bool:
+        return self._settings[_TRACKING] == 0.0
 
     def hold(self, gain_db: float) -> None:
         """Apply this gain from now on (at once), and stop tracking."""
-        self.held = True
-        self.goal_db = self.gain_db = gain_db
-        self._gain = 10.0 ** (gain_db / 20.0)
+        self._settings[_TRACKING] = 0.0
+        self._state[_GOAL_DB] = self._state[_GAIN_DB] = gain_db
+        self._state[_GAIN] = 10.0 ** (gain_db / 20.0)
 
     def process(self, heard: np.ndarray, out: np.ndarray) -> None:
         """Track the loudness of ``heard`` (the input) against ``out`` (the equalized block,
         scaled here in place)."""
-        frames = out.shape[0]
-        if not self.held:
-            per_sample = 1.0 / frames
-            heard_ms = _weighted_energy(heard, self._sections, self._input_state) * per_sample
-            out_ms = _weighted_energy(out, self._sections, self._output_state) * per_sample
-            if lufs(heard_ms) > MATCH_GATE_LUFS:
-                if self.input_ms == 0.0 or self.output_ms == 0.0:
-                    self.input_ms, self.output_ms = heard_ms, out_ms
-                else:
-                    weight = 1.0 - math.exp(-frames / (self.time_s * self.sample_rate))
-                    self.input_ms += weight * (heard_ms - self.input_ms)
-                    self.output_ms += weight * (out_ms - self.output_ms)
-                if self.output_ms > 0.0:
-                    difference = 10.0 * math.log10(self.input_ms / self.output_ms)
-                    self.goal_db = min(max(difference, -MAX_MATCH_DB), MAX_MATCH_DB)
-            limit = self.slew_db_per_s * frames / self.sample_rate
-            self.gain_db += min(max(self.goal_db - self.gain_db, -limit), limit)
-        start, self._gain = self._gain, 10.0 ** (self.gain_db / 20.0)
-        if start != 1.0 or self._gain != 1.0:
-            _apply_gain_ramp(out, start, self._gain)
+        _match(heard, out, self._sections, self._heard_state, self._out_state, self._settings, self._state)
 
 
 class IntegratedLoudness:
