@@ -153,7 +153,7 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
 
         def prepare(engine) -> None:
             plan.apply(engine)
-            engine.eq_meters = meters
+            engine.measure_eq(meters)
 
         render(replace(plan.options, level_match=False), prepare)
         plan.gain_db = _gain(options, meters[0].lufs(), meters[1].lufs())

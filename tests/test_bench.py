@@ -69,3 +69,37 @@ def test_bad_bench_options_get_one_line(args, message):
     result = run_cli("bench", *args)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_a_profile_times_every_stage_the_engine_runs_and_only_those():
+    from inteleq_rt.engine.config import EngineConfig
+    from inteleq_rt.engine.engine import Engine
+
+    engine = Engine(EngineConfig(input_ring_s=4.0), genre="hiphop")
+    audio = np.random.default_rng(1).normal(scale=0.1, size=(RATE, 2)).astype(np.float32)
+    reference = Engine(EngineConfig(input_ring_s=4.0), genre="hiphop")
+    profile = engine.start_profile(blocks=100)
+    out, expected = np.empty((256, 2), np.float32), np.empty((256, 2), np.float32)
+    for start in range(0, 50 * 256, 256):
+        engine.process(audio[start : start + 256], out)
+        reference.process(audio[start : start + 256], expected)
+        np.testing.assert_array_equal(out, expected)  # timing changes nothing it runs
+    assert profile.names == ["conditioning", "ring", "input analysis", "commands", "eq", "level match", "bypass",
+                             "limiter", "output analysis", "publish"]  # no plugins, no meters: not there
+    times = profile.recorded()
+    assert times.shape == (50, len(profile.names)) and np.all(times > 0)
+
+
+def test_bench_profile_prints_the_stages_with_the_glue(tmp_path):
+    out = tmp_path / "profile.json"
+    result = run_cli("bench", "--profile", "--block-sizes", "64,256", "--seconds", "0.5", "--no-classifier",
+                     "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "per-stage profile" in result.stdout and "python glue" in result.stdout
+    profiles = json.loads(out.read_text())["profile"]
+    assert [p["block_size"] for p in profiles] == [64, 256]
+    for profile in profiles:
+        stages = profile["stages"]
+        assert {"eq", "limiter", "python glue"} <= set(stages)
+        parts = sum(s["p50_us"] for name, s in stages.items())
+        assert 0.5 * profile["total"]["p50_us"] < parts < 2.0 * profile["total"]["p50_us"]

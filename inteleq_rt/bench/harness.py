@@ -72,7 +72,7 @@ class Settings:
     weights: Path | None = None
 
 
-def _audio(settings: Settings) -> np.ndarray:
+def bench_audio(settings: Settings) -> np.ndarray:
     audio, _ = demo_clip(seconds=8.0, sample_rate=settings.sample_rate)
     if settings.channels == 1:
         return np.ascontiguousarray(audio.mean(axis=1, keepdims=True))
@@ -205,7 +205,7 @@ def run(settings: Settings, progress: Callable[[str], None], model=None, raw: di
     if model is not None:
         model.check_sample_rate(settings.sample_rate)
     presets = load_presets()
-    audio = _audio(settings)
+    audio = bench_audio(settings)
     memory_start = rss_mb()
     result = {"machine": machine(),
               "settings": {"sample_rate": settings.sample_rate, "channels": settings.channels,

@@ -199,6 +199,9 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("--plugin", action="append", default=[], metavar="PATH[:NAME=VALUE,...]",
                             help="with --device: a plugin after the EQ in the live run (repeatable); "
                                  "the round trip shows the latency it adds")
+        parser.add_argument("--profile", action="store_true",
+                            help="only the time of each stage of a block (conditioning, ring, analysis, EQ, "
+                                 "level match, limiter, ...) at each --block-sizes, paced")
         parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
         parser.add_argument("--force", action="store_true", help="overwrite an existing --json file")
         return parser

@@ -122,6 +122,8 @@ def run_bench(args: argparse.Namespace) -> int:
     weights = None if args.no_classifier else weights_dir(args.weights)
     model = None if weights is None else load_genre_model(weights, ", or pass --no-classifier")
     settings = bench.Settings(args.samplerate, args.channels, sizes, args.bands, args.seconds, weights)
+    if args.profile:
+        return _profile(settings, args)
 
     def progress(what: str) -> None:
         print(what, file=sys.stderr, flush=True)
@@ -137,6 +139,24 @@ def run_bench(args: argparse.Namespace) -> int:
         print(bench.format_table(result))
     if args.json is not None:
         write_atomically(args.json, json.dumps(result, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _profile(settings, args: argparse.Namespace) -> int:
+    """`bench --profile`: the per-stage profile at each block size, and nothing else."""
+    import json
+
+    from ..bench.harness import bench_audio
+    from ..bench.profile import format_profile, measure_profile
+    from ..engine.presets import load_presets
+    from ..io.atomic import write_atomically
+
+    presets, audio = load_presets(), bench_audio(settings)
+    profiles = [measure_profile(settings, presets, audio, size) for size in settings.block_sizes]
+    print(format_profile(profiles))
+    if args.json is not None:
+        write_atomically(args.json, json.dumps({"profile": profiles}, indent=1))
         print(f"wrote {args.json}")
     return 0
 

@@ -32,7 +32,7 @@ from .match import MatchEQ
 from .plugins import PluginInsert
 from .presets import Preset, load_presets
 from .ring import InputRing
-from .snapshot import Published, Snapshot
+from .snapshot import Published, Snapshot, Stage, StageProfile
 
 # Input beyond +/- this (+90 dBFS) is clamped: far above any real signal, and low enough that
 # squares and filter states stay finite in float32.
@@ -98,6 +98,7 @@ class Engine:
         self.limiter = Limiter(config.ceiling_db, rate, channels) if config.ceiling_db is not None else None
         # A whole-track render's look at what the EQ hears and what it makes (before level matching).
         self.eq_meters: tuple[IntegratedLoudness, IntegratedLoudness] | None = None
+        self.profile: StageProfile | None = None
         self._bypassed = False
         self._bypass_position = 0.0  # 0: EQ .. 1: dry
         self.repaired_samples = 0  # NaN, Inf or beyond INPUT_LIMIT, since the start
@@ -108,6 +109,47 @@ class Engine:
         self._published = Published(channels, len(config.bands), most_filters)
         self._warm_up()
         self._publish()
+        self._stages = self._build_stages()
+
+    def _build_stages(self) -> tuple[Stage, ...]:
+        """The block's path as a list of stages, built once: a stage that is off (no plugins,
+        no ring, no limiter, ...) is left out, so it costs nothing per block; with a profile,
+        each stage is timed."""
+        # Each stage looks its part up when it runs: a part may be replaced mid-stream (the
+        # classifier's process moves the ring into shared memory).
+        stages: list[tuple[str, Stage | None]] = [
+            ("conditioning", self._condition),
+            ("pre plugins", self._run_pre_plugins if self.pre_plugins else None),
+            ("ring", (lambda _raw, clean, _out: self.input_ring.write(clean)) if self.input_ring is not None else None),
+            ("input analysis", lambda _raw, clean, _out: self.input_analysis.process(clean)),
+            ("commands", lambda _raw, _clean, _out: self._apply_commands()),
+            ("eq", lambda _raw, clean, out: self.eq.process(clean, out)),
+            ("eq meters", self._measure_eq if self.eq_meters is not None else None),
+            ("level match", (lambda _raw, clean, out: self.level.process(clean, out)) if self.level is not None
+             else None),
+            ("bypass", self._mix_bypass),
+            ("post plugins", self._run_post_plugins if self.post_plugins else None),
+            ("limiter", (lambda _raw, _clean, out: self.limiter.process(out)) if self.limiter is not None else None),
+            ("output analysis", (lambda _raw, _clean, out: self.output_analysis.process(out))
+             if self.output_analysis is not None else None),
+            ("publish", self._publish_block),
+        ]
+        active = [(name, stage) for name, stage in stages if stage is not None]
+        if self.profile is not None:
+            self.profile.names = [name for name, _ in active]
+            return tuple(self.profile.timed(index, stage) for index, (_, stage) in enumerate(active))
+        return tuple(stage for _, stage in active)
+
+    def measure_eq(self, meters: tuple[IntegratedLoudness, IntegratedLoudness]) -> None:
+        """Feed what the EQ hears and what it makes to these meters (a whole-track render)."""
+        self.eq_meters = meters
+        self._stages = self._build_stages()
+
+    def start_profile(self, blocks: int) -> StageProfile:
+        """Time each stage of the next ``blocks`` blocks (``bench --profile``)."""
+        self.profile = StageProfile(blocks)
+        self._stages = self._build_stages()
+        return self.profile
 
     def _check_genre(self, genre: str) -> None:
         if genre not in self.presets:
@@ -197,32 +239,30 @@ class Engine:
         if block.shape[1] != self.config.channels:
             raise ValueError(f"block of {block.shape[1]} channels: the engine takes {self.config.channels}")
         clean = self._clean[: block.shape[0]]
-        self.repaired_samples += _condition(block, clean, INPUT_LIMIT)
-        block = clean
+        for stage in self._stages:
+            stage(block, clean, out)
+
+    def _condition(self, raw: np.ndarray, clean: np.ndarray, _out: np.ndarray) -> None:
+        self.repaired_samples += _condition(raw, clean, INPUT_LIMIT)
+
+    def _run_pre_plugins(self, _raw: np.ndarray, clean: np.ndarray, _out: np.ndarray) -> None:
         for plugin in self.pre_plugins:
-            plugin.process(block, block)
-        if self.input_ring is not None:
-            self.input_ring.write(block)
-        self.input_analysis.process(block)
-        self._apply_commands()
-        self.eq.process(block, out)
-        if self.eq_meters is not None:
-            self.eq_meters[0].add(block)
-            self.eq_meters[1].add(out)
-        if self.level is not None:
-            self.level.process(block, out)
-        self._mix_bypass(block, out)
+            plugin.process(clean, clean)
+
+    def _measure_eq(self, _raw: np.ndarray, clean: np.ndarray, out: np.ndarray) -> None:
+        self.eq_meters[0].add(clean)
+        self.eq_meters[1].add(out)
+
+    def _run_post_plugins(self, _raw: np.ndarray, _clean: np.ndarray, out: np.ndarray) -> None:
         for plugin in self.post_plugins:
             plugin.process(out, out)
-        if self.limiter is not None:
-            self.limiter.process(out)
-        if self.output_analysis is not None:
-            self.output_analysis.process(out)
+
+    def _publish_block(self, _raw: np.ndarray, clean: np.ndarray, _out: np.ndarray) -> None:
         self.blocks += 1
-        self.frames += block.shape[0]
+        self.frames += clean.shape[0]
         self._publish()
 
-    def _mix_bypass(self, dry: np.ndarray, out: np.ndarray) -> None:
+    def _mix_bypass(self, _raw: np.ndarray, dry: np.ndarray, out: np.ndarray) -> None:
         """While bypassed, ``out`` becomes the dry input, by a raised-cosine crossfade."""
         position = self._bypass_position
         if position == (1.0 if self._bypassed else 0.0):

@@ -1,4 +1,5 @@
-"""What the engine publishes at the end of each block, and the consistent copy readers get.
+"""What the engine tells the world about its blocks: what each publishes, the consistent copy
+readers get, and (for ``bench --profile``) how long each stage took.
 
 The audio thread writes ``Published``'s arrays (allocated once) between two increments of the
 engine's sequence counter; ``Engine.snapshot`` copies them and retries until the counter
@@ -7,6 +8,8 @@ was even and unchanged across the copy, and returns a ``Snapshot``.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,3 +50,36 @@ class Published:
         # frames, blocks, genre index, filter count, fade progress (NaN: no fade), level gain,
         # bypass position, limited blocks, deepest limiting
         self.scalars = np.zeros(9)
+
+
+# One stage of a block: (the block as it came, the conditioned copy, the output).
+Stage = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+
+
+class StageProfile:
+    """Nanoseconds each stage of each block took, in an array allocated up front."""
+
+    def __init__(self, blocks: int) -> None:
+        self.names: list[str] = []
+        self.blocks = blocks
+        self.times_ns: np.ndarray | None = None
+        self._block = -1  # the block being timed (the first stage moves it on)
+
+    def timed(self, index: int, stage: Stage) -> Stage:
+        if self.times_ns is None or self.times_ns.shape[1] != len(self.names):
+            self.times_ns = np.zeros((self.blocks, len(self.names)), np.int64)
+        clock, times = time.perf_counter_ns, self.times_ns
+        last = self.blocks - 1
+
+        def run(raw: np.ndarray, clean: np.ndarray, out: np.ndarray) -> None:
+            if index == 0:
+                self._block = min(self._block + 1, last)
+            began = clock()
+            stage(raw, clean, out)
+            times[self._block, index] = clock() - began
+
+        return run
+
+    def recorded(self) -> np.ndarray:
+        """(blocks timed, stages) in ns."""
+        return self.times_ns[: self._block + 1]

@@ -1,0 +1,67 @@
+"""`inteleq-rt bench --profile`: where a block's time goes, stage by stage.
+
+The engine runs its block as a list of stages (engine.Engine._build_stages); a profile times
+each one as it runs, paced one block per period like a device, so every change to the audio
+path is measured, not guessed. What the stages do not account for is the Python glue around
+them (the call, the slicing, the loop).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..engine.config import CLASSIFIER_RING_S
+from ..engine.presets import Preset
+from .harness import Settings, make_engine
+
+
+def measure_profile(settings: Settings, presets: dict[str, Preset], audio: np.ndarray, block_size: int) -> dict:
+    """Per stage p50 / p99 (us) and share of the block's median, over ``settings.seconds``
+    of paced blocks; the engine is built as automatic mode builds it (with the ring)."""
+    engine = make_engine(settings, presets, settings.bands, block_size, CLASSIFIER_RING_S)
+    period = block_size / settings.sample_rate
+    count = max(1, int(settings.seconds / period))
+    profile = engine.start_profile(count)
+    out = np.empty((block_size, audio.shape[1]), np.float32)
+    totals = np.zeros(count)
+    deadline = time.perf_counter()
+    for i in range(count):
+        start = (i * block_size) % (audio.shape[0] - block_size)
+        began = time.perf_counter()
+        engine.process(audio[start : start + block_size], out)
+        totals[i] = time.perf_counter() - began
+        deadline += period
+        wait = deadline - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        else:
+            deadline = time.perf_counter()
+    stages_us = profile.recorded() / 1e3
+    totals_us = totals * 1e6
+    glue_us = totals_us - stages_us.sum(axis=1)
+    median_total = float(np.median(totals_us))
+    rows = {name: stages_us[:, i] for i, name in enumerate(profile.names)}
+    rows["python glue"] = glue_us
+    result = {name: {"p50_us": round(float(np.median(v)), 2), "p99_us": round(float(np.percentile(v, 99)), 2),
+                     "share_of_p50": round(float(np.median(v)) / median_total, 3)} for name, v in rows.items()}
+    return {"block_size": block_size, "blocks": count,
+            "total": {"p50_us": round(median_total, 2), "p99_us": round(float(np.percentile(totals_us, 99)), 2)},
+            "stages": result}
+
+
+def format_profile(profiles: list[dict]) -> str:
+    """The stages as rows, one p50 / p99 column pair per block size."""
+    sizes = [p["block_size"] for p in profiles]
+    lines = ["per-stage profile, paced (us; share of the block's p50)",
+             f"{'stage':<16}" + "".join(f"{f'{size} frames p50 / p99':>30}" for size in sizes)]
+    for name in profiles[0]["stages"]:
+        cells = []
+        for p in profiles:
+            s = p["stages"].get(name)
+            cells.append(f"{s['p50_us']:>8.2f} / {s['p99_us']:>7.2f} ({s['share_of_p50']:>5.1%})" if s else " " * 30)
+        lines.append(f"{name:<16}" + "".join(f"{c:>30}" for c in cells))
+    lines.append(f"{'whole block':<16}" + "".join(
+        f"{p['total']['p50_us']:>8.2f} / {p['total']['p99_us']:>7.2f}        " for p in profiles))
+    return "\n".join(lines)
