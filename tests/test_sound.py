@@ -97,6 +97,19 @@ def test_level_matching_keeps_every_preset_as_loud_as_its_input():
                 assert loudness(unmatched) - reference > 0.6, genre
 
 
+def test_level_matching_holds_its_gain_through_silence():
+    """Between songs there is nothing to match: the gain stays where the music left it, and
+    the hiss of the gap (-80 dBFS) does not pull it."""
+    song = music(6.0)
+    gap = (np.random.default_rng(3).standard_normal((3 * RATE, 2)) * 1e-4).astype(np.float32)
+    engine = Engine(EngineConfig(), genre="rock_pop")
+    gains = []
+    run(engine, np.concatenate([song, gap, song]), watch=lambda e: gains.append(e.snapshot().level_gain_db))
+    before_gap, end_of_gap = gains[6 * RATE // BLOCK - 1], gains[9 * RATE // BLOCK - 1]
+    assert abs(before_gap) > 0.2  # the EQ changed the loudness, so there was a gain to hold
+    assert end_of_gap == pytest.approx(before_gap, abs=0.01)
+
+
 def test_level_gain_moves_and_bypass_toggles_do_not_click():
     """A 60 Hz tone under hiphop's low shelf: the genre switch and the amount change move the
     level-matching gain by over a dB, bypass crossfades in and out (once mid-fade)."""
