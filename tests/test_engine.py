@@ -134,3 +134,24 @@ def test_snapshots_pair_each_genre_with_its_own_gains_while_genres_switch():
         stop.set()
         worker.join()
     assert seen == {"jazz", "hiphop"}
+
+
+def test_the_compiled_front_end_conditions_keeps_and_analyses_as_the_parts_would():
+    """Conditioning, the ring copy and the input analysis in one call: the ring holds exactly
+    the conditioned input (wrapping around), and the analysis equals a filterbank's on it."""
+    from inteleq_rt.engine.filterbank import FilterBank
+
+    rng = np.random.default_rng(0)
+    audio = (rng.standard_normal((96000, 2)) * 0.3).astype(np.float32)
+    audio[100, 0], audio[5000, 1] = np.nan, 1e9
+    engine = Engine(EngineConfig(input_ring_s=0.9), genre="jazz")
+    out = np.empty((256, 2), np.float32)
+    for start in range(0, len(audio) - 255, 256):
+        engine.process(audio[start : start + 256], out)
+    clean = np.clip(np.nan_to_num(audio, nan=0.0), -32768.0, 32768.0)
+    written, size = engine.input_ring.written, engine.input_ring.buffer.shape[0]
+    assert written == len(audio) and engine.repaired_samples == 2
+    np.testing.assert_array_equal(np.roll(engine.input_ring.buffer, -(written % size), axis=0), clean[written - size :])
+    bank = FilterBank(engine.config.bands, 48000, 2, engine.config.rms_window_s)
+    bank.process(clean)
+    np.testing.assert_array_equal(engine.input_analysis.band_ms, bank.band_ms)

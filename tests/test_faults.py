@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inteleq_rt.engine.config import EngineConfig
-from inteleq_rt.engine.engine import INPUT_LIMIT, Engine
+from inteleq_rt.engine.engine import Engine
+from inteleq_rt.engine.front import INPUT_LIMIT
 
 from .conftest import REPO, run_cli, sine
 from .test_cli_files import write_clip

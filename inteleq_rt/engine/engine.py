@@ -1,11 +1,10 @@
 """The streaming engine: one object that turns an input block into an output block.
 
-Per block: condition the input (non-finite samples become silence, absurd levels are
-clamped, so one bad sample cannot poison filter state for the rest of a stream), read the
-command records, analyse (filterbank), equalize (crossfading or steering), match the EQ's
-loudness to the input's, crossfade to the dry input while bypassed, run the post plugins,
-hold the ceiling (limiter), analyse the output, publish a snapshot. Everything the block
-touches is allocated here, up front.
+Per block: condition the input, keep a copy for the classifier and analyse it (front.py),
+read the command records, equalize (crossfading or steering), match the EQ's loudness to the
+input's, crossfade to the dry input while bypassed, run the post plugins, hold the ceiling
+(limiter), analyse the output, publish a snapshot. Everything the block touches is allocated
+here, up front.
 
 Other threads (or processes) talk to the engine through doors that never make the audio
 thread wait: two command records (the user's and the classifier's; a user's choice outranks
@@ -20,12 +19,12 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from numba import float32, int64, njit
 
 from .commands import CommandRecord
 from .config import MIN_BLOCK_SIZE, EngineConfig
 from .eq import Equalizer, PresetEQ, crossfade
 from .filterbank import FilterBank
+from .front import INPUT_LIMIT, condition, front_end
 from .limiter import Limiter
 from .loudness import IntegratedLoudness, LevelMatch
 from .match import MatchEQ
@@ -34,30 +33,9 @@ from .presets import Preset, load_presets
 from .ring import InputRing
 from .snapshot import Published, Snapshot, Stage, StageProfile
 
-# Input beyond +/- this (+90 dBFS) is clamped: far above any real signal, and low enough that
-# squares and filter states stay finite in float32.
-INPUT_LIMIT = 32768.0
 # Bypass crossfades between the EQ and the dry input this fast: quick enough to A/B, long
 # enough not to click.
 BYPASS_FADE_S = 0.2
-
-
-@njit(int64(float32[:, :], float32[:, ::1], float32), cache=True, nogil=True)
-def _condition(block, clean, limit):
-    """Copy ``block`` into ``clean`` with NaN/Inf as 0 and magnitudes clamped to ``limit``;
-    returns how many samples were repaired."""
-    repaired = 0
-    for n in range(block.shape[0]):
-        for c in range(block.shape[1]):
-            s = block[n, c]
-            if not math.isfinite(s):
-                s = np.float32(0.0)
-                repaired += 1
-            elif abs(s) > limit:
-                s = np.float32(math.copysign(limit, s))
-                repaired += 1
-            clean[n, c] = s
-    return repaired
 
 
 class Engine:
@@ -94,6 +72,8 @@ class Engine:
         self.input_ring = (InputRing(ring_frames, channels, config.max_block_size)
                            if ring_frames > 2 * config.max_block_size else None)
         self._clean = np.zeros((config.max_block_size, channels), dtype=np.float32)
+        self._no_ring = np.zeros((0, channels), dtype=np.float32)
+        self._analysis_arrays = self.input_analysis.kernel_arrays  # updated in place, looked up once
         self.level = LevelMatch(rate, channels, config.gain_slew_db_per_s) if config.level_match else None
         self.limiter = Limiter(config.ceiling_db, rate, channels) if config.ceiling_db is not None else None
         # A whole-track render's look at what the EQ hears and what it makes (before level matching).
@@ -117,11 +97,16 @@ class Engine:
         each stage is timed."""
         # Each stage looks its part up when it runs: a part may be replaced mid-stream (the
         # classifier's process moves the ring into shared memory).
-        stages: list[tuple[str, Stage | None]] = [
+        # Without pre plugins, nothing sits between conditioning and the input analysis: one
+        # compiled call does both and the ring copy between them.
+        front: list[tuple[str, Stage | None]] = [
             ("conditioning", self._condition),
-            ("pre plugins", self._run_pre_plugins if self.pre_plugins else None),
+            ("pre plugins", self._run_pre_plugins),
             ("ring", (lambda _raw, clean, _out: self.input_ring.write(clean)) if self.input_ring is not None else None),
             ("input analysis", lambda _raw, clean, _out: self.input_analysis.process(clean)),
+        ] if self.pre_plugins else [("front end", self._front_end)]
+        stages: list[tuple[str, Stage | None]] = [
+            *front,
             ("commands", lambda _raw, _clean, _out: self._apply_commands()),
             ("eq", lambda _raw, clean, out: self.eq.process(clean, out)),
             ("eq meters", self._measure_eq if self.eq_meters is not None else None),
@@ -242,8 +227,17 @@ class Engine:
         for stage in self._stages:
             stage(block, clean, out)
 
+    def _front_end(self, raw: np.ndarray, clean: np.ndarray, _out: np.ndarray) -> None:
+        ring = self.input_ring
+        if ring is None:
+            self.repaired_samples += front_end(raw, clean, INPUT_LIMIT, self._no_ring, 0, *self._analysis_arrays)
+            return
+        self.repaired_samples += front_end(raw, clean, INPUT_LIMIT, ring.buffer, ring.written % ring.buffer.shape[0],
+                                            *self._analysis_arrays)
+        ring.advance(clean.shape[0])  # after the audio it counts, as InputRing.write does
+
     def _condition(self, raw: np.ndarray, clean: np.ndarray, _out: np.ndarray) -> None:
-        self.repaired_samples += _condition(raw, clean, INPUT_LIMIT)
+        self.repaired_samples += condition(raw, clean, INPUT_LIMIT)
 
     def _run_pre_plugins(self, _raw: np.ndarray, clean: np.ndarray, _out: np.ndarray) -> None:
         for plugin in self.pre_plugins:

@@ -74,7 +74,7 @@ def _coefficients_by_section(sos: np.ndarray) -> np.ndarray:
     cache=True,
     nogil=True,
 )
-def _analyze_block(x, coefficients, state, alpha, band_ms, overall_ms):
+def analyze_block(x, coefficients, state, alpha, band_ms, overall_ms):
     """Run every band of every channel over one block, updating filter state and mean squares.
 
     ``state`` is (channels, sections, 2, bands) in transposed direct form II.
@@ -138,4 +138,10 @@ class FilterBank:
 
     def process(self, block: np.ndarray) -> None:
         """Analyse one float32 block of shape (frames, channels)."""
-        _analyze_block(block, self._coefficients, self.state, self.alpha, self.band_ms, self.overall_ms)
+        analyze_block(block, *self.kernel_arrays)
+
+    @property
+    def kernel_arrays(self) -> tuple:
+        """What ``analyze_block`` takes after the block: for a caller that fuses the analysis
+        with other per-sample work in one compiled call (the engine's front end)."""
+        return self._coefficients, self.state, self.alpha, self.band_ms, self.overall_ms

@@ -34,6 +34,11 @@ class InputRing:
         first = min(frames, size - start)
         self.buffer[start : start + first] = block[:first]
         self.buffer[: frames - first] = block[first:]
+        self.advance(frames)
+
+    def advance(self, frames: int) -> None:
+        """Count ``frames`` more as written: only once they are in ``buffer`` (a writer that
+        copies them itself, in compiled code, calls this after)."""
         self._counter[0] += frames
 
     def _oldest_safe(self) -> int:
