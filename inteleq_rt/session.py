@@ -188,6 +188,10 @@ def _db(value: float) -> str:
     return f"{20 * math.log10(value):.1f} dBFS" if value > 0 else "-inf dBFS"
 
 
+# Gain reduction beyond this is heard as pumping and dulled transients: the user is told.
+AUDIBLE_LIMITING_DB = 6.0
+
+
 def process_file(source: Path, destination: Path, options: Options = Options()) -> Outcome:
     """Equalize a whole file offline, as fast as the CPU allows, into ``destination`` (format
     from its extension; rate, channels and sample format kept), written atomically. One EQ and
@@ -248,7 +252,13 @@ def process_file(source: Path, destination: Path, options: Options = Options()) 
                     "output_peak": _db(peak), "clipped_samples": clipped})
     if quantize.bits is not None:
         summary["dither"] = f"TPDF to {quantize.bits} bits" if options.dither else f"none (rounded to {quantize.bits} bits)"
-    return session.finish(f"wrote {destination}", summary)
+    outcome = session.finish(f"wrote {destination}", summary)
+    limiter = session.engine.limiter
+    if limiter is not None and limiter.deepest_reduction_db > AUDIBLE_LIMITING_DB:
+        outcome.warnings.append(f"the limiter took up to {limiter.deepest_reduction_db:.1f} dB off peaks to hold "
+                                f"the {options.ceiling_db:g} dBFS ceiling: expect audible pumping; "
+                                "lower --target-lufs or --amount")
+    return outcome
 
 
 def _lufs(value: float) -> str:

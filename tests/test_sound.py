@@ -193,6 +193,15 @@ def test_target_loudness_is_delivered_under_the_ceiling(tmp_path, target):
     assert "dither: TPDF to 24 bits" in result.stdout
 
 
+def test_a_target_that_takes_deep_limiting_is_delivered_with_a_warning(tmp_path):
+    source, output = tmp_path / "in.wav", tmp_path / "out.wav"
+    sf.write(str(source), music(10.0, peak_db=-12.0), RATE, subtype="FLOAT")
+    result = run_cli("process", str(source), "-o", str(output), "--genre", "hiphop", "--target-lufs", "-6")
+    assert result.returncode == 0, result.stderr
+    assert "expect audible pumping; lower --target-lufs or --amount" in result.stderr
+    assert np.abs(sf.read(str(output))[0]).max() <= CEILING
+
+
 def test_a_reference_track_steers_match_mode_toward_its_balance(tmp_path):
     import pedalboard
 
