@@ -30,6 +30,7 @@ from .report import Timeline
 from .resources import weights_dir
 from .track import REFERENCE, TrackPlan, load_genre_model, plan_track, reference_preset
 
+
 @dataclass
 class Outcome:
     """What a run did, for the caller to show: a title, a summary, warnings, the genre timeline."""

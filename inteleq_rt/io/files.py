@@ -72,10 +72,10 @@ def is_integer_format(subtype: str) -> bool:
 
 
 def write_audio(path: Path, audio: np.ndarray, rate: int, like: AudioInfo) -> None:
-    """Write a whole signal atomically, in the format ``output_format`` picks for ``path``."""
+    """Write a whole signal atomically, in the format ``output_format`` picks for ``path``,
+    quantized as a render is (``Quantizer``: dithered, never wrapped)."""
     container, subtype = output_format(path, like)
-    if is_integer_format(subtype):
-        audio = np.clip(audio, -1.0, 1.0)
+    audio = Quantizer(subtype)(np.array(audio, np.float32))
     with AtomicOutput(path) as temporary:
         sf.write(str(temporary), audio, rate, subtype=subtype, format=container)
 
