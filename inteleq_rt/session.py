@@ -31,6 +31,17 @@ from .resources import weights_dir
 from .track import REFERENCE, TrackPlan, load_genre_model, plan_track, reference_preset
 
 
+def session_presets(options: Options) -> dict:
+    """The presets a run can use: the folder in force, and a --reference track's balance."""
+    from .engine.filterbank import band_set
+    from .engine.presets import load_presets
+
+    presets = load_presets(options.presets, options.targets)
+    if options.reference is not None:
+        presets = {**presets, REFERENCE: reference_preset(options.reference, band_set(options.bands))}
+    return presets
+
+
 @dataclass
 class Outcome:
     """What a run did, for the caller to show: a title, a summary, warnings, the genre timeline."""
@@ -48,11 +59,11 @@ class Session:
     the report timeline, for one sample rate and channel count."""
 
     def __init__(self, options: Options, sample_rate: int, channels: int, analyze_output: bool = True,
-                 block_size: int = 0, live: bool = False) -> None:
+                 block_size: int = 0, live: bool = False, presets: dict | None = None) -> None:
         """``live``: the classifier will run in its own process (``beside_audio``), so this
-        process never loads the model; offline it is stepped here, between blocks."""
+        process never loads the model; offline it is stepped here, between blocks. ``presets``:
+        those ``session_presets`` gave already (a whole-track render's passes share them)."""
         from .engine.plugins import PluginInsert, parse_plugin_spec
-        from .engine.presets import load_presets
         from .genre.model import check_rate
 
         self.options = options
@@ -67,9 +78,7 @@ class Session:
                 raise type(error)(f"{error}, or choose a genre with --genre") from None
             if not live:
                 model = load_genre_model(options.weights, ", or choose a genre with --genre")
-        presets = load_presets(config.presets_dir, options.targets)
-        if options.reference is not None:
-            presets = {**presets, REFERENCE: reference_preset(options.reference, config.bands)}
+        presets = presets if presets is not None else session_presets(options)
         genre = options.genre or (REFERENCE if options.reference is not None else "flat")
         self.home_genre = None if options.automatic else genre  # where live controls' "a" returns
         if genre not in presets:
@@ -200,28 +209,28 @@ def process_file(source: Path, destination: Path, options: Options = Options()) 
     follows the track as a live stream would."""
     import soundfile as sf
 
-    from .engine.presets import load_presets
-
     info = files.read_info(source)
     check_can_write(destination, options.force, (source,))
     container, subtype = files.output_format(destination, info)
     if options.report is not None:
         check_can_write(options.report, options.force, (source,))
     started = time.perf_counter()
+    presets = session_presets(options)  # read once (a --reference track too) for every pass
     plan: TrackPlan | None = None
     if not options.follow:
         def render(pass_options: Options, prepare: Callable[[Engine], None]) -> float:
-            engine = Session(pass_options, info.sample_rate, info.channels, analyze_output=False).engine
+            engine = Session(pass_options, info.sample_rate, info.channels, analyze_output=False,
+                             presets=presets).engine
             prepare(engine)
             made = IntegratedLoudness(info.sample_rate, info.channels)
             for result in render_blocks(engine, files.stream(source)):
                 made.add(result)
             return made.lufs()
 
-        plan = plan_track(source, info, options, load_presets(options.presets, options.targets), render)
+        plan = plan_track(source, info, options, presets, render)
     # Output levels only feed the report; without one, offline rendering skips their analysis.
     session = Session(plan.options if plan else options, info.sample_rate, info.channels,
-                      analyze_output=options.report is not None)
+                      analyze_output=options.report is not None, presets=presets)
     if plan is not None:
         plan.apply(session.engine)
     loudness_in, loudness_out = (IntegratedLoudness(info.sample_rate, info.channels) for _ in range(2))
