@@ -6,11 +6,12 @@ Generated, not recorded, so it ships in no file and needs no audio device.
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 
 def demo_clip(seconds: float = 12.0, sample_rate: int = 44_100, seed: int = 7) -> tuple[np.ndarray, int]:
     """A stereo float32 clip at 100 BPM peaking near -3 dBFS, and its sample rate."""
+    from scipy import signal  # slow to import: only the demo and tests need it
+
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     beat = 60.0 / 100.0

@@ -83,3 +83,24 @@ def test_silence_reads_the_floor_not_nan():
     relative, overall = band_levels_db(bank.band_ms, bank.overall_ms)
     assert overall == pytest.approx(LEVEL_FLOOR_DB)
     assert np.all(np.isfinite(relative))
+
+
+@pytest.mark.parametrize("rate", [8_000, 22_050, 44_100, 48_000, 96_000])
+def test_band_designs_are_scipys_butterworth(rate):
+    """The bank designs its Butterworth sections itself (scipy.signal is slow to import); they
+    are scipy's, section for section, for every band of every set the bank would design."""
+    from scipy import signal
+
+    from inteleq_rt.engine.filterbank import design_bands
+
+    for name in ("paper", "octave", "third-octave"):
+        bands = band_set(name)
+        sos, present = design_bands(bands, rate)
+        for (low, high), ours, there in zip(bands, sos, present):
+            if not there:
+                continue
+            if high >= 0.9 * rate / 2:
+                theirs = signal.butter(4, low, btype="highpass", output="sos", fs=rate)
+            else:
+                theirs = signal.butter(2, (low, high), btype="bandpass", output="sos", fs=rate)
+            np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)

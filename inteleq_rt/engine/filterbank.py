@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 from numba import float32, float64, njit, void
-from scipy import signal
 
 from .config import PAPER_BANDS
 
@@ -57,10 +56,59 @@ def design_bands(
             continue
         present[index] = True
         if high >= _HIGHPASS_ABOVE_NYQUIST_SHARE * nyquist:
-            sos[index] = signal.butter(4, low, btype="highpass", output="sos", fs=sample_rate)
+            sos[index] = butterworth_highpass(low, sample_rate)
         else:
-            sos[index] = signal.butter(2, (low, high), btype="bandpass", output="sos", fs=sample_rate)
+            sos[index] = butterworth_bandpass(low, high, sample_rate)
     return sos, present
+
+
+# The two Butterworth designs the bank needs, as scipy.signal.butter(..., output="sos") makes
+# them (tests hold them to it): importing scipy.signal costs ~0.8 s and ~75 MB, most of the
+# engine's start-up, for two formulas. Analog prototype -> prewarped band transform ->
+# bilinear transform -> two sections, the pole pair farther from the unit circle first.
+def _prototype_poles(order: int) -> np.ndarray:
+    k = np.arange(-order + 1, order, 2)
+    return -np.exp(1j * np.pi * k / (2 * order))
+
+
+def _sections(poles: np.ndarray, gain: float, bandpass: bool) -> np.ndarray:
+    """Two biquads from four z-plane poles (two conjugate pairs). Their zeros are real: all at
+    z = 1 for the high-pass; for the band-pass, two at z = 1 go with the lower pole pair and
+    two at z = -1 with the upper one."""
+    upper = poles[poles.imag > 0]
+    upper = upper[np.argsort(-np.abs(np.abs(upper) - 1.0))]  # farthest from the unit circle first
+    sos = np.zeros((SECTIONS_PER_BAND, 6))
+    for section, pole in enumerate(upper):
+        zero = 1.0 if not bandpass or pole.real >= upper[1 - section].real else -1.0
+        sos[section] = [1.0, -2.0 * zero, 1.0, 1.0, -2.0 * pole.real, abs(pole) ** 2]
+    sos[0, :3] *= gain
+    return sos
+
+
+def _bilinear(analog_poles: np.ndarray, analog_gain: float, analog_zeros_at_origin: int,
+              sample_rate: float) -> tuple[np.ndarray, float]:
+    twice_rate = 2.0 * sample_rate
+    poles = (twice_rate + analog_poles) / (twice_rate - analog_poles)
+    gain = analog_gain * twice_rate ** analog_zeros_at_origin / np.prod(twice_rate - analog_poles)
+    return poles, float(gain.real)
+
+
+def butterworth_bandpass(low_hz: float, high_hz: float, sample_rate: float) -> np.ndarray:
+    """4th-order Butterworth band-pass (a 2nd-order prototype), shape (2, 6)."""
+    low, high = (2.0 * sample_rate * math.tan(math.pi * f / sample_rate) for f in (low_hz, high_hz))
+    width, centre = high - low, math.sqrt(low * high)
+    scaled = _prototype_poles(2) * width / 2.0
+    spread = np.sqrt(scaled**2 - centre**2)
+    poles, gain = _bilinear(np.concatenate([scaled + spread, scaled - spread]), width**2, 2, sample_rate)
+    return _sections(poles, gain, bandpass=True)
+
+
+def butterworth_highpass(cutoff_hz: float, sample_rate: float) -> np.ndarray:
+    """4th-order Butterworth high-pass, shape (2, 6)."""
+    cutoff = 2.0 * sample_rate * math.tan(math.pi * cutoff_hz / sample_rate)
+    analog = cutoff / _prototype_poles(4)
+    poles, gain = _bilinear(analog, 1.0 / np.prod(-_prototype_poles(4)).real, 4, sample_rate)
+    return _sections(poles, gain, bandpass=False)
 
 
 def _coefficients_by_section(sos: np.ndarray) -> np.ndarray:

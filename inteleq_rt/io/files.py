@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy import signal
 
 from .atomic import AtomicOutput, AudioError
 
@@ -129,5 +128,7 @@ class Quantizer:
 
 def resample(audio: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
     """Polyphase resampling (scipy) so a file can play on a device that runs at another rate."""
+    from scipy import signal  # slow to import; most runs never resample
+
     ratio = Fraction(new_rate, rate).limit_denominator(1000)
     return signal.resample_poly(audio, ratio.numerator, ratio.denominator, axis=0).astype(np.float32)
