@@ -137,6 +137,8 @@ def load_tagger(folder: Path) -> Tagger:
                               f"this program reads {TAGGER_FORMAT}")
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise TaggerError(f"{description}: unreadable ({error})") from None
-    network = build_musicnn(len(tags))
+    from flax import nnx
+
+    network = nnx.eval_shape(lambda: build_musicnn(len(tags)))
     restore_parameters(network, params, TaggerError, "the musicnn architecture")
     return Tagger(network, tags, document)
