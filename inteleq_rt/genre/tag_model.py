@@ -51,11 +51,19 @@ class TagGenreModel:
         return TagTracker(sample_rate, channels)
 
     def evidence(self, tracker: TagTracker) -> Evidence:
-        outputs = self.tagger.tag(tracker.patch()[None])
+        return self.evidence_batch(self.heard(tracker)[None])[0]
+
+    def heard(self, tracker: TagTracker) -> np.ndarray:
+        """What a decision hears now (a copy of the patch), for ``evidence_batch`` later."""
+        return tracker.patch().copy()
+
+    def evidence_batch(self, heard: np.ndarray) -> list[Evidence]:
+        """Evidence on many ``heard`` patches (stacked) in one forward pass."""
+        outputs = self.tagger.tag(heard)
         head = self.head
-        logits = outputs.logits[0]
-        return Evidence(head.probabilities(logits), float(head.music(outputs.embedding[0])),
-                        float(head.electronic(logits) - head.electronic_threshold), logits)
+        return [Evidence(head.probabilities(logits), float(head.music(embedding)),
+                         float(head.electronic(logits) - head.electronic_threshold), logits)
+                for logits, embedding in zip(outputs.logits, outputs.embedding)]
 
     def save(self, folder: Path, card: str) -> None:
         folder = Path(folder)
