@@ -58,7 +58,7 @@ def normalized(path: str) -> tuple[np.ndarray, int]:
 
 def stream(audio: np.ndarray, rate: int, genre: str, amount: float, level_match: bool) -> tuple[np.ndarray, Engine]:
     engine = Engine(EngineConfig(sample_rate=rate, channels=audio.shape[1], amount=amount, level_match=level_match,
-                                 analyze_output=False), genre=genre)
+                                 analyze_input=False, analyze_output=False), genre=genre)
     out = np.zeros_like(audio)
     for start in range(0, len(audio) - BLOCK + 1, BLOCK):
         engine.process(audio[start : start + BLOCK], out[start : start + BLOCK])
@@ -97,7 +97,7 @@ def check_clip(path: str) -> dict:
                                  limiter.deepest_reduction_db)}
                 if genre == "hiphop" and amount == 1.0 and not level_match:  # JUCE's limiter, same input
                     unlimited = Engine(EngineConfig(sample_rate=rate, channels=audio.shape[1], level_match=False,
-                                                    ceiling_db=None, analyze_output=False), genre=genre)
+                                                    ceiling_db=None, analyze_input=False, analyze_output=False), genre=genre)
                     raw = np.zeros_like(audio)
                     for start in range(0, len(audio) - BLOCK + 1, BLOCK):
                         unlimited.process(audio[start : start + BLOCK], raw[start : start + BLOCK])

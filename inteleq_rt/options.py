@@ -36,7 +36,7 @@ class Options:
     report: Path | None = None
     force: bool = False  # overwrite existing outputs
     level_match: bool = True  # the output as loud as the input (BS.1770)
-    ceiling_db: float = -1.0  # the limiter's sample-peak ceiling
+    ceiling_db: float | None = -1.0  # the limiter's sample-peak ceiling
     dither: bool = True  # TPDF dither when an integer output has fewer bits than float32
     follow: bool = False  # offline: follow the stream as live does, instead of one EQ per track
     target_lufs: float | None = None  # offline whole-track: deliver at this loudness instead
@@ -52,7 +52,8 @@ class Options:
                 raise ConfigError(f"{name} {value!r}: choose one of {', '.join(allowed)}")
         if self.blend and (self.mode != "match" or self.genre is not None):
             raise ConfigError("--blend needs --mode match and automatic genre (no --genre)")
-        check_range("ceiling", self.ceiling_db, "--ceiling")
+        if self.ceiling_db is not None:  # None: no limiter (a whole-track render's measuring pass)
+            check_range("ceiling", self.ceiling_db, "--ceiling")
         if self.target_lufs is not None:
             check_range("target loudness", self.target_lufs, "--target-lufs")
             if self.follow:
@@ -65,12 +66,13 @@ class Options:
     def automatic(self) -> bool:
         return self.genre is None and self.reference is None
 
-    def engine_config(self, sample_rate: int, channels: int, analyze_output: bool = True,
+    def engine_config(self, sample_rate: int, channels: int, analyze: bool = True,
                       block_size: int = 0) -> EngineConfig:
-        """The engine's configuration for a stream of this rate and channel count."""
+        """The engine's configuration for a stream of this rate and channel count (``analyze``:
+        band levels of its input and output, for meters, a report or match mode)."""
         return EngineConfig(sample_rate=sample_rate, channels=channels, bands=band_set(self.bands),
                             crossfade_s=self.crossfade_s, mode=self.mode, amount=self.amount_percent / 100.0,
-                            presets_dir=self.presets, analyze_output=analyze_output,
+                            presets_dir=self.presets, analyze_input=analyze, analyze_output=analyze,
                             input_ring_s=CLASSIFIER_RING_S if self.automatic else 0.0,
                             level_match=self.level_match, ceiling_db=self.ceiling_db,
                             max_block_size=max(MAX_BLOCK_SIZE, block_size))

@@ -26,7 +26,7 @@ from .io import files
 from .io.atomic import AtomicOutput, check_can_write
 from .io.files import FILE_BLOCK
 from .options import Options
-from .report import Timeline
+from .report import Timeline, memory_mb
 from .resources import weights_dir
 from .track import REFERENCE, TrackPlan, load_genre_model, plan_track, reference_preset
 
@@ -58,25 +58,27 @@ class Session:
     """A stream's engine (with its plugins), the classifier beside it in automatic mode, and
     the report timeline, for one sample rate and channel count."""
 
-    def __init__(self, options: Options, sample_rate: int, channels: int, analyze_output: bool = True,
-                 block_size: int = 0, live: bool = False, presets: dict | None = None) -> None:
+    def __init__(self, options: Options, sample_rate: int, channels: int, analyze: bool = True,
+                 block_size: int = 0, live: bool = False, presets: dict | None = None, model=None) -> None:
         """``live``: the classifier will run in its own process (``beside_audio``), so this
-        process never loads the model; offline it is stepped here, between blocks. ``presets``:
-        those ``session_presets`` gave already (a whole-track render's passes share them)."""
+        process never loads the model; offline it is stepped here, between blocks (``model``:
+        one loaded already). ``presets``: those ``session_presets`` gave already (a
+        whole-track render's passes share them)."""
         from .engine.plugins import PluginInsert, parse_plugin_spec
         from .genre.model import check_rate
 
         self.options = options
         self.live = live
-        config = options.engine_config(sample_rate, channels, analyze_output, block_size)
-        model, self.classes = None, None  # the model's classes (automatic mode)
+        config = options.engine_config(sample_rate, channels, analyze, block_size)
+        self.classes = None  # the model's classes (automatic mode)
+        model = model if options.automatic else None
         if options.automatic:
             self.weights = weights_dir(options.weights)
             try:
                 self.classes = check_rate(self.weights, sample_rate)
             except InteleqError as error:
                 raise type(error)(f"{error}, or choose a genre with --genre") from None
-            if not live:
+            if not live and model is None:
                 model = load_genre_model(options.weights, ", or choose a genre with --genre")
         presets = presets if presets is not None else session_presets(options)
         genre = options.genre or (REFERENCE if options.reference is not None else "flat")
@@ -202,11 +204,12 @@ def _db(value: float) -> str:
 AUDIBLE_LIMITING_DB = 6.0
 
 
-def process_file(source: Path, destination: Path, options: Options = Options()) -> Outcome:
+def process_file(source: Path, destination: Path, options: Options = Options(), model=None) -> Outcome:
     """Equalize a whole file offline, as fast as the CPU allows, into ``destination`` (format
     from its extension; rate, channels and sample format kept), written atomically. One EQ and
     one gain for the whole track (see track.py), unless ``options.follow``: then the EQ
-    follows the track as a live stream would."""
+    follows the track as a live stream would. ``model``: the genre model, loaded once for
+    many files (automatic mode; loaded here if not given)."""
     import soundfile as sf
 
     info = files.read_info(source)
@@ -214,12 +217,15 @@ def process_file(source: Path, destination: Path, options: Options = Options()) 
     container, subtype = files.output_format(destination, info)
     if options.report is not None:
         check_can_write(options.report, options.force, (source,))
-    started = time.perf_counter()
+    loading = time.perf_counter()
+    if options.automatic and model is None:
+        model = load_genre_model(options.weights, ", or choose a genre with --genre")
+    started = time.perf_counter()  # the render's own time: a model is loaded once for many files
     presets = session_presets(options)  # read once (a --reference track too) for every pass
     plan: TrackPlan | None = None
     if not options.follow:
         def render(pass_options: Options, prepare: Callable[[Engine], None]) -> float:
-            engine = Session(pass_options, info.sample_rate, info.channels, analyze_output=False,
+            engine = Session(pass_options, info.sample_rate, info.channels, analyze=False,
                              presets=presets).engine
             prepare(engine)
             made = IntegratedLoudness(info.sample_rate, info.channels)
@@ -227,10 +233,11 @@ def process_file(source: Path, destination: Path, options: Options = Options()) 
                 made.add(result)
             return made.lufs()
 
-        plan = plan_track(source, info, options, presets, render)
-    # Output levels only feed the report; without one, offline rendering skips their analysis.
+        plan = plan_track(source, info, options, presets, render, model)
+    # Band levels feed the report and a following EQ; a whole-track render without a report
+    # skips their analysis.
     session = Session(plan.options if plan else options, info.sample_rate, info.channels,
-                      analyze_output=options.report is not None, presets=presets)
+                      analyze=options.report is not None or plan is None, presets=presets, model=model)
     if plan is not None:
         plan.apply(session.engine)
     loudness_in, loudness_out = (IntegratedLoudness(info.sample_rate, info.channels) for _ in range(2))
@@ -254,6 +261,8 @@ def process_file(source: Path, destination: Path, options: Options = Options()) 
     summary = {"input": str(source), "output": str(destination), "seconds": round(frames / info.sample_rate, 3),
                "sample_rate": info.sample_rate, "channels": info.channels, "render_seconds": round(seconds, 3),
                "realtime_factor": round(frames / info.sample_rate / max(seconds, 1e-9), 1)}
+    if model is not None:
+        summary["model_load_seconds"] = round(started - loading, 3)
     if plan is not None:
         summary["eq"] = f"{plan.why}; one EQ for the whole track"
         if plan.gain_db is not None:
@@ -262,6 +271,7 @@ def process_file(source: Path, destination: Path, options: Options = Options()) 
                     "output_peak": _db(peak), "clipped_samples": clipped})
     if quantize.bits is not None:
         summary["dither"] = f"TPDF to {quantize.bits} bits" if options.dither else f"none (rounded to {quantize.bits} bits)"
+    summary["memory"] = memory_mb()
     outcome = session.finish(f"wrote {destination}", summary)
     limiter = session.engine.limiter
     if limiter is not None and limiter.deepest_reduction_db > AUDIBLE_LIMITING_DB:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,9 +46,15 @@ def load_genre_model(weights: str | Path | None, alternative: str = ""):
         raise WeightsError(f"{error}; train a model with `inteleq-rt train DATASET -o {folder}`{alternative}") from None
 
 
+# A whole file is heard in windows side by side (every sample once: a window a second heard
+# each sample three times over), evaluated this many at a time (one forward pass, one compiled
+# shape; 8 costs the tagger 12% less per window than 1, and pads a short file less than 16).
+BATCH = 8
+
+
 @dataclass
 class Classified:
-    """A whole file's verdict: the mean of its windows' evidence, one window a second."""
+    """A whole file's verdict: the mean of its windows' evidence."""
 
     genre: str  # a class, "electronic", or "unsure"
     probabilities: dict[str, float]
@@ -65,17 +72,31 @@ def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None =
     except InteleqError as error:
         raise type(error)(f"{path}: {error}") from None
     tracker = model.tracker(info.sample_rate, info.channels)
-    heard, due = [], [model.window_s]
+    windows, batches, due = [], [], [model.window_s]
+    # The model runs on a thread of its own (its compiled code releases the GIL) while this one
+    # reads and analyses the audio that follows.
+    worker = ThreadPoolExecutor(max_workers=1)
+
+    def evaluate() -> None:
+        count, batch = len(windows), np.stack(windows + windows[-1:] * (BATCH - len(windows)))  # one shape
+        batches.append(worker.submit(lambda: model.evidence_batch(batch)[:count]))
+        windows.clear()
 
     def on_tick(tracker) -> None:
         if tracker.seconds + 1e-9 >= due[0]:
-            due[0] += 1.0
-            heard.append(model.evidence(tracker))
+            due[0] += model.window_s
+            windows.append(model.heard(tracker))
+            if len(windows) == BATCH:
+                evaluate()
 
-    for block in files.stream(path):
-        tracker.push(block, on_tick)
-        if also is not None:
-            also(block)
+    with worker:
+        for block in files.stream(path):
+            tracker.push(block, on_tick)
+            if also is not None:
+                also(block)
+        if windows:
+            evaluate()
+        heard = [evidence for batch in batches for evidence in batch.result()]
     if not heard:
         raise InteleqError(f"{path}: shorter than the {model.window_s:.3g} s the model listens to")
     probabilities = np.mean([e.probabilities for e in heard], axis=0)
@@ -123,16 +144,15 @@ class TrackPlan:
 
 
 def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: dict[str, Preset],
-               render: Callable[[Options, Callable], float]) -> TrackPlan:
-    """Listen to the whole track, then measure what its EQ hears and makes. ``render(options,
-    prepare)`` runs the file through a fresh engine (``prepare(engine)`` before the first block)
-    and returns the loudness of its output."""
+               render: Callable[[Options, Callable], float], model=None) -> TrackPlan:
+    """Listen to the whole track (through ``model``, in automatic mode), then measure what its
+    EQ hears and makes. ``render(options, prepare)`` runs the file through a fresh engine
+    (``prepare(engine)`` before the first block) and returns the loudness of its output."""
     from .genre.classifier import UNSURE
 
     rate, channels = info.sample_rate, info.channels
     balance = LongTermBalance(band_set(options.bands), rate, channels) if options.mode == "match" else None
     genre, why = options.genre, f"{options.genre or REFERENCE}: chosen"
-    model = load_genre_model(options.weights, ", or choose a genre with --genre") if options.automatic else None
     if model is not None and info.frames < model.window_s * rate:
         genre, why = "flat", f"flat: shorter than the {model.window_s:.3g} s the genre model listens to"
         model = None
@@ -155,7 +175,7 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
             plan.apply(engine)
             engine.measure_eq(meters)
 
-        render(replace(plan.options, level_match=False), prepare)
+        render(replace(plan.options, level_match=False, ceiling_db=None), prepare)
         plan.gain_db = _gain(options, meters[0].lufs(), meters[1].lufs())
         plan.options = replace(plan.options, level_match=True)
     if options.target_lufs is not None:  # the limiter takes some loudness back: make up for it

@@ -85,6 +85,9 @@ class EngineConfig:
     match_max_gain_db: float = 6.0
     # Every gain change the engine makes is slew-limited to this rate, so none can click.
     gain_slew_db_per_s: float = 12.0
+    # The band analysis of the input (meters, match mode) and of the output (meters): a
+    # whole-track render without a report needs neither.
+    analyze_input: bool = True
     analyze_output: bool = True
     # Keep the output as loud as the input (BS.1770), so the EQ is heard as balance, not level.
     level_match: bool = True

@@ -103,8 +103,12 @@ class Engine:
             ("conditioning", self._condition),
             ("pre plugins", self._run_pre_plugins),
             ("ring", (lambda _raw, clean, _out: self.input_ring.write(clean)) if self.input_ring is not None else None),
-            ("input analysis", lambda _raw, clean, _out: self.input_analysis.process(clean)),
-        ] if self.pre_plugins else [("front end", self._front_end)]
+            ("input analysis", (lambda _raw, clean, _out: self.input_analysis.process(clean))
+             if self.config.analyze_input else None),
+        ] if self.pre_plugins else [("front end", self._front_end)] if self.config.analyze_input else [
+            ("conditioning", self._condition),
+            ("ring", (lambda _raw, clean, _out: self.input_ring.write(clean)) if self.input_ring is not None else None),
+        ]
         stages: list[tuple[str, Stage | None]] = [
             *front,
             ("commands", lambda _raw, _clean, _out: self._apply_commands()),
