@@ -17,15 +17,19 @@ from .display import StatusDisplay, read_status
 from .io import devices, files, streams
 from .io.atomic import AudioError, check_can_write
 from .options import Options
+from .report import memory_mb
 from .session import Outcome, Session
 
 
 def timing_summary(stats: streams.StreamStats, block_size: int, sample_rate: int) -> dict:
-    """Callbacks, xruns (and when the first came), and callback time median/p99/max."""
+    """Callbacks, xruns (and when the first came), callbacks over half the period, callback time
+    median/p99/max, and when the first block was processed (from the process's start)."""
     durations = stats.recent_durations()
     period_us = block_size / sample_rate * 1e6
     summary = {"callbacks": stats.count, "xruns": stats.xruns, "input_overflows": stats.input_overflows,
-               "output_underflows": stats.output_underflows, "block_period_us": round(period_us, 1)}
+               "output_underflows": stats.output_underflows, "block_period_us": round(period_us, 1),
+               "callbacks_over_half_period": stats.slow_callbacks,
+               "first_block_after_start_s": stats.first_block_after_start_s()}
     if stats.xruns:
         summary["first_xruns_at_s"] = [round(float(i) * block_size / sample_rate, 2)
                                      for i in stats.first_xruns()[:8]]
@@ -64,8 +68,9 @@ def monitor(options: Options, input_device: str | None = None, output_device: st
     with session.beside_audio(), StatusDisplay() as display, Controls(engine, session.home_genre) as controls:
         stats = streams.run_live(engine, source, sink, block_size, should_stop=lambda: time.monotonic() >= deadline,
                                  on_tick=_ticker(session, display, controls, block_size))
+        memory = memory_mb()  # while the classifier's process still runs
     summary = {"seconds": round(engine.frames / rate, 2), "blocks": engine.blocks,
-               **timing_summary(stats, block_size, rate)}
+               **timing_summary(stats, block_size, rate), "memory": memory}
     return session.finish("stopped", summary, stats.error)
 
 
@@ -101,8 +106,9 @@ def play(source: Path, options: Options, output_device: str | None = None, block
     with session.beside_audio(), StatusDisplay() as display, Controls(engine, session.home_genre) as controls:
         stats = streams.play_file(engine, audio, device, block_size,
                                   _ticker(session, display, controls, block_size), processed)
+        memory = memory_mb()
     summary = {"input": str(source), "seconds_played": round(min(engine.frames, frames) / rate, 2),
-               "sample_rate": rate, **timing_summary(stats, block_size, rate)}
+               "sample_rate": rate, **timing_summary(stats, block_size, rate), "memory": memory}
     if processed is not None:  # what played, lined up with the input as an offline render is
         late = engine.latency_frames
         files.write_audio(output, processed[late : late + min(max(engine.frames - late, 0), frames)], rate, info)

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import json
+import resource
 from pathlib import Path
 
 from .engine.engine import Engine
 from .engine.snapshot import Snapshot
 from .engine.levels import band_levels_db
 from .io.atomic import write_atomically
+
+
+def memory_mb() -> dict:
+    """Resident memory of this process, and the proportional set size (shared pages split
+    between their users) summed over it and its children (the classifier's process)."""
+    import psutil
+
+    me = psutil.Process()
+    processes = [me, *me.children(recursive=True)]
+    pss = 0
+    for process in processes:
+        try:
+            pss += process.memory_full_info().pss
+        except psutil.Error:  # a child that just ended
+            pass
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux counts KiB
+    return {"rss_mb": round(me.memory_info().rss / 2**20, 1), "peak_rss_mb": round(peak_kb / 1024, 1),
+            "pss_mb_all_processes": round(pss / 2**20, 1), "processes": len(processes)}
 
 
 def _rounded(values) -> list[float]:

@@ -28,10 +28,10 @@ from ..engine.engine import Engine
 from ..engine.ring import InputRing
 
 # status record: heartbeat, decisions, unsure decisions, last decision time (s), genre index
-# (-1: unsure, -2: none yet), music, last call (ms), p99 of its calls (ms), error flag; then
-# one probability per class
-HEARTBEAT, DECISIONS, UNSURE_COUNT, TIME, GENRE, MUSIC, CALL_MS, CALL_P99_MS, FAILED = range(9)
-STATUS_FIELDS = 9
+# (-1: unsure, -2: none yet), music, last call (ms), p99 of its calls (ms), error flag, when it
+# was ready to listen (time.time()); then one probability per class
+HEARTBEAT, DECISIONS, UNSURE_COUNT, TIME, GENRE, MUSIC, CALL_MS, CALL_P99_MS, FAILED, READY_AT = range(10)
+STATUS_FIELDS = 10
 HANG_S = 30.0  # a child silent this long (it beats every poll; SCHED_IDLE may starve it briefly) is hung
 
 
@@ -109,6 +109,7 @@ def _child(name: str, layout: Layout, weights: str, sample_rate: int, max_block:
         engine = _EngineSide(layout, counter, ring, record, sample_rate, max_block)
         classifier = GenreClassifier(engine, load_model(Path(weights)), period_s=period_s, blend=blend)
         classifier._position = engine.input_ring.written  # start from now, not from old audio
+        status[READY_AT] = time.time()
         parent = os.getppid()
         while os.getppid() == parent:
             classifier.step()
@@ -199,6 +200,10 @@ class ClassifierProcess:
             summary["classifier_call_p99_ms"] = round(float(self.status[CALL_P99_MS]), 3)
         if self.process is not None and self.process.is_alive():
             summary["classifier_cpu_seconds"] = round(self.cpu_seconds(), 2)
+        if self.status[READY_AT]:
+            from ..io.streams import since_process_start
+
+            summary["classifier_ready_after_start_s"] = round(since_process_start(float(self.status[READY_AT])), 3)
         if self.restarts:
             summary["classifier_restarts"] = self.restarts
         if self.status[FAILED]:

@@ -27,6 +27,12 @@ class StreamStats:
     """What a live run measured: callback times (s), xruns, and any callback failure."""
 
     capacity: int = 1 << 18
+    # a callback longer than this (half the block period, set when the stream opens) is slow:
+    # one more such delay and the block is late
+    slow_s: float = float("inf")
+    slow_callbacks: int = 0
+    # time.perf_counter() when the first callback finished: how long start-up took
+    first_block_at: float | None = None
     durations: np.ndarray = field(init=False)
     # the indexes of the first callbacks that reported an xrun, so a summary can say when
     xrun_callbacks: np.ndarray = field(init=False)
@@ -57,7 +63,14 @@ class StreamStats:
             self.input_overflows += bool(status.input_overflow)
             self.output_underflows += bool(status.output_underflow)
         self.durations[self.count % self.capacity] = seconds
+        self.slow_callbacks += seconds > self.slow_s
         self.count += 1
+
+    def first_block_after_start_s(self) -> float | None:
+        """Seconds from this process's start to its first processed block."""
+        if self.first_block_at is None:
+            return None
+        return round(since_process_start(time.time() - (time.perf_counter() - self.first_block_at)), 3)
 
     def first_xruns(self) -> np.ndarray:
         """Callback indexes of the first (up to 64) callbacks that reported an xrun."""
@@ -69,6 +82,14 @@ class StreamStats:
         if last is None or last >= held:
             return self.durations[:held]
         return self.durations[np.arange(self.count - last, self.count) % self.capacity]
+
+
+def since_process_start(wall_time: float) -> float:
+    """Seconds from this process's start (as the OS counts it, interpreter start-up included)
+    to a ``time.time()`` moment."""
+    import psutil
+
+    return wall_time - psutil.Process().create_time()
 
 
 class _Callback:
@@ -93,7 +114,10 @@ class _Callback:
             self.stats.ended_by_callback = True
             outdata.fill(0.0)
             raise self.sd.CallbackAbort if self.stats.error is not None else self.sd.CallbackStop
-        self.stats.record(status, self.clock() - started)
+        ended = self.clock()
+        if self.stats.first_block_at is None:
+            self.stats.first_block_at = ended
+        self.stats.record(status, ended - started)
 
 
 def _open(kind: str, **settings):
@@ -110,7 +134,7 @@ def run_live(engine, input_device: int | str | None, output_device: int | str | 
              process: Process | None = None) -> StreamStats:
     """Monitor a live input through the engine until ``should_stop`` or Ctrl+C. ``process``
     replaces ``engine.process`` in the callback (the benchmark's loopback probe)."""
-    stats = StreamStats()
+    stats = StreamStats(slow_s=0.5 * block_size / engine.config.sample_rate)
     process = process or engine.process
 
     def step(indata: np.ndarray, outdata: np.ndarray) -> bool:
@@ -157,7 +181,7 @@ def play_file(engine, audio: np.ndarray, output_device: int | str | None, block_
 
     ``processed`` (same shape as ``audio``), when given, receives the engine's output.
     """
-    stats = StreamStats()
+    stats = StreamStats(slow_s=0.5 * block_size / engine.config.sample_rate)
     body = _Callback(_FilePlayer(engine, audio, block_size, processed).step, stats)
     finished = threading.Event()
     config = engine.config
