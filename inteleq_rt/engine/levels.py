@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from .config import LEVEL_FLOOR_DB
-from .filterbank import FilterBank
 
 
 def power_db(mean_square: np.ndarray) -> np.ndarray:
@@ -38,6 +37,8 @@ class LongTermBalance:
     measures its balance the same way, fed in blocks of any size."""
 
     def __init__(self, bands, sample_rate: int, channels: int, hop_s: float = 0.1) -> None:
+        from .filterbank import FilterBank  # numba: not for those who only read feature_vector
+
         self._bank = FilterBank(bands, sample_rate, channels, 0.4)
         self._hop = int(hop_s * sample_rate)
         self._pending = 0

@@ -26,12 +26,15 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..engine.config import MATCH_GATE_DB
-from ..engine.engine import Engine
 from ..errors import InteleqError
+
+if TYPE_CHECKING:  # the classifier's process never loads the engine (numba)
+    from ..engine.engine import Engine
 
 UNSURE = "unsure"
 ELECTRONIC = "electronic"

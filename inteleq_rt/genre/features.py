@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..engine.filterbank import FilterBank
 from ..engine.levels import feature_vector
 
 STATISTICS = ("level", "mean", "std", "flux")
@@ -72,6 +71,9 @@ class FeatureTracker:
     """
 
     def __init__(self, spec: FeatureSpec, sample_rate: float, channels: int) -> None:
+        from ..engine.filterbank import FilterBank  # numba: loaded where a filterbank runs, not
+        # in the tagger's classifier process (150 MB and 0.5 s it does not need)
+
         self.spec = spec
         self.channels = channels
         self.bank = FilterBank(spec.bands, sample_rate, 1, spec.rms_window_s)

@@ -20,12 +20,15 @@ import time
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..engine.commands import CommandRecord
-from ..engine.engine import Engine
 from ..engine.ring import InputRing
+
+if TYPE_CHECKING:  # the classifier's process never loads the engine (numba)
+    from ..engine.engine import Engine
 
 # status record: heartbeat, decisions, unsure decisions, last decision time (s), genre index
 # (-1: unsure, -2: none yet), music, last call (ms), p99 of its calls (ms), error flag, when it
