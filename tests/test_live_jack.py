@@ -185,7 +185,12 @@ def test_live_automatic_mode_recognizes_the_music(jack_server, trained, tmp_path
                             "--weights", str(weights), "--report", str(report))
     assert "hiphop" in stdout.split("genre timeline: ")[1]
     document = json.loads(report.read_text())
-    assert document["summary"]["decisions"] >= 2, document["summary"]
+    summary = document["summary"]
+    assert summary["decisions"] >= 2, summary
+    # audio flowed before the classifier (its own process) was ready, and both are timed from
+    # the start; the memory counts that process too
+    assert 0 < summary["first_block_after_start_s"] < summary["classifier_ready_after_start_s"] < 9
+    assert summary["memory"]["processes"] >= 2 and summary["memory"]["pss_mb_all_processes"] > summary["memory"]["rss_mb"] / 2
     decided = [entry for entry in document["timeline"] if "probabilities" in entry]
     assert decided and decided[-1]["genre"] == "hiphop"
     assert max(decided[-1]["probabilities"], key=decided[-1]["probabilities"].get) == "hiphop"
@@ -201,9 +206,11 @@ def test_stream_stats_count_xruns_and_say_when():
     stats = StreamStats(capacity=8)
     both = SimpleNamespace(input_overflow=True, output_underflow=True)
     none = SimpleNamespace(input_overflow=False, output_underflow=False)
+    stats.slow_s = 16.5e-6
     for index in range(20):
         stats.record(both if index in (3, 15) else none, seconds=index * 1e-6)
     assert stats.xruns == 4 and stats.input_overflows == stats.output_underflows == 2
+    assert stats.slow_callbacks == 3  # 17, 18 and 19 us
     assert list(stats.first_xruns()) == [3, 15]
     np.testing.assert_allclose(stats.recent_durations(last=3), [17e-6, 18e-6, 19e-6])
 
@@ -222,6 +229,12 @@ def test_live_bench_measures_the_round_trip_through_a_jack_loopback(jack_server,
     assert trip["direct_frames"] == trip["reported_frames"]
     assert live["callbacks"] > 400 and live["callback"]["p50_us"] > 0
     assert "round trip through the loopback" in result.stdout
+    # the floor ran in the same sitting, and the engine with its classifier stopped
+    subjects = live["subjects"]
+    assert set(subjects) == {"pass_through", "engine", "engine_classifier_stopped"}
+    assert all(entry["callbacks"] > 400 for entry in subjects.values())
+    assert subjects["pass_through"]["callback"]["p50_us"] < subjects["engine"]["callback"]["p50_us"]
+    assert live["classifier"]["cpu_share_of_one_core_while_deciding"] > 0
 
 
 @pytest.mark.parametrize("command", ["monitor", "play"])

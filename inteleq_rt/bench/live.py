@@ -11,6 +11,7 @@ import numpy as np
 from ..engine.config import CLASSIFIER_RING_S
 from ..engine.engine import Engine
 from ..engine.presets import load_presets
+from ..report import memory_mb
 from .harness import Settings, classifier_beside, make_engine
 from .stats import distribution, drift, rss_mb
 
@@ -112,12 +113,32 @@ def wire_jack_loopback() -> str:
     return f"wired {len(inputs)} JACK loopback connection(s)"
 
 
+def pass_through(indata: np.ndarray, outdata: np.ndarray) -> None:
+    """The floor: a bare callback that copies input to output."""
+    outdata[:] = indata
+
+
+def _subject_entry(runs: list, period: float) -> dict:
+    """One subject's rounds together: callbacks, xruns, callbacks over half the period, times."""
+    durations = np.concatenate([stats.recent_durations() for stats in runs])
+    return {"callbacks": sum(stats.count for stats in runs), "xruns": sum(stats.xruns for stats in runs),
+            "xruns_by_round": [stats.xruns for stats in runs],
+            "callbacks_over_half_period": sum(stats.slow_callbacks for stats in runs),
+            "callback": distribution(durations, period)}
+
+
 def measure_live(device: str, settings: Settings, block_size: int, model,
                  progress: Callable[[str], None], jack_loopback: bool = False, raw: dict | None = None,
-                 plugins: Sequence[str] = ()) -> dict:
-    """The engine (with ``plugins`` after its EQ) on a real device for ``settings.seconds``:
-    callback times, xruns, memory, and the round trip through a loopback compared with the
-    device's reported latency and the engine's own."""
+                 plugins: Sequence[str] = (), rounds: int = 1) -> dict:
+    """The engine (with ``plugins`` after its EQ) on a real device: callback times, xruns,
+    callbacks over half the period, memory, and the round trip through a loopback compared with
+    the device's reported latency and the engine's own.
+
+    In the same sitting, alternating with it in ``rounds`` rounds (each subject
+    ``settings.seconds / rounds`` per round, the order rotating), a pass-through callback (the
+    floor: what the machine and the audio server cost) and, with a model, the engine with its
+    classifier's process stopped: so machine noise, the engine's cost and the classifier's are
+    told apart."""
     from ..io import devices, streams
     from ..io.atomic import AudioError
 
@@ -126,38 +147,61 @@ def measure_live(device: str, settings: Settings, block_size: int, model,
     engine = make_engine(settings, load_presets(), settings.bands, block_size,
                          CLASSIFIER_RING_S if model is not None else 0.0, plugins=plugins)
     probe = LoopbackProbe(engine, block_size, every_blocks=max(1, round(0.25 * settings.sample_rate / block_size)))
+    subjects = {"pass_through": pass_through, "engine": probe.process}
+    if model is not None:
+        subjects["engine_classifier_stopped"] = probe.process
+    runs: dict[str, list] = {subject: [] for subject in subjects}
     memory_start = rss_mb()
-    wiring, memory, steady = [], [], []
+    memory, pss, classifier_use = [], [], [0.0, 0.0]  # its CPU and wall seconds while deciding
+    seconds = settings.seconds / rounds
 
-    def on_tick(_stats) -> None:
-        if jack_loopback and not wiring:  # the ports exist once the stream runs
-            wiring.append(wire_jack_loopback())
-            progress(wiring[0])
-        memory.append(rss_mb())
-        if beside is not None and not steady and beside.summary()["decisions"]:  # warmed up: start its clock
-            steady.append((time.monotonic(), beside.cpu_seconds()))
+    def on_tick(stats) -> None:
+        if jack_loopback and stats.count and not wired:  # the ports exist once the stream runs
+            wired.append(wire_jack_loopback())
+        if deciding:
+            memory.append(rss_mb())
+            if len(memory) % 10 == 1:
+                pss.append(memory_mb()["pss_mb_all_processes"])
 
     with classifier_beside(engine, model, settings.weights) as beside:
-        progress(f"measuring live on {name!r} for {settings.seconds:g} s")
-        deadline = time.monotonic() + settings.seconds
-        stats = streams.run_live(engine, parsed, parsed, block_size, lambda: time.monotonic() >= deadline,
-                                  on_tick=on_tick, process=probe.process)
+        for round_index in range(rounds):
+            names = list(subjects)
+            for subject in names[round_index % len(names):] + names[: round_index % len(names)]:
+                deciding, wired = subject == "engine", []
+                if beside is not None:
+                    beside.pause(not deciding)
+                progress(f"live on {name!r}, round {round_index + 1} of {rounds}: {subject} for {seconds:g} s")
+                deadline = time.monotonic() + seconds
+                cpu_before, wall_before = (beside.cpu_seconds() if beside is not None else 0.0), time.monotonic()
+                stats = streams.run_live(engine, parsed, parsed, block_size, lambda: time.monotonic() >= deadline,
+                                         on_tick=on_tick, process=subjects[subject])
+                if stats.error is not None:
+                    raise AudioError(f"the audio stream failed: {stats.error}")
+                runs[subject].append(stats)
+                if deciding and beside is not None:
+                    classifier_use[0] += beside.cpu_seconds() - cpu_before
+                    classifier_use[1] += time.monotonic() - wall_before
+        if beside is not None:
+            beside.pause(False)
         classifier = beside.summary() if beside is not None else None
-        if steady:
-            classifier["cpu_share_of_one_core"] = round(
-                (beside.cpu_seconds() - steady[0][1]) / (time.monotonic() - steady[0][0]), 4)
-    if stats.error is not None:
-        raise AudioError(f"the audio stream failed: {stats.error}")
-    durations = stats.recent_durations()
+    if classifier is not None and classifier_use[1]:
+        classifier["cpu_share_of_one_core_while_deciding"] = round(classifier_use[0] / classifier_use[1], 4)
+    period = block_size / settings.sample_rate
+    durations = np.concatenate([stats.recent_durations() for stats in runs["engine"]])
     if raw is not None:
         raw["live"] = durations.copy()
-    period = block_size / settings.sample_rate
-    return {"device": name, "block_size": block_size, "seconds": settings.seconds, "callbacks": stats.count,
-            "xruns": stats.xruns,
-            "first_xruns_at_s": [round(float(i) * period, 2) for i in stats.first_xruns()[:8]],
-            "callback": distribution(durations, period),
+        raw["pass_through"] = np.concatenate([stats.recent_durations() for stats in runs["pass_through"]])
+    first = runs["engine"][0]
+    engine_entry = _subject_entry(runs["engine"], period)
+    return {"device": name, "block_size": block_size, "seconds": settings.seconds, "rounds": rounds,
+            "callbacks": engine_entry["callbacks"], "xruns": engine_entry["xruns"],
+            "callbacks_over_half_period": engine_entry["callbacks_over_half_period"],
+            "first_xruns_at_s": [round(float(i) * period, 2) for i in first.first_xruns()[:8]],
+            "callback": engine_entry["callback"],
+            "subjects": {subject: _subject_entry(every, period) for subject, every in runs.items()},
             "p99_drift_us": drift(durations), "rss_start_mb": memory_start, "rss_end_mb": rss_mb(),
             "rss_mb_by_tenths": [float(part[-1]) for part in np.array_split(np.array(memory), 10) if len(part)],
-            "round_trip": {**probe.round_trip(stats.reported_latency_s, settings.sample_rate),
+            "pss_mb_all_processes": pss,
+            "round_trip": {**probe.round_trip(first.reported_latency_s, settings.sample_rate),
                            "engine_reports_frames": engine.latency_frames},
             "classifier": classifier}

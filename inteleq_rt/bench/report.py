@@ -51,13 +51,18 @@ def format_table(result: dict) -> str:
 
 
 def format_live(live: dict) -> str:
-    c = live["callback"]
-    lines = [f"live on {live['device']!r}: {live['block_size']}-frame blocks, {live['seconds']:g} s, "
-             f"xruns {live['xruns']} {live['first_xruns_at_s'] or ''}; callback p50 {c['p50_us']:.1f} us, p99 {c['p99_us']:.1f} us, "
-             f"p99.9 {c['p999_us']:.1f} us, max {c['max_us']:.1f} us ({c['p99_share']:.1%} of the period)",
-             f"  callback p99 over the run (us, by tenths): {live['p99_drift_us']}",
-             f"  memory: RSS {live['rss_start_mb']} MB at start, {live['rss_end_mb']} MB at end; "
-             f"by tenths of the run: {live['rss_mb_by_tenths']}"]
+    lines = [f"live on {live['device']!r}: {live['block_size']}-frame blocks, {live['seconds']:g} s per subject "
+             f"in {live['rounds']} round(s), alternating",
+             f"  {'subject':<26} {'xruns':>6} {'>50% period':>11} {'p50 us':>8} {'p99 us':>8} {'p99.9 us':>9} "
+             f"{'max us':>8} {'p99 share':>9}  xruns by round"]
+    for subject, entry in live["subjects"].items():
+        c = entry["callback"]
+        lines.append(f"  {subject:<26} {entry['xruns']:>6} {entry['callbacks_over_half_period']:>11} {c['p50_us']:>8.1f} "
+                     f"{c['p99_us']:>8.1f} {c['p999_us']:>9.1f} {c['max_us']:>8.1f} {c['p99_share']:>9.1%}  "
+                     f"{entry['xruns_by_round']}")
+    lines += [f"  engine callback p99 over its run (us, by tenths): {live['p99_drift_us']}",
+              f"  memory: RSS {live['rss_start_mb']} MB at start, {live['rss_end_mb']} MB at end; "
+              f"by tenths of the run: {live['rss_mb_by_tenths']}; PSS of all processes: {live['pss_mb_all_processes']}"]
     if live.get("classifier"):
         lines.append(f"  classifier (own process): {live['classifier']}")
     loop = live["round_trip"]

@@ -196,6 +196,9 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("--jack-loopback", action="store_true",
                             help="with a JACK device: connect its outputs to its inputs for the round trip")
         parser.add_argument("--live-only", action="store_true", help="with --device: skip the offline part")
+        parser.add_argument("--rounds", type=int, default=1,
+                            help="with --device: alternate the engine with a pass-through callback (and "
+                                 "the engine with its classifier stopped) this many times (default: 1)")
         parser.add_argument("--plugin", action="append", default=[], metavar="PATH[:NAME=VALUE,...]",
                             help="with --device: a plugin after the EQ in the live run (repeatable); "
                                  "the round trip shows the latency it adds")

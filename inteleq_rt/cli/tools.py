@@ -115,6 +115,8 @@ def run_bench(args: argparse.Namespace) -> int:
         raise InteleqError("--live-only needs --device")
     if not 0.05 <= args.seconds <= 86_400:
         raise InteleqError(f"--seconds {args.seconds:g}: must be between 0.05 and 86400")
+    if not 1 <= args.rounds <= 1000:
+        raise InteleqError(f"--rounds {args.rounds}: must be between 1 and 1000")
     if not 1 <= args.channels <= 32:
         raise InteleqError(f"--channels {args.channels}: must be between 1 and 32")
     if args.json is not None:
@@ -131,7 +133,8 @@ def run_bench(args: argparse.Namespace) -> int:
     result = {"settings": {}} if args.live_only else bench.run(settings, progress, model)
     if args.device is not None:
         result["live"] = bench.measure_live(args.device, settings, args.live_block_size, model, progress,
-                                            jack_loopback=args.jack_loopback, plugins=args.plugin)
+                                            jack_loopback=args.jack_loopback, plugins=args.plugin,
+                                            rounds=args.rounds)
     if args.live_only:
         result = {"machine": bench.machine(), "live": result["live"]}
         print(bench.format_live(result["live"]))

@@ -213,6 +213,12 @@ class ClassifierProcess:
             summary["classifier_failed"] = True
         return summary
 
+    def pause(self, paused: bool) -> None:
+        """Stop the child where it is (SIGSTOP) or let it go on (the live benchmark compares the
+        callback with and without it, in one sitting). A stopped child counts as hung to
+        ``supervise``: pause only where nothing supervises."""
+        os.kill(self.process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
     def cpu_seconds(self) -> float:
         """CPU time the current child has used (user + system)."""
         import psutil
