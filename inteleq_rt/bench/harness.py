@@ -95,15 +95,15 @@ def make_engine(settings: Settings, presets: dict[str, Preset], bands: str, bloc
 
 
 @contextmanager
-def classifier_beside(engine: Engine, model, weights: Path | None):
-    """The classifier in its own process, as in live use, listening before the measurement
-    starts (nothing, if there is no model)."""
-    if model is None:
+def classifier_beside(engine: Engine, classes: tuple[str, ...] | None, weights: Path | None):
+    """The classifier (the model in ``weights``, of these ``classes``) in its own process, as in
+    live use, listening before the measurement starts (nothing, without classes)."""
+    if classes is None:
         yield None
         return
     from ..genre.process import ClassifierProcess
 
-    with ClassifierProcess(engine, weights, model.classes) as process:
+    with ClassifierProcess(engine, weights, classes) as process:
         process.wait_ready()
         yield process
 
@@ -127,7 +127,7 @@ def measure_block_sizes(settings: Settings, presets: dict[str, Preset], model, a
                     "scipy_sosfilt": scipy_baseline.process,
                     "pedalboard_chain": pedalboard_baseline(preset_filters, settings.sample_rate),
                     "copy": copy_baseline}
-        with classifier_beside(engine, model, settings.weights) as beside:
+        with classifier_beside(engine, model.classes if model is not None else None, settings.weights) as beside:
             durations = paced_run(subjects, audio, block_size, settings.sample_rate, settings.seconds)
         if beside is not None:
             beside_runs.append(beside.summary())

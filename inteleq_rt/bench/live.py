@@ -127,7 +127,7 @@ def _subject_entry(runs: list, period: float) -> dict:
             "callback": distribution(durations, period)}
 
 
-def measure_live(device: str, settings: Settings, block_size: int, model,
+def measure_live(device: str, settings: Settings, block_size: int, classes: tuple[str, ...] | None,
                  progress: Callable[[str], None], jack_loopback: bool = False, raw: dict | None = None,
                  plugins: Sequence[str] = (), rounds: int = 1) -> dict:
     """The engine (with ``plugins`` after its EQ) on a real device: callback times, xruns,
@@ -136,19 +136,20 @@ def measure_live(device: str, settings: Settings, block_size: int, model,
 
     In the same sitting, alternating with it in ``rounds`` rounds (each subject
     ``settings.seconds / rounds`` per round, the order rotating), a pass-through callback (the
-    floor: what the machine and the audio server cost) and, with a model, the engine with its
-    classifier's process stopped: so machine noise, the engine's cost and the classifier's are
-    told apart."""
+    floor: what the machine and the audio server cost) and, with a classifier (the model in
+    ``settings.weights``, of these ``classes``), the engine with its process stopped: so machine
+    noise, the engine's cost and the classifier's are told apart. This process never loads the
+    model: its memory is the product's."""
     from ..io import devices, streams
     from ..io.atomic import AudioError
 
     parsed = devices.parse_device(device)
     name = devices.resolve_device(parsed, "output")["name"]
     engine = make_engine(settings, load_presets(), settings.bands, block_size,
-                         CLASSIFIER_RING_S if model is not None else 0.0, plugins=plugins)
+                         CLASSIFIER_RING_S if classes is not None else 0.0, plugins=plugins)
     probe = LoopbackProbe(engine, block_size, every_blocks=max(1, round(0.25 * settings.sample_rate / block_size)))
     subjects = {"pass_through": pass_through, "engine": probe.process}
-    if model is not None:
+    if classes is not None:
         subjects["engine_classifier_stopped"] = probe.process
     runs: dict[str, list] = {subject: [] for subject in subjects}
     memory_start = rss_mb()
@@ -163,7 +164,7 @@ def measure_live(device: str, settings: Settings, block_size: int, model,
             if len(memory) % 10 == 1:
                 pss.append(memory_mb()["pss_mb_all_processes"])
 
-    with classifier_beside(engine, model, settings.weights) as beside:
+    with classifier_beside(engine, classes, settings.weights) as beside:
         for round_index in range(rounds):
             names = list(subjects)
             for subject in names[round_index % len(names):] + names[: round_index % len(names)]:

@@ -103,6 +103,7 @@ def run_bench(args: argparse.Namespace) -> int:
     from .. import bench
     from ..io.atomic import check_can_write, write_atomically
     from ..resources import weights_dir
+    from ..genre.model import read_classes
     from ..track import load_genre_model
 
     try:
@@ -122,7 +123,10 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.json is not None:
         check_can_write(args.json, args.force)
     weights = None if args.no_classifier else weights_dir(args.weights)
-    model = None if weights is None else load_genre_model(weights, ", or pass --no-classifier")
+    # live only: the classifier loads in its own process; this one reads its classes alone,
+    # so the memory measured is the product's
+    model = None if weights is None or args.live_only else load_genre_model(weights, ", or pass --no-classifier")
+    classes = None if weights is None else model.classes if model is not None else read_classes(weights)
     settings = bench.Settings(args.samplerate, args.channels, sizes, args.bands, args.seconds, weights)
     if args.profile:
         return _profile(settings, args)
@@ -132,7 +136,8 @@ def run_bench(args: argparse.Namespace) -> int:
 
     result = {"settings": {}} if args.live_only else bench.run(settings, progress, model)
     if args.device is not None:
-        result["live"] = bench.measure_live(args.device, settings, args.live_block_size, model, progress,
+        result["live"] = bench.measure_live(args.device, settings, args.live_block_size,
+                                            classes, progress,
                                             jack_loopback=args.jack_loopback, plugins=args.plugin,
                                             rounds=args.rounds)
     if args.live_only:
