@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .engine.config import CLASSIFIER_RING_S, MAX_BLOCK_SIZE, ConfigError, EngineConfig, check_range
-from .engine.filterbank import band_set
+from .engine.config import band_set
 
 MODES = ("preset", "match")
 BAND_SETS = ("paper", "octave", "third-octave")

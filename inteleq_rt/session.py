@@ -33,7 +33,7 @@ from .track import REFERENCE, TrackPlan, load_genre_model, plan_track, reference
 
 def session_presets(options: Options) -> dict:
     """The presets a run can use: the folder in force, and a --reference track's balance."""
-    from .engine.filterbank import band_set
+    from .engine.config import band_set
     from .engine.presets import load_presets
 
     presets = load_presets(options.presets, options.targets)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine.filterbank import band_set
+from .engine.config import band_set
 from .engine.levels import LongTermBalance
 from .engine.loudness import MAX_MATCH_DB, IntegratedLoudness
 from .engine.presets import Preset, Target

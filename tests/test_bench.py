@@ -9,7 +9,8 @@ import pytest
 from inteleq_rt import bench
 from inteleq_rt.bench import baselines
 from inteleq_rt.engine.eq import usable_filters
-from inteleq_rt.engine.filterbank import FilterBank, band_set
+from inteleq_rt.engine.config import band_set
+from inteleq_rt.engine.filterbank import FilterBank
 from inteleq_rt.engine.presets import load_presets
 
 from .conftest import run_cli
@@ -51,7 +52,10 @@ def test_bench_reports_every_block_size_and_baseline(tmp_path):
         assert entry["engine"]["p99_share"] == pytest.approx(entry["engine"]["p99_us"] / entry["period_us"], rel=1e-3)
         assert entry["ratios_p50"]["engine/copy"] > 1  # nothing beats a copy
     assert set(document["bands"]) == {"block_size", "5", "11", "31"}
-    assert document["offline"]["realtime_factor"] > 1 and document["offline"]["automatic"]
+    offline = document["offline"]
+    assert set(offline) == {"fixed_genre", "automatic"}
+    assert offline["fixed_genre"]["seconds_of_audio"] == 120 and offline["fixed_genre"]["realtime_factor"] > 1
+    assert offline["automatic"]["realtime_factor"] > 1 and "whole track heard as" in offline["automatic"]["eq"]
     assert document["classifier"]["beside_engine"]["decisions"] >= 1  # it really ran beside the engine
     assert document["startup"]["total_s"] > 0 and "import_engine_s" in document["startup"]
     assert "x scipy" in result.stdout and "offline render" in result.stdout

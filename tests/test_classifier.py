@@ -11,7 +11,7 @@ import soundfile as sf
 
 from inteleq_rt.engine.config import CLASSIFIER_RING_S, EngineConfig
 from inteleq_rt.engine.engine import Engine
-from inteleq_rt.engine.filterbank import band_set
+from inteleq_rt.engine.config import band_set
 from inteleq_rt.genre.classifier import GenreClassifier
 from inteleq_rt.genre.features import FeatureSpec, FeatureTracker, extract_features
 from inteleq_rt.genre.model import WeightsError, load_model, read_classes

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from inteleq_rt.engine.config import LEVEL_FLOOR_DB, PAPER_BANDS
 from inteleq_rt.engine.levels import band_levels_db
-from inteleq_rt.engine.filterbank import FilterBank, band_set
+from inteleq_rt.engine.config import band_set
+from inteleq_rt.engine.filterbank import FilterBank
 
 from .conftest import sine
 

@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from ..demo import demo_clip
 from ..engine.config import BENCH_BLOCK_SIZES, CLASSIFIER_RING_S, EngineConfig
 from ..engine.engine import Engine
 from ..engine.eq import usable_filters
-from ..engine.filterbank import band_set
+from ..engine.config import band_set
 from ..engine.presets import Preset, load_presets
 from .baselines import BASELINES, Process, ScipyBaseline, copy_baseline, pedalboard_baseline
 from .stats import distribution, drift, machine, rss_mb
@@ -153,20 +153,31 @@ def measure_bands(settings: Settings, presets: dict[str, Preset], audio: np.ndar
                for bands, name in zip(engines, BAND_SETS)}}
 
 
+OFFLINE_TRACK_S = 120.0  # a track's length: a whole-track render's passes cost per track
+
+
 def measure_offline(settings: Settings, model, audio: np.ndarray) -> dict:
-    """`inteleq-rt process` end to end on a float WAV (automatic mode if there is a model)."""
+    """`inteleq-rt process` end to end on a two-minute 24-bit WAV, with a fixed genre and (with
+    a model, loaded already, as a library run loads it once) in automatic mode."""
     import soundfile as sf
 
     from ..options import Options
     from ..session import process_file
 
-    options = Options(genre=None, weights=settings.weights) if model is not None else Options(genre=PRESET)
+    runs = {"fixed_genre": Options(genre=PRESET)}
+    if model is not None:
+        runs["automatic"] = Options(genre=None, weights=settings.weights)
+    results = {}
     with tempfile.TemporaryDirectory() as folder:
         source, destination = Path(folder) / "in.wav", Path(folder) / "out.wav"
-        sf.write(str(source), np.tile(audio, (3, 1)), settings.sample_rate, subtype="FLOAT")
-        summary = process_file(source, destination, options).summary
-    return {"seconds_of_audio": round(summary["seconds"], 2), "render_seconds": summary["render_seconds"],
-            "realtime_factor": summary["realtime_factor"], "automatic": model is not None}
+        track = np.resize(audio, (int(OFFLINE_TRACK_S * settings.sample_rate), audio.shape[1]))
+        sf.write(str(source), track, settings.sample_rate, subtype="PCM_24")
+        for name, options in runs.items():
+            summary = process_file(source, destination, replace(options, force=True), model).summary
+            results[name] = {"seconds_of_audio": round(summary["seconds"], 2),
+                             "render_seconds": summary["render_seconds"],
+                             "realtime_factor": summary["realtime_factor"], "eq": summary.get("eq")}
+    return results
 
 
 def measure_classifier(model, beside_runs: list[dict], calls: int = 100) -> dict:

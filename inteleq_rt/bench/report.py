@@ -31,9 +31,9 @@ def format_table(result: dict) -> str:
     bands = result["bands"]
     lines.append(f"analysis bands at {bands['block_size']} frames, engine p50 / p99 us: " + ", ".join(
         f"{n} bands {v['p50_us']:.1f}/{v['p99_us']:.1f}" for n, v in bands.items() if n != "block_size"))
-    offline = result["offline"]
-    lines.append(f"offline render (process, {'automatic' if offline['automatic'] else 'fixed genre'}): "
-                 f"{offline['realtime_factor']:.0f}x real time ({offline['seconds_of_audio']:g} s of audio)")
+    lines.append("offline render (process, whole track, 24-bit WAV): " + "; ".join(
+        f"{name.replace('_', ' ')} {run['realtime_factor']:.0f}x real time ({run['seconds_of_audio']:g} s in "
+        f"{run['render_seconds']:.2f} s)" for name, run in result["offline"].items()))
     if "classifier" in result:
         c = result["classifier"]
         text = f"classifier call: back to back p50 {c['back_to_back']['p50_ms']:.3f} ms, p99 {c['back_to_back']['p99_ms']:.3f} ms"

@@ -6,6 +6,7 @@ the user's options (``inteleq_rt.options``) both call it, so they cannot disagre
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,22 @@ PAPER_BANDS: tuple[tuple[float, float], ...] = (
     (2000.0, 6000.0),
     (6000.0, 20000.0),
 )
+
+
+def band_set(name: str) -> tuple[tuple[float, float], ...]:
+    """A named band set: "paper" (IntelEQ's five bands), "octave" (10) or "third-octave" (31)."""
+    if name == "paper":
+        return PAPER_BANDS
+    per_octave = {"octave": 1, "third-octave": 3}.get(name)
+    if per_octave is None:
+        raise ValueError(f"unknown band set {name!r}; choose paper, octave or third-octave")
+    # IEC 61260 base-two centres 1 kHz * 2^(k/n), covering 20 Hz .. 20 kHz.
+    half = 2.0 ** (0.5 / per_octave)
+    k_low = round(per_octave * math.log2(20.0 / 1000.0))
+    k_high = round(per_octave * math.log2(20000.0 / 1000.0))
+    centres = [1000.0 * 2.0 ** (k / per_octave) for k in range(k_low, k_high + 1)]
+    return tuple((c / half, c * half) for c in centres)
+
 
 # Levels below this are treated as silence: log of zero never reaches the features.
 LEVEL_FLOOR_DB = -120.0

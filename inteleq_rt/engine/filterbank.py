@@ -14,8 +14,6 @@ import math
 import numpy as np
 from numba import float32, float64, njit, void
 
-from .config import PAPER_BANDS
-
 SECTIONS_PER_BAND = 2
 # A band whose top edge lies above this share of Nyquist is designed as a high-pass.
 _HIGHPASS_ABOVE_NYQUIST_SHARE = 0.9
@@ -24,21 +22,6 @@ _HIGHPASS_ABOVE_NYQUIST_SHARE = 0.9
 # for the same reason. Both are far below the level floor of the features.
 _ANTI_DENORMAL_DC = 1e-18
 _MEAN_SQUARE_FLOOR = 1e-30
-
-
-def band_set(name: str) -> tuple[tuple[float, float], ...]:
-    """A named band set: "paper" (IntelEQ's five bands), "octave" (10) or "third-octave" (31)."""
-    if name == "paper":
-        return PAPER_BANDS
-    per_octave = {"octave": 1, "third-octave": 3}.get(name)
-    if per_octave is None:
-        raise ValueError(f"unknown band set {name!r}; choose paper, octave or third-octave")
-    # IEC 61260 base-two centres 1 kHz * 2^(k/n), covering 20 Hz .. 20 kHz.
-    half = 2.0 ** (0.5 / per_octave)
-    k_low = round(per_octave * math.log2(20.0 / 1000.0))
-    k_high = round(per_octave * math.log2(20000.0 / 1000.0))
-    centres = [1000.0 * 2.0 ** (k / per_octave) for k in range(k_low, k_high + 1)]
-    return tuple((c / half, c * half) for c in centres)
 
 
 def design_bands(

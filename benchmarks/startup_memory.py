@@ -1,0 +1,111 @@
+"""Start-up and memory per command, each run as a user runs it (a fresh `inteleq-rt` process):
+time from the process's start to its first processed block and to "classifier ready" (live, on
+a JACK dummy server this script starts), the whole command's wall time (offline), peak resident
+memory, and the proportional set size summed over a live run's processes (the classifier's
+included). Needs jackd2 (`apt-get install jackd2 libportaudio2`).
+
+    python benchmarks/startup_memory.py            # each command 3 times; medians
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from _common import parser, progress
+
+from inteleq_rt.bench.jack import JackServer
+from inteleq_rt.bench.stats import machine
+from inteleq_rt.demo import demo_clip
+
+DEVICE = "system, JACK"
+
+
+def run(command: list[str], env: dict) -> dict:
+    """One command: its wall time and peak RSS (sampled every 20 ms: the kernel's own peak
+    counts the memory of this process, forked before the exec)."""
+    import psutil
+
+    began = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "inteleq_rt", *command], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    watched, peak = psutil.Process(child.pid), 0
+    while child.poll() is None:
+        try:
+            peak = max(peak, watched.memory_info().rss)
+        except psutil.Error:
+            break
+        time.sleep(0.02)
+    child.wait()
+    wall = time.perf_counter() - began
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {child.stderr.read().decode().strip().splitlines()[-1:]}")
+    return {"wall_s": wall, "peak_rss_mb": peak / 2**20}
+
+
+def from_report(path: Path) -> dict:
+    summary = json.loads(path.read_text())["summary"]
+    memory = summary.get("memory", {})
+    return {key: value for key, value in (
+        ("first_block_after_start_s", summary.get("first_block_after_start_s")),
+        ("classifier_ready_after_start_s", summary.get("classifier_ready_after_start_s")),
+        ("pss_mb_all_processes", memory.get("pss_mb_all_processes")),
+        ("processes", memory.get("processes")),
+        ("model_load_seconds", summary.get("model_load_seconds"))) if value is not None}
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args()
+    server = JackServer(f"inteleq-startup-{os.getpid()}")
+    server.use()
+    env = {**os.environ, **server.env}
+    folder = Path(tempfile.mkdtemp())
+    music, rate = demo_clip(seconds=8.0, sample_rate=48_000)
+    source = folder / "track.wav"
+    sf.write(str(source), np.resize(music, (120 * rate, 2)), rate, subtype="PCM_24")
+    report = folder / "report.json"
+    commands = {
+        "help": ["--help"],
+        "live, fixed genre": ["--device", DEVICE, "--genre", "rock_pop", "--duration", "3"],
+        "live, automatic": ["--device", DEVICE, "--duration", "8"],
+        "process, fixed genre (120 s)": ["process", str(source), "-o", str(folder / "out.wav"), "--genre", "rock_pop"],
+        "process, automatic (120 s)": ["process", str(source), "-o", str(folder / "out.wav")],
+        "classify (120 s)": ["classify", str(source)],
+    }
+    results = {}
+    try:
+        for name, command in commands.items():
+            runs = []
+            for _ in range(args.repeats):
+                progress(f"{name}: {' '.join(command)}")
+                reported = "--device" in command or command[0] == "process"
+                extra = ["--report", str(report), "--force"] if reported else []
+                entry = run(command + extra, env)
+                if reported:
+                    entry.update(from_report(report))
+                runs.append(entry)
+            results[name] = {key: round(float(np.median([r[key] for r in runs])), 3) for key in runs[0]}
+    finally:
+        server.stop()
+    print(f"{'command':<30} {'wall s':>7} {'first block s':>13} {'classifier ready s':>18} "
+          f"{'peak RSS MB':>11} {'PSS all MB':>10}")
+    for name, entry in results.items():
+        print(f"{name:<30} {entry['wall_s']:>7.2f} {entry.get('first_block_after_start_s', float('nan')):>13.2f} "
+              f"{entry.get('classifier_ready_after_start_s', float('nan')):>18.2f} {entry['peak_rss_mb']:>11.0f} "
+              f"{entry.get('pss_mb_all_processes', float('nan')):>10.0f}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "startup_memory.json").write_text(json.dumps({"machine": machine(), "repeats": args.repeats,
+                                                         "commands": commands, "results": results}, indent=1))
+    print(f"wrote {out / 'startup_memory.json'}")
+
+
+if __name__ == "__main__":
+    main()
