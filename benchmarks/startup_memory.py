@@ -1,8 +1,8 @@
 """Start-up and memory per command, each run as a user runs it (a fresh `inteleq-rt` process):
 time from the process's start to its first processed block and to "classifier ready" (live, on
-a JACK dummy server this script starts), the whole command's wall time (offline), peak resident
-memory, and the proportional set size summed over a live run's processes (the classifier's
-included). Needs jackd2 (`apt-get install jackd2 libportaudio2`).
+a JACK dummy server this script starts), the whole command's wall time, peak resident memory,
+and peak proportional set size summed over the command's processes (the classifier's
+included; shared pages counted once). Needs jackd2 (`apt-get install jackd2 libportaudio2`).
 
     python benchmarks/startup_memory.py            # each command 3 times; medians
 """
@@ -26,26 +26,44 @@ from inteleq_rt.demo import demo_clip
 DEVICE = "system, JACK"
 
 
+def _pss(process) -> int:
+    """Proportional set size of a process and its children (the classifier's, the resource
+    tracker): shared pages counted once between their users."""
+    import psutil
+
+    total = 0
+    for each in (process, *process.children(recursive=True)):
+        try:
+            total += each.memory_full_info().pss
+        except psutil.Error:
+            pass
+    return total
+
+
 def run(command: list[str], env: dict) -> dict:
-    """One command: its wall time and peak RSS (sampled every 20 ms: the kernel's own peak
-    counts the memory of this process, forked before the exec)."""
+    """One command: its wall time, peak RSS (sampled every 20 ms: the kernel's own peak counts
+    the memory of this process, forked before the exec) and peak PSS over its processes
+    (sampled every 0.5 s)."""
     import psutil
 
     began = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "inteleq_rt", *command], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    watched, peak = psutil.Process(child.pid), 0
+    watched, peak_rss, peak_pss, samples = psutil.Process(child.pid), 0, 0, 0
     while child.poll() is None:
         try:
-            peak = max(peak, watched.memory_info().rss)
+            peak_rss = max(peak_rss, watched.memory_info().rss)
+            if samples % 25 == 24:
+                peak_pss = max(peak_pss, _pss(watched))
         except psutil.Error:
             break
+        samples += 1
         time.sleep(0.02)
     child.wait()
     wall = time.perf_counter() - began
     if child.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed: {child.stderr.read().decode().strip().splitlines()[-1:]}")
-    return {"wall_s": wall, "peak_rss_mb": peak / 2**20}
+    return {"wall_s": wall, "peak_rss_mb": peak_rss / 2**20, "peak_pss_mb_all_processes": peak_pss / 2**20}
 
 
 def from_report(path: Path) -> dict:
@@ -54,7 +72,6 @@ def from_report(path: Path) -> dict:
     return {key: value for key, value in (
         ("first_block_after_start_s", summary.get("first_block_after_start_s")),
         ("classifier_ready_after_start_s", summary.get("classifier_ready_after_start_s")),
-        ("pss_mb_all_processes", memory.get("pss_mb_all_processes")),
         ("processes", memory.get("processes")),
         ("model_load_seconds", summary.get("model_load_seconds"))) if value is not None}
 
@@ -95,11 +112,11 @@ def main() -> None:
     finally:
         server.stop()
     print(f"{'command':<30} {'wall s':>7} {'first block s':>13} {'classifier ready s':>18} "
-          f"{'peak RSS MB':>11} {'PSS all MB':>10}")
+          f"{'peak RSS MB':>11} {'peak PSS MB':>11}")
     for name, entry in results.items():
         print(f"{name:<30} {entry['wall_s']:>7.2f} {entry.get('first_block_after_start_s', float('nan')):>13.2f} "
               f"{entry.get('classifier_ready_after_start_s', float('nan')):>18.2f} {entry['peak_rss_mb']:>11.0f} "
-              f"{entry.get('pss_mb_all_processes', float('nan')):>10.0f}")
+              f"{entry['peak_pss_mb_all_processes']:>11.0f}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "startup_memory.json").write_text(json.dumps({"machine": machine(), "repeats": args.repeats,
