@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -72,14 +71,11 @@ def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None =
     except InteleqError as error:
         raise type(error)(f"{path}: {error}") from None
     tracker = model.tracker(info.sample_rate, info.channels)
-    windows, batches, due = [], [], [model.window_s]
-    # The model runs on a thread of its own (its compiled code releases the GIL) while this one
-    # reads and analyses the audio that follows.
-    worker = ThreadPoolExecutor(max_workers=1)
+    windows, heard, due = [], [], [model.window_s]
 
     def evaluate() -> None:
-        count, batch = len(windows), np.stack(windows + windows[-1:] * (BATCH - len(windows)))  # one shape
-        batches.append(worker.submit(lambda: model.evidence_batch(batch)[:count]))
+        batch = np.stack(windows + windows[-1:] * (BATCH - len(windows)))  # padded: one compiled shape
+        heard.extend(model.evidence_batch(batch)[: len(windows)])
         windows.clear()
 
     def on_tick(tracker) -> None:
@@ -89,14 +85,12 @@ def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None =
             if len(windows) == BATCH:
                 evaluate()
 
-    with worker:
-        for block in files.stream(path):
-            tracker.push(block, on_tick)
-            if also is not None:
-                also(block)
-        if windows:
-            evaluate()
-        heard = [evidence for batch in batches for evidence in batch.result()]
+    for block in files.stream(path):
+        tracker.push(block, on_tick)
+        if also is not None:
+            also(block)
+    if windows:
+        evaluate()
     if not heard:
         raise InteleqError(f"{path}: shorter than the {model.window_s:.3g} s the model listens to")
     probabilities = np.mean([e.probabilities for e in heard], axis=0)

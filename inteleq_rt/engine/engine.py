@@ -97,20 +97,8 @@ class Engine:
         each stage is timed."""
         # Each stage looks its part up when it runs: a part may be replaced mid-stream (the
         # classifier's process moves the ring into shared memory).
-        # Without pre plugins, nothing sits between conditioning and the input analysis: one
-        # compiled call does both and the ring copy between them.
-        front: list[tuple[str, Stage | None]] = [
-            ("conditioning", self._condition),
-            ("pre plugins", self._run_pre_plugins),
-            ("ring", (lambda _raw, clean, _out: self.input_ring.write(clean)) if self.input_ring is not None else None),
-            ("input analysis", (lambda _raw, clean, _out: self.input_analysis.process(clean))
-             if self.config.analyze_input else None),
-        ] if self.pre_plugins else [("front end", self._front_end)] if self.config.analyze_input else [
-            ("conditioning", self._condition),
-            ("ring", (lambda _raw, clean, _out: self.input_ring.write(clean)) if self.input_ring is not None else None),
-        ]
         stages: list[tuple[str, Stage | None]] = [
-            *front,
+            *self._front_stages(),
             ("commands", lambda _raw, _clean, _out: self._apply_commands()),
             ("eq", lambda _raw, clean, out: self.eq.process(clean, out)),
             ("eq meters", self._measure_eq if self.eq_meters is not None else None),
@@ -128,6 +116,19 @@ class Engine:
             self.profile.names = [name for name, _ in active]
             return tuple(self.profile.timed(index, stage) for index, (_, stage) in enumerate(active))
         return tuple(stage for _, stage in active)
+
+    def _front_stages(self) -> list[tuple[str, Stage | None]]:
+        """Without pre plugins, nothing sits between conditioning and the input analysis: one
+        compiled call does both and the ring copy between them."""
+        if not self.pre_plugins and self.config.analyze_input:
+            return [("front end", self._front_end)]
+        return [
+            ("conditioning", self._condition),
+            ("pre plugins", self._run_pre_plugins if self.pre_plugins else None),
+            ("ring", (lambda _raw, clean, _out: self.input_ring.write(clean)) if self.input_ring is not None else None),
+            ("input analysis", (lambda _raw, clean, _out: self.input_analysis.process(clean))
+             if self.config.analyze_input else None),
+        ]
 
     def measure_eq(self, meters: tuple[IntegratedLoudness, IntegratedLoudness]) -> None:
         """Feed what the EQ hears and what it makes to these meters (a whole-track render)."""

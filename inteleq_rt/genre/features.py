@@ -71,8 +71,9 @@ class FeatureTracker:
     """
 
     def __init__(self, spec: FeatureSpec, sample_rate: float, channels: int) -> None:
-        from ..engine.filterbank import FilterBank  # numba: loaded where a filterbank runs, not
-        # in the tagger's classifier process (150 MB and 0.5 s it does not need)
+        # numba loads where a filterbank runs: not in the tagger's classifier process, which
+        # would spend 150 MB and 0.5 s on it
+        from ..engine.filterbank import FilterBank
 
         self.spec = spec
         self.channels = channels

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.config import PAPER_BANDS
-from ..engine.config import band_set
+from ..engine.config import PAPER_BANDS, band_set
 from .dataset import ClipFeatures
 from .features import STATISTICS, FeatureSpec, clip_bands
 from .metrics import score, stratified_clip_folds
