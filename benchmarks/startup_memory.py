@@ -63,7 +63,10 @@ def run(command: list[str], env: dict) -> dict:
     wall = time.perf_counter() - began
     if child.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed: {child.stderr.read().decode().strip().splitlines()[-1:]}")
-    return {"wall_s": wall, "peak_rss_mb": peak_rss / 2**20, "peak_pss_mb_all_processes": peak_pss / 2**20}
+    entry = {"wall_s": wall, "peak_rss_mb": peak_rss / 2**20}
+    if peak_pss:  # none sampled: the command ended within half a second
+        entry["peak_pss_mb_all_processes"] = peak_pss / 2**20
+    return entry
 
 
 def from_report(path: Path) -> dict:
@@ -116,11 +119,12 @@ def main() -> None:
     for name, entry in results.items():
         print(f"{name:<30} {entry['wall_s']:>7.2f} {entry.get('first_block_after_start_s', float('nan')):>13.2f} "
               f"{entry.get('classifier_ready_after_start_s', float('nan')):>18.2f} {entry['peak_rss_mb']:>11.0f} "
-              f"{entry['peak_pss_mb_all_processes']:>11.0f}")
+              f"{entry.get('peak_pss_mb_all_processes', float('nan')):>11.0f}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    shown = {name: "inteleq-rt " + " ".join(command).replace(str(folder), "TMP") for name, command in commands.items()}
     (out / "startup_memory.json").write_text(json.dumps({"machine": machine(), "repeats": args.repeats,
-                                                         "commands": commands, "results": results}, indent=1))
+                                                         "commands": shown, "results": results}, indent=1))
     print(f"wrote {out / 'startup_memory.json'}")
 
 
