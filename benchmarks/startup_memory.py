@@ -5,6 +5,8 @@ and peak proportional set size summed over the command's processes (the classifi
 included; shared pages counted once). Needs jackd2 (`apt-get install jackd2 libportaudio2`).
 
     python benchmarks/startup_memory.py            # each command 3 times; medians
+    python benchmarks/startup_memory.py --soak 600 # live automatic for 10 min, music played
+                                                   # into it: PSS every 30 s (memory_soak.json)
 """
 
 import json
@@ -79,13 +81,65 @@ def from_report(path: Path) -> dict:
         ("model_load_seconds", summary.get("model_load_seconds"))) if value is not None}
 
 
+def soak(seconds: float, server: JackServer, env: dict, report: Path) -> dict:
+    """Live automatic mode for ``seconds`` while a JACK client of this process plays music into
+    its inputs (so the classifier decides every second): PSS over its processes every 30 s."""
+    import jack
+    import psutil
+
+    music, _ = demo_clip(seconds=8.0, sample_rate=48_000)
+    player = jack.Client("inteleq-soak-player", servername=server.name)
+    outs = [player.outports.register(f"out_{i}") for i in range(2)]
+    position = [0]
+
+    def play(frames: int) -> None:
+        n = np.arange(position[0], position[0] + frames) % len(music)
+        position[0] += frames
+        for channel, port in enumerate(outs):
+            port.get_array()[:] = music[n, channel] * 0.5
+
+    player.set_process_callback(play)
+    player.activate()
+    child = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", DEVICE, "--duration", str(seconds),
+                              "--report", str(report), "--force"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    began, wired, samples = time.monotonic(), False, []
+    while child.poll() is None:
+        if not wired and {"PortAudio:in_1", "PortAudio:in_2"} <= {p.name for p in player.get_ports()}:
+            for channel, port in enumerate(outs):
+                player.connect(port, f"PortAudio:in_{channel + 1}")
+            wired = True
+        elapsed = time.monotonic() - began
+        if elapsed >= 30 * len(samples) + 15:  # from 15 s: the classifier is ready and deciding
+            samples.append((round(elapsed), round(_pss(psutil.Process(child.pid)) / 2**20, 1)))
+        time.sleep(0.25)
+    player.deactivate()
+    player.close()
+    summary = json.loads(report.read_text())["summary"]
+    return {"seconds": seconds, "pss_mb_all_processes_every_30_s": samples,
+            "decisions": summary.get("decisions"), "xruns": summary.get("xruns"),
+            "memory_at_end": summary.get("memory")}
+
+
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--soak", type=float, metavar="SECONDS", help="instead: a live automatic soak this long")
     args = p.parse_args()
     server = JackServer(f"inteleq-startup-{os.getpid()}")
     server.use()
     env = {**os.environ, **server.env}
+    if args.soak:
+        try:
+            result = soak(args.soak, server, env, Path(tempfile.mkdtemp()) / "report.json")
+        finally:
+            server.stop()
+        print(json.dumps(result))
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "memory_soak.json").write_text(json.dumps({"machine": machine(), **result}, indent=1))
+        print(f"wrote {out / 'memory_soak.json'}")
+        return
     folder = Path(tempfile.mkdtemp())
     music, rate = demo_clip(seconds=8.0, sample_rate=48_000)
     source = folder / "track.wav"

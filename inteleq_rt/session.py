@@ -218,7 +218,10 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
     if options.report is not None:
         check_can_write(options.report, options.force, (source,))
     loading = time.perf_counter()
-    if options.automatic and model is None:
+    if not options.automatic:  # a chosen genre (or reference) is not second-guessed
+        model = None
+    loaded_here = options.automatic and model is None
+    if loaded_here:
         model = load_genre_model(options.weights, ", or choose a genre with --genre")
     started = time.perf_counter()  # the render's own time: a model is loaded once for many files
     presets = session_presets(options)  # read once (a --reference track too) for every pass
@@ -261,7 +264,7 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
     summary = {"input": str(source), "output": str(destination), "seconds": round(frames / info.sample_rate, 3),
                "sample_rate": info.sample_rate, "channels": info.channels, "render_seconds": round(seconds, 3),
                "realtime_factor": round(frames / info.sample_rate / max(seconds, 1e-9), 1)}
-    if model is not None:
+    if loaded_here:
         summary["model_load_seconds"] = round(started - loading, 3)
     if plan is not None:
         summary["eq"] = f"{plan.why}; one EQ for the whole track"

@@ -180,6 +180,23 @@ def test_a_whole_track_render_keeps_one_eq_and_one_gain(trained, tmp_path):
     assert genres[-1] != genres[len(genres) // 3]  # following, it moved with the music
 
 
+def test_one_model_serves_many_files_and_never_overrides_a_chosen_genre(trained, tmp_path):
+    """A library run loads the model once and passes it to each render; a render with a
+    genre chosen does not classify, model or not."""
+    from inteleq_rt.options import Options
+    from inteleq_rt.session import process_file
+    from inteleq_rt.track import load_genre_model
+
+    _, weights, _ = trained
+    model = load_genre_model(weights)
+    source = tmp_path / "in.wav"
+    sf.write(str(source), music(12.0, 16000), 16000, subtype="PCM_16")
+    chosen = process_file(source, tmp_path / "a.wav", Options(genre="jazz", weights=weights), model).summary
+    heard = process_file(source, tmp_path / "b.wav", Options(weights=weights), model).summary
+    assert chosen["eq"].startswith("jazz: chosen") and "model_load_seconds" not in chosen
+    assert "the whole track heard as" in heard["eq"] and "model_load_seconds" not in heard
+
+
 @pytest.mark.parametrize("target", [-14.0, -9.0])
 def test_target_loudness_is_delivered_under_the_ceiling(tmp_path, target):
     """-9 LUFS takes the limiter several dB deep; the render makes up the loudness it took."""
