@@ -105,9 +105,9 @@ def soak(seconds: float, server: JackServer, env: dict, report: Path) -> dict:
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     began, wired, samples = time.monotonic(), False, []
     while child.poll() is None:
-        if not wired and {"PortAudio:in_1", "PortAudio:in_2"} <= {p.name for p in player.get_ports()}:
+        if not wired and {"PortAudio:in_0", "PortAudio:in_1"} <= {p.name for p in player.get_ports()}:
             for channel, port in enumerate(outs):
-                player.connect(port, f"PortAudio:in_{channel + 1}")
+                player.connect(port, f"PortAudio:in_{channel}")
             wired = True
         elapsed = time.monotonic() - began
         if elapsed >= 30 * len(samples) + 15:  # from 15 s: the classifier is ready and deciding
