@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import resource
 from pathlib import Path
 
 from .engine.engine import Engine
@@ -25,9 +24,15 @@ def memory_mb() -> dict:
             pss += process.memory_full_info().pss
         except psutil.Error:  # a child that just ended
             pass
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux counts KiB
-    return {"rss_mb": round(me.memory_info().rss / 2**20, 1), "peak_rss_mb": round(peak_kb / 1024, 1),
-            "pss_mb_all_processes": round(pss / 2**20, 1), "processes": len(processes)}
+    memory = {"rss_mb": round(me.memory_info().rss / 2**20, 1), "pss_mb_all_processes": round(pss / 2**20, 1),
+              "processes": len(processes)}
+    try:
+        import resource  # Unix
+
+        memory["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+    except ImportError:
+        pass
+    return memory
 
 
 def _rounded(values) -> list[float]:
