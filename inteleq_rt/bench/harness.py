@@ -23,10 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from ..demo import demo_clip
-from ..engine.config import BENCH_BLOCK_SIZES, CLASSIFIER_RING_S, EngineConfig
+from ..engine.config import BENCH_BLOCK_SIZES, CLASSIFIER_RING_S, EngineConfig, band_set
 from ..engine.engine import Engine
 from ..engine.eq import usable_filters
-from ..engine.config import band_set
 from ..engine.presets import Preset, load_presets
 from .baselines import BASELINES, Process, ScipyBaseline, copy_baseline, pedalboard_baseline
 from .stats import distribution, drift, machine, rss_mb

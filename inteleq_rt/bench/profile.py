@@ -8,36 +8,20 @@ them (the call, the slicing, the loop).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from ..engine.config import CLASSIFIER_RING_S
 from ..engine.presets import Preset
-from .harness import Settings, make_engine
+from .harness import Settings, make_engine, paced_run
 
 
 def measure_profile(settings: Settings, presets: dict[str, Preset], audio: np.ndarray, block_size: int) -> dict:
     """Per stage p50 / p99 (us) and share of the block's median, over ``settings.seconds``
     of paced blocks; the engine is built as automatic mode builds it (with the ring)."""
     engine = make_engine(settings, presets, settings.bands, block_size, CLASSIFIER_RING_S)
-    period = block_size / settings.sample_rate
-    count = max(1, int(settings.seconds / period))
+    count = max(1, int(settings.seconds / (block_size / settings.sample_rate)))  # as paced_run counts
     profile = engine.start_profile(count)
-    out = np.empty((block_size, audio.shape[1]), np.float32)
-    totals = np.zeros(count)
-    deadline = time.perf_counter()
-    for i in range(count):
-        start = (i * block_size) % (audio.shape[0] - block_size)
-        began = time.perf_counter()
-        engine.process(audio[start : start + block_size], out)
-        totals[i] = time.perf_counter() - began
-        deadline += period
-        wait = deadline - time.perf_counter()
-        if wait > 0:
-            time.sleep(wait)
-        else:
-            deadline = time.perf_counter()
+    totals = paced_run({"engine": engine.process}, audio, block_size, settings.sample_rate, settings.seconds)["engine"]
     stages_us = profile.recorded() / 1e3
     totals_us = totals * 1e6
     glue_us = totals_us - stages_us.sum(axis=1)

@@ -101,9 +101,9 @@ def run_bench(args: argparse.Namespace) -> int:
     import json
 
     from .. import bench
+    from ..genre.model import read_classes
     from ..io.atomic import check_can_write, write_atomically
     from ..resources import weights_dir
-    from ..genre.model import read_classes
     from ..track import load_genre_model
 
     try:
@@ -123,13 +123,13 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.json is not None:
         check_can_write(args.json, args.force)
     weights = None if args.no_classifier else weights_dir(args.weights)
+    settings = bench.Settings(args.samplerate, args.channels, sizes, args.bands, args.seconds, weights)
+    if args.profile:  # the engine alone: no model to load
+        return _profile(settings, args)
     # live only: the classifier loads in its own process; this one reads its classes alone,
     # so the memory measured is the product's
     model = None if weights is None or args.live_only else load_genre_model(weights, ", or pass --no-classifier")
     classes = None if weights is None else model.classes if model is not None else read_classes(weights)
-    settings = bench.Settings(args.samplerate, args.channels, sizes, args.bands, args.seconds, weights)
-    if args.profile:
-        return _profile(settings, args)
 
     def progress(what: str) -> None:
         print(what, file=sys.stderr, flush=True)
