@@ -34,13 +34,15 @@ MAX_TARGET_GAIN_DB = 24.0  # --target-lufs never raises a track more than this
 TARGET_TRIES, TARGET_TOLERANCE_LU = 2, 0.1
 
 
-def load_genre_model(weights: str | Path | None, alternative: str = ""):
-    """The genre model (by name or folder), or an error that says how to get one."""
-    from .genre.model import WeightsError, load_model
+def load_genre_model(weights: str | Path | None, alternative: str = "", classes_only: bool = False):
+    """The genre model (by name or folder), or an error that says how to get one;
+    ``classes_only``: just its classes, read without loading it (for a process that does not
+    classify itself)."""
+    from .genre.model import WeightsError, load_model, read_classes
 
     folder = weights_dir(weights)
     try:
-        return load_model(folder)
+        return read_classes(folder) if classes_only else load_model(folder)
     except WeightsError as error:
         raise WeightsError(f"{error}; train a model with `inteleq-rt train DATASET -o {folder}`{alternative}") from None
 

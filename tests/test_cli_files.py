@@ -74,7 +74,8 @@ def test_existing_output_is_never_overwritten_without_force(tmp_path):
 
 @pytest.mark.parametrize("setup, args, message", [
     (None, ["process", "missing.wav", "-o", "o.wav"], "missing.wav: no such file"),
-    (None, ["process", "{tmp}", "-o", "{tmp}/o.wav"], "is a folder, not an audio file"),
+    (None, ["process", "{tmp}", "-o", "{tmp}/o.wav"], "for folders, -o names the output folder, not a file"),
+    (None, ["process", "{tmp}", "-o", "{tmp}/out"], "no audio files in"),
     ("text", ["process", "{tmp}/notaudio.wav", "-o", "{tmp}/o.wav"], "not a readable audio file"),
     ("clip", ["process", "{tmp}/in.wav", "-o", "{tmp}/o.xyz"], "unknown output format .xyz"),
     ("clip", ["process", "{tmp}/in.wav", "-o", "{tmp}/nofolder/o.wav"], "does not exist"),

@@ -184,7 +184,7 @@ def test_one_model_serves_many_files_and_never_overrides_a_chosen_genre(trained,
     """A library run loads the model once and passes it to each render; a render with a
     genre chosen does not classify, model or not."""
     from inteleq_rt.options import Options
-    from inteleq_rt.session import process_file
+    from inteleq_rt.offline import process_file
     from inteleq_rt.track import load_genre_model
 
     _, weights, _ = trained

@@ -161,7 +161,7 @@ def measure_offline(settings: Settings, model, audio: np.ndarray) -> dict:
     import soundfile as sf
 
     from ..options import Options
-    from ..session import process_file
+    from ..offline import process_file
 
     runs = {"fixed_genre": Options(genre=PRESET)}
     if model is not None:

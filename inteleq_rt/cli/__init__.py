@@ -20,10 +20,10 @@ EXIT_INTERRUPTED = 130
 
 
 def _runner(command: str | None):
-    from . import audio, tools
+    from . import audio, library, tools
 
     return {None: audio.run_monitor, "process": audio.run_process, "analyze": audio.run_analyze,
-            "classify": audio.run_classify, "demo": audio.run_demo, "train": tools.run_train,
+            "classify": library.run_classify, "demo": audio.run_demo, "train": tools.run_train,
             "bench": tools.run_bench, "presets": tools.run_presets, "plugins": tools.run_plugins}[command]
 
 

@@ -62,6 +62,13 @@ def run_monitor(args: argparse.Namespace) -> int:
 
 
 def run_process(args: argparse.Namespace) -> int:
+    if len(args.input) > 1 or args.input[0].is_dir():
+        if args.output is None:
+            raise InteleqError("process: -o/--output names the folder to write into")
+        from .library import run_process_folders
+
+        return run_process_folders(args)
+    args.input = args.input[0]
     if args.output is None and not args.realtime:
         raise InteleqError("process: -o/--output is required (or --realtime to play to a device)")
     if args.realtime and args.target_lufs is not None:
@@ -72,7 +79,7 @@ def run_process(args: argparse.Namespace) -> int:
 
         check_block_size(args.block_size)
         return show(play(args.input, options, args.output_device or args.device, args.block_size, args.output))
-    from ..session import process_file
+    from ..offline import process_file
 
     return show(process_file(args.input, args.output, options))
 
@@ -80,7 +87,7 @@ def run_process(args: argparse.Namespace) -> int:
 def run_analyze(args: argparse.Namespace) -> int:
     from ..io.atomic import check_can_write
     from ..plots import plot_analysis
-    from ..session import analyze_file
+    from ..offline import analyze_file
 
     check_can_write(args.plot, args.force, (args.input,))
     analysis = analyze_file(args.input, options_from(args, report=None))
@@ -97,35 +104,6 @@ def run_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_classify(args: argparse.Namespace) -> int:
-    """Every file's probabilities; a file that fails prints its line and the rest go on."""
-    import json
-
-    from ..track import classify_file, load_genre_model
-
-    model = load_genre_model(args.weights)
-    results, failed = {}, 0
-    for path in args.files:
-        try:
-            verdict = classify_file(path, model)
-        except InteleqError as error:
-            failed += 1
-            print(f"{PROG}: error: {error}", file=sys.stderr)
-            continue
-        results[str(path)] = {"genre": verdict.genre, "music": verdict.music, "probabilities": verdict.probabilities}
-        if args.tags:
-            results[str(path)]["tags"] = dict(verdict.top_tags)
-        if not args.json:
-            ranked = sorted(verdict.probabilities.items(), key=lambda item: -item[1])
-            print(f"{path}: {verdict.genre}  (" + ", ".join(f"{n} {p:.0%}" for n, p in ranked)
-                  + f"; music {verdict.music:.0%})")
-            if args.tags:
-                print("  tags: " + ", ".join(f"{t} {p:.0%}" for t, p in verdict.top_tags))
-    if args.json:
-        print(json.dumps(results, indent=1))
-    return EXIT_ERROR if failed else 0
-
-
 def _fresh_folder(base: Path) -> Path:
     candidate, number = base, 1
     while candidate.exists():
@@ -139,7 +117,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from ..demo import demo_clip
     from ..io.atomic import check_can_write
-    from ..session import process_file
+    from ..offline import process_file
 
     folder = args.out_dir or _fresh_folder(Path("inteleq-rt-demo"))
     folder.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,23 @@ def _presets_option(parser) -> None:
                              "~/.config/inteleq-rt/presets if it holds any, else the shipped presets)")
 
 
+def _library_options(parser: argparse.ArgumentParser, stdout_json: bool) -> None:
+    """Folders: how many workers, or which cluster; the per-file report."""
+    group = parser.add_argument_group("folders (several files at once)")
+    group.add_argument("--jobs", type=int, metavar="N",
+                       help="files at once, each in its own worker process (default: one per core)")
+    group.add_argument("--dask", metavar="ADDRESS",
+                       help="run the files on a Dask cluster's workers (e.g. tcp://host:8786); they read and "
+                            "write the same paths (a shared folder); needs `pip install 'inteleq-rt[cluster]'`")
+    report = group.add_mutually_exclusive_group()
+    report.add_argument("--csv", type=Path, metavar="FILE", help="append a row per file to this CSV file")
+    if stdout_json:
+        report.add_argument("--json", nargs="?", const="-", type=str, metavar="FILE",
+                            help="append a JSON line per file to FILE; alone: print one JSON object at the end")
+    else:
+        report.add_argument("--json", type=Path, metavar="FILE", help="append a JSON line per file to FILE")
+
+
 def _engine_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("equalizer")
@@ -111,9 +128,15 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
             prog=f"{PROG} process", parents=[engine],
             description="Equalize an audio file: offline as fast as possible (default), or played in "
                         "real time to a device with --realtime. Any format libsndfile reads; the output "
-                        "format follows its extension; sample rate and channels are preserved.")
-        parser.add_argument("input", type=Path, help="audio file to process")
-        parser.add_argument("-o", "--output", type=Path, help="file to write (required unless --realtime)")
+                        "format follows its extension; sample rate and channels are preserved. Folders: "
+                        "every audio file in them, in parallel, into the same layout under the -o folder, "
+                        "tagged like its input; a rerun skips what is finished.")
+        parser.add_argument("input", type=Path, nargs="+", help="audio file, or folders (and files) to process")
+        parser.add_argument("-o", "--output", type=Path,
+                            help="file to write, or the folder for folders (required unless --realtime)")
+        parser.add_argument("--format", metavar="EXT",
+                            help="folders: write every output in this format, e.g. flac (default: each input's own)")
+        _library_options(parser, stdout_json=False)
         parser.add_argument("--realtime", action="store_true",
                             help="play through the engine to an output device, paced at real time")
         whole = parser.add_argument_group("offline render")
@@ -163,7 +186,10 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
                             help="what the corpus is, for the model card and targets (default: the folder name)")
         parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: 5)")
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--workers", type=int, help="feature extraction processes (default: all cores)")
+        parser.add_argument("--jobs", "--workers", dest="jobs", type=int, metavar="N",
+                            help="feature extraction processes (default: one per core)")
+        parser.add_argument("--dask", metavar="ADDRESS",
+                            help="extract the features on a Dask cluster's workers (a shared corpus path)")
         parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                             help="feature cache (default: ~/.cache/inteleq-rt/features)")
         parser.add_argument("--no-cache", action="store_true", help="extract features afresh, keep none")
@@ -210,11 +236,14 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         return parser
     if command == "classify":
         parser = argparse.ArgumentParser(prog=f"{PROG} classify",
-                                         description="Print each file's genre probabilities.")
-        parser.add_argument("files", type=Path, nargs="+")
+                                         description="Print each file's genre probabilities. Folders: every "
+                                                     "audio file in them, in parallel; with --csv or --json FILE "
+                                                     "a rerun skips the files the report holds already.")
+        parser.add_argument("files", type=Path, nargs="+", help="audio files or folders")
         _weights_option(parser)
-        parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
         parser.add_argument("--tags", action="store_true", help="also print the tagger's own top tags")
+        parser.add_argument("--force", action="store_true", help="classify again files the report holds already")
+        _library_options(parser, stdout_json=True)
         return parser
     if command == "plugins":
         parser = argparse.ArgumentParser(prog=f"{PROG} plugins",

@@ -50,6 +50,7 @@ def _headline(evaluation) -> tuple[float, float, float]:
 def run_train(args: argparse.Namespace) -> int:
     from ..engine.presets import load_presets
     from ..genre import tag_workflow, training
+    from ..library.pool import Workers
     from ..resources import named_weights
 
     if args.folds < 2:
@@ -61,21 +62,24 @@ def run_train(args: argparse.Namespace) -> int:
     if output is not None:
         _check_weights_folder(output, args.force)
     cache = None if args.no_cache else (args.cache_dir or training.dataset.default_cache_dir())
-    common = dict(mapping=args.mapping, folds=args.folds, cache_dir=cache, known_genres=tuple(load_presets()))
+    workers = Workers(args.jobs, args.dask)
+    dataset = args.dataset.resolve() if args.dask else args.dataset  # a cluster's workers have their own cwd
+    cache = cache.resolve() if cache is not None and args.dask else cache
+    common = dict(mapping=args.mapping, folds=args.folds, cache_dir=cache, known_genres=tuple(load_presets()),
+                  workers=workers)
     kinds = [kind] + ([k for k in ("tags", "filterbank", "paper") if k != kind] if args.compare else [])
     bar, stage = _progress_bar()
     evaluations = []
     with bar:
         for each in kinds:
             if each == "tags":
-                from ..genre.tagger import load_tagger
                 from ..resources import shipped_weights
 
-                tagger = load_tagger(shipped_weights() / tag_workflow.TAGGER)
-                evaluations.append(tag_workflow.evaluate(args.dataset, stage, tagger, **common))
+                evaluations.append(tag_workflow.evaluate(dataset, stage, shipped_weights() / tag_workflow.TAGGER,
+                                                         **common))
             else:
-                evaluations.append(training.evaluate(args.dataset, stage, baseline=each == "paper", seed=args.seed,
-                                                     workers=args.workers, **common))
+                evaluations.append(training.evaluate(dataset, stage, baseline=each == "paper", seed=args.seed,
+                                                     **common))
     for problem in evaluations[0].skipped:
         print(f"skipped {problem}", file=sys.stderr)
     for evaluation in evaluations:

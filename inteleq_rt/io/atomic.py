@@ -32,10 +32,10 @@ def check_can_write(path: Path, force: bool, inputs: tuple[Path, ...] = ()) -> N
     if not path.parent.is_dir():
         raise AudioError(f"{path}: folder {path.parent} does not exist")
     # the real test (permissions, read-only filesystems, quotas), before a long run
-    _temporary_beside(path, ".probe").unlink()
+    temporary_beside(path, ".probe").unlink()
 
 
-def _temporary_beside(path: Path, suffix: str) -> Path:
+def temporary_beside(path: Path, suffix: str) -> Path:
     """A new empty hidden file in ``path``'s folder (so a rename onto ``path`` is atomic)."""
     try:
         handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
@@ -56,7 +56,7 @@ class AtomicOutput:
         self.path = Path(path)
 
     def __enter__(self) -> Path:
-        self.temporary = _temporary_beside(self.path, ".partial")
+        self.temporary = temporary_beside(self.path, ".partial")
         return self.temporary
 
     def __exit__(self, kind, error, _traceback) -> None:

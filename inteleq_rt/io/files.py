@@ -17,6 +17,8 @@ from .atomic import AtomicOutput, AudioError
 FILE_BLOCK = 4096  # frames per block offline: large blocks, few calls
 # Integer sample formats narrower than float32's precision: quantized here, with TPDF dither.
 DITHERED_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24}
+# Extensions that name a container by another name (and .opus, a sample format too)
+EXTENSION_ALIASES = {"OPUS": ("OGG", "OPUS"), "OGA": ("OGG", None), "AIF": ("AIFF", None), "WAVE": ("WAV", None)}
 
 
 @dataclass(frozen=True)
@@ -52,17 +54,26 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
     return audio, rate
 
 
+def container_of(path: Path) -> tuple[str, str | None]:
+    """libsndfile's container for a file name's extension (and the sample format an extension
+    such as .opus implies), or an error that lists the extensions it knows."""
+    extension = Path(path).suffix.lstrip(".").upper()
+    container, subtype = EXTENSION_ALIASES.get(extension, (extension, None))
+    formats = sf.available_formats()
+    if container not in formats:
+        known = ", ".join(sorted({f".{e.lower()}" for e in formats} | {f".{e.lower()}" for e in EXTENSION_ALIASES}))
+        raise AudioError(f"{path}: unknown output format {Path(path).suffix or '(no extension)'}; use one of {known}")
+    return container, subtype
+
+
 def output_format(path: Path, like: AudioInfo) -> tuple[str, str]:
     """Container from the extension; the input's sample format when that container holds it."""
-    extension = Path(path).suffix.lstrip(".").upper()
-    formats = sf.available_formats()
-    if extension not in formats:
-        known = ", ".join(sorted(f".{e.lower()}" for e in formats))
-        raise AudioError(f"{path}: unknown output format {Path(path).suffix or '(no extension)'}; use one of {known}")
-    subtype = like.subtype if sf.check_format(extension, like.subtype) else sf.default_subtype(extension)
-    if not sf.check_format(extension, subtype, None):
-        raise AudioError(f"{path}: cannot write {extension} files")
-    return extension, subtype
+    container, subtype = container_of(path)
+    if subtype is None:
+        subtype = like.subtype if sf.check_format(container, like.subtype) else sf.default_subtype(container)
+    if not sf.check_format(container, subtype, None):
+        raise AudioError(f"{path}: cannot write {Path(path).suffix} files")
+    return container, subtype
 
 
 def is_integer_format(subtype: str) -> bool:

@@ -1,0 +1,151 @@
+"""One parallel map for every many-file job (process, classify, train's features): this
+machine's cores, or the workers of a Dask cluster. No scheduler of our own.
+
+A task is a plain module-level function of one picklable item that returns a picklable
+result and reports its own failures in that result. A worker loads what its tasks share (a
+genre model) once, through ``worker_cached``. Ctrl+C (or SIGTERM to this process) reaches
+the local workers: each lets its task clean up (an output is written under a temporary
+name, see io/atomic.py) and leaves; on a cluster, waiting tasks are cancelled and running
+ones finish, so neither leaves a partial file.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InteleqError
+
+CLUSTER_EXTRA = "pip install 'inteleq-rt[cluster]'"
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Where the work runs: ``jobs`` local processes (None: one per core), or a Dask
+    scheduler's ``dask`` address (then ``jobs`` is the cluster's business)."""
+
+    jobs: int | None = None
+    dask: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.jobs is not None and not 1 <= self.jobs <= 512:
+            raise InteleqError(f"--jobs {self.jobs}: must be between 1 and 512")
+
+    def local_count(self, items: int) -> int:
+        return max(1, min(self.jobs or os.cpu_count() or 1, items))
+
+
+# -- in a worker ----------------------------------------------------------------------------
+_shared: dict[Any, Any] = {}
+_shared_lock = threading.Lock()
+_busy = False
+
+
+def prepare_worker() -> None:
+    """Once per worker, before anything heavy is imported: one thread each for XLA and BLAS
+    (the workers are the parallelism; N workers x N threads fight for N cores)."""
+    if "jax" not in sys.modules:
+        os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+
+
+def worker_cached(key: Any, load: Callable[[], Any]) -> Any:
+    """What ``load`` returns, loaded once per worker process and shared by its tasks."""
+    with _shared_lock:
+        if key not in _shared:
+            prepare_worker()
+            _shared[key] = load()
+        return _shared[key]
+
+
+def _on_interrupt(_signal: int, _frame) -> None:
+    if not _busy:  # between tasks: nothing to clean up
+        os._exit(130)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # once: the clean-up itself must not be cut short
+    raise KeyboardInterrupt
+
+
+def _start_local_worker() -> None:
+    prepare_worker()
+    signal.signal(signal.SIGINT, _on_interrupt)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent stops us with SIGINT, cleanly
+
+
+def _run_in_local_worker(task: Callable[[Any], Any], item: Any) -> Any:
+    global _busy
+    _busy = True
+    try:
+        return task(item)
+    except KeyboardInterrupt:  # the task's own clean-up has run on the way out
+        os._exit(130)
+    finally:
+        _busy = False
+
+
+# -- in the caller ----------------------------------------------------------------------------
+def parallel_map(task: Callable[[Any], Any], items: Sequence[Any], workers: Workers) -> Iterator[tuple[int, Any]]:
+    """``(index, task(items[index]))`` for every item, as each finishes."""
+    if not items:
+        return
+    if workers.dask is not None:
+        yield from _on_cluster(task, items, workers.dask)
+    elif workers.local_count(len(items)) == 1:
+        for index, item in enumerate(items):  # here: no process to start, nothing to pickle
+            yield index, task(item)
+    else:
+        yield from _on_cores(task, items, workers.local_count(len(items)))
+
+
+def _on_cores(task: Callable[[Any], Any], items: Sequence[Any], count: int) -> Iterator[tuple[int, Any]]:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    import psutil
+
+    # spawn, not fork: a fork of a process where JAX or numba started threads can deadlock
+    others = {child.pid for child in psutil.Process().children()}
+    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_local_worker)
+    pending = {pool.submit(_run_in_local_worker, task, item): index for index, item in enumerate(items)}
+    try:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield pending.pop(future), future.result()
+    except BaseException:  # Ctrl+C, SIGTERM, or the caller stopped: the workers clean up and leave
+        for child in psutil.Process().children():
+            if child.pid in others:
+                continue
+            try:
+                child.send_signal(signal.SIGINT)
+            except psutil.Error:
+                pass
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _on_cluster(task: Callable[[Any], Any], items: Sequence[Any], address: str) -> Iterator[tuple[int, Any]]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise InteleqError(f"--dask needs Dask's distributed scheduler: {CLUSTER_EXTRA}") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as error:
+        raise InteleqError(f"--dask {address}: cannot reach the scheduler ({error})") from None
+    with client:
+        futures = client.map(task, items, pure=False)
+        where = {future.key: index for index, future in enumerate(futures)}
+        try:
+            for future in as_completed(futures):
+                yield where[future.key], future.result()
+        except BaseException:  # waiting tasks are dropped; running ones finish their files whole
+            client.cancel(futures)
+            raise

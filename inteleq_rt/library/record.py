@@ -1,0 +1,122 @@
+"""What makes a library run resumable: a small record beside each finished output.
+
+The record (a hidden ``.<output name>.inteleq-rt.json``) holds the input's content hash, the
+fingerprint of everything that shaped the output (options, presets, model, program
+version) and the output's size and time as written. A later run skips the file only when
+all of them still hold; an output with no record of ours is the user's, and is not touched
+without --force. The output and its record are committed together, with Ctrl+C held off
+for the two renames, so an interrupted run never leaves one without the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from ..io.atomic import temporary_beside, write_atomically
+from ..options import Options
+
+SUFFIX = ".inteleq-rt.json"
+# What does not change the audio: where the per-file timeline goes, and whether to overwrite.
+NOT_THE_SOUND = ("report", "force")
+
+
+def record_path(output: Path) -> Path:
+    return Path(output).with_name(f".{Path(output).name}{SUFFIX}")
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes: a renamed or touched file is still the same input."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _files_digest(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def fingerprint(options: Options, output_format: str = "") -> str:
+    """Everything that shapes a render: the options, the presets' and targets' contents, the
+    genre model's files (automatic mode), a --reference track's bytes, the program version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ..resources import presets_dir, weights_dir
+
+    try:
+        program = version("inteleq-rt")
+    except PackageNotFoundError:
+        program = "source"
+    chosen = {key: str(value) if isinstance(value, Path) else value
+              for key, value in asdict(options).items() if key not in NOT_THE_SOUND}
+    parts = {"program": program, "options": chosen, "format": output_format,
+             "presets": _files_digest(list(presets_dir(options.presets).glob("*.toml")))}
+    if options.targets is not None:
+        parts["targets"] = _files_digest([Path(options.targets)])
+    if options.automatic:
+        folder = weights_dir(options.weights)
+        parts["model"] = _files_digest([p for p in folder.iterdir() if p.suffix in (".json", ".msgpack")])
+    if options.reference is not None:
+        parts["reference"] = content_hash(options.reference)
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def read_record(output: Path) -> dict | None:
+    try:
+        return json.loads(record_path(output).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def made_by_us(output: Path, record: dict | None) -> bool:
+    """Whether ``output`` is the very file a record of ours describes (not since replaced)."""
+    try:
+        stat = Path(output).stat()
+    except OSError:
+        return False
+    return record is not None and (record.get("output_size"), record.get("output_mtime_ns")) == (
+        stat.st_size, stat.st_mtime_ns)
+
+
+def is_current(output: Path, record: dict | None, input_hash: str, made_with: str) -> bool:
+    """A finished output the next run may skip: same input bytes, same fingerprint, untouched."""
+    return (made_by_us(output, record) and record.get("input_sha256") == input_hash
+            and record.get("fingerprint") == made_with)
+
+
+@contextmanager
+def staged(output: Path) -> Iterator[Path]:
+    """A hidden file beside ``output``, of its format, to render into; gone unless committed."""
+    temporary = temporary_beside(Path(output), f".partial{Path(output).suffix}")
+    try:
+        yield temporary
+    finally:
+        temporary.unlink(missing_ok=True)  # committed: renamed away already
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl+C and SIGTERM wait (in this thread) until the block is done."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def commit(staged: Path, output: Path, record: dict) -> None:
+    """Put a finished render in place and write its record, as one step for Ctrl+C."""
+    with signals_held():
+        os.replace(staged, output)
+        stat = Path(output).stat()
+        write_atomically(record_path(output), json.dumps(
+            {**record, "output_size": stat.st_size, "output_mtime_ns": stat.st_mtime_ns}, indent=1))
