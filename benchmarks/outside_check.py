@@ -104,12 +104,13 @@ def check_playlists(model, corpus: Path, folds: int = 5) -> dict:
     a shuffled order. A good switch is the first change after a change of genre, to it."""
     from dataclasses import replace
 
-    from inteleq_rt.genre import dataset, tag_training
+    from inteleq_rt.genre import dataset, tag_training, tag_workflow
     from inteleq_rt.genre.tag_model import TagGenreModel
+    from inteleq_rt.resources import shipped_weights
 
     clips, _ = dataset.discover(corpus)
     classes = dataset.classes_of(clips)
-    tagged, _ = tag_training.tag_clips(clips, model.tagger, dataset.default_cache_dir())
+    tagged, _ = tag_training.tag_clips(clips, shipped_weights() / tag_workflow.TAGGER, dataset.default_cache_dir())
     logits, labels, groups = tag_training._stack(tagged, classes)
     fold_of = tag_training.stratified_clip_folds([c.clip.label for c in tagged], folds, 0)
     changes = late = good = inside = 0

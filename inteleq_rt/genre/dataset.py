@@ -1,17 +1,16 @@
 """Labelled corpora: find clips, and turn each into model features (cached, in parallel).
 
 ``discover`` finds labelled clips in a folder of genre folders, ``extract_corpus`` runs the
-streaming feature code (the same the classifier runs live) over each whole clip, in worker
-processes, caching each clip's result under a key of its path, size, time and feature spec.
+streaming feature code (the same the classifier runs live) over each whole clip, on the
+library's workers (local processes or a Dask cluster), caching each clip's result under a
+key of its path, size, time and feature spec.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 from ..engine.config import PAPER_BANDS
 from ..engine.levels import LongTermBalance
 from ..errors import InteleqError
+from ..library.pool import Workers, parallel_map
 from .features import FeatureSpec, extract_features
 
 GTZAN_MAPPING = {
@@ -154,15 +154,12 @@ def _clip_features(job: tuple[Clip, FeatureSpec, float, Path | None]) -> ClipFea
 
 
 def extract_corpus(clips: list[Clip], spec: FeatureSpec, every_s: float, cache_dir: Path | None,
-                   workers: int | None = None, progress=None) -> tuple[list[ClipFeatures], list[str]]:
-    """Features of every clip, in parallel across cores; returns results and per-clip problems."""
-    jobs = [(clip, spec, every_s, cache_dir) for clip in clips]
-    results, problems = [], []
-    workers = workers or os.cpu_count() or 1
-    # spawn, not fork: a forked child of a process where JAX already started threads can deadlock
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for outcome in pool.map(_clip_features, jobs, chunksize=4):
-            (problems if isinstance(outcome, str) else results).append(outcome)
-            if progress is not None:
-                progress()
-    return results, problems
+                   workers: Workers = Workers(), progress=None) -> tuple[list[ClipFeatures], list[str]]:
+    """Features of every clip, in the clips' order, on ``workers`` (library.pool: local cores
+    or a Dask cluster); returns results and per-clip problems."""
+    outcomes: list = [None] * len(clips)
+    for index, outcome in parallel_map(_clip_features, [(clip, spec, every_s, cache_dir) for clip in clips], workers):
+        outcomes[index] = outcome
+        if progress is not None:
+            progress()
+    return [o for o in outcomes if not isinstance(o, str)], [o for o in outcomes if isinstance(o, str)]

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..library.pool import Workers, parallel_map, worker_cached
 from .dataset import Clip, save_cache
 from .head import TagHead, fit_classes, fit_music, fit_temperature, prior_weights, softmax
 from .metrics import score, stratified_clip_folds
-from .tagger import Tagger
 from .tags import tag_file
 
 STEP_FRAMES = 94  # a patch every 1.5 s
@@ -44,34 +44,39 @@ def _cache_path(cache_dir: Path, path: Path) -> Path:
     return cache_dir / f"tags-{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
 
 
-def tag_clips(clips: list[Clip], tagger: Tagger, cache_dir: Path | None,
-              progress: Callable[[], None] = lambda: None) -> tuple[list[TaggedClip], list[str]]:
-    """The tagger's outputs on every clip (from the cache where it holds them); problems apart."""
+def _tag_clip(job: tuple[Clip, Path, Path | None]) -> TaggedClip | str:
+    """Worker: one clip's tagger outputs (from the cache when it holds them), or its problem."""
     import soundfile as sf
 
-    tagged, problems = [], []
-    for clip in clips:
-        cached = _cache_path(cache_dir, clip.path) if cache_dir else None
-        if cached is not None and cached.is_file():
-            with np.load(cached) as data:
-                tagged.append(TaggedClip(clip, data["logits"], data["embedding"]))
-            progress()
-            continue
-        try:
-            audio, rate = sf.read(str(clip.path), dtype="float32", always_2d=True)
-        except Exception as error:  # reported per clip; one bad file does not stop training
-            problems.append(f"{clip.path}: unreadable ({error})")
-            progress()
-            continue
-        _, outputs = tag_file(audio, rate, tagger, STEP_FRAMES)
-        if len(outputs.logits) == 0:
-            problems.append(f"{clip.path}: shorter than the tagger's 3 s patch")
-        else:
-            tagged.append(TaggedClip(clip, outputs.logits, outputs.embedding))
-            if cached is not None:
-                save_cache(cached, logits=outputs.logits, embedding=outputs.embedding)
+    from .tagger import load_tagger
+
+    clip, tagger_folder, cache_dir = job
+    cached = _cache_path(cache_dir, clip.path) if cache_dir else None
+    if cached is not None and cached.is_file():
+        with np.load(cached) as data:
+            return TaggedClip(clip, data["logits"], data["embedding"])
+    try:
+        audio, rate = sf.read(str(clip.path), dtype="float32", always_2d=True)
+    except Exception as error:  # reported per clip; one bad file does not stop training
+        return f"{clip.path}: unreadable ({error})"
+    tagger = worker_cached(("tagger", str(tagger_folder)), lambda: load_tagger(tagger_folder))
+    _, outputs = tag_file(audio, rate, tagger, STEP_FRAMES)
+    if len(outputs.logits) == 0:
+        return f"{clip.path}: shorter than the tagger's 3 s patch"
+    if cached is not None:
+        save_cache(cached, logits=outputs.logits, embedding=outputs.embedding)
+    return TaggedClip(clip, outputs.logits, outputs.embedding)
+
+
+def tag_clips(clips: list[Clip], tagger_folder: Path, cache_dir: Path | None, workers: Workers = Workers(),
+              progress: Callable[[], None] = lambda: None) -> tuple[list[TaggedClip], list[str]]:
+    """The tagger's outputs on every clip, in the clips' order, on ``workers`` (each loads the
+    tagger once); problems apart."""
+    outcomes: list = [None] * len(clips)
+    for index, outcome in parallel_map(_tag_clip, [(c, tagger_folder, cache_dir) for c in clips], workers):
+        outcomes[index] = outcome
         progress()
-    return tagged, problems
+    return [o for o in outcomes if not isinstance(o, str)], [o for o in outcomes if isinstance(o, str)]
 
 
 def _stack(corpus: list[TaggedClip], classes: tuple[str, ...]):

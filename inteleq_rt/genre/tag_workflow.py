@@ -15,9 +15,10 @@ import numpy as np
 
 from ..engine.config import PAPER_BANDS
 from ..engine.presets import write_targets
+from ..library.pool import Workers
 from . import card, dataset, tag_training
 from .tag_model import TagGenreModel
-from .tagger import Tagger
+from .tagger import Tagger, load_tagger
 from .training import Progress, check_folds, find_clips
 
 TAGGER = "musicnn"
@@ -38,11 +39,14 @@ class TagEvaluation:
         return card.format_tag_evaluation(self.name, self.corpus, self.scores)
 
 
-def evaluate(root: Path, progress: Progress, tagger: Tagger, *, mapping: Path | None = None, folds: int = 5,
-             cache_dir: Path | None = None, known_genres: tuple[str, ...] = ()) -> TagEvaluation:
+def evaluate(root: Path, progress: Progress, tagger_folder: Path, *, mapping: Path | None = None, folds: int = 5,
+             cache_dir: Path | None = None, known_genres: tuple[str, ...] = (),
+             workers: Workers = Workers()) -> TagEvaluation:
+    """Tag the corpus under ``root`` on ``workers`` and cross-validate the head."""
     clips, classes, skipped, rates = find_clips(root, mapping, known_genres)
-    corpus, problems = tag_training.tag_clips(clips, tagger, cache_dir,
+    corpus, problems = tag_training.tag_clips(clips, tagger_folder, cache_dir, workers,
                                               progress(f"tagging {len(clips)} clips (musicnn)", len(clips)))
+    tagger = load_tagger(tagger_folder)  # the final fit tags the non-music recordings here
     check_folds([c.clip.label for c in corpus], classes, folds)
     scores = tag_training.cross_validate_head(
         corpus, classes, tagger.tags, folds,

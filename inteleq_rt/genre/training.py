@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..engine.config import PAPER_BANDS
 from ..engine.presets import write_targets
+from ..library.pool import Workers
 from . import card, dataset, fitting
 from .model import GenreModel
 
@@ -60,7 +61,7 @@ def check_folds(labels: list[str], classes: tuple[str, ...], folds: int) -> None
 
 
 def evaluate(root: Path, progress: Progress, *, mapping: Path | None = None, baseline: bool = False,
-             folds: int = 5, seed: int = 0, workers: int | None = None, cache_dir: Path | None = None,
+             folds: int = 5, seed: int = 0, workers: Workers = Workers(), cache_dir: Path | None = None,
              known_genres: tuple[str, ...] = ()) -> Evaluation:
     """Featurize the corpus under ``root`` and cross-validate the filterbank (or the paper's) recipe."""
     clips, classes, skipped, rates = find_clips(root, mapping, known_genres)
