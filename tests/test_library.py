@@ -119,12 +119,13 @@ def test_ctrl_c_leaves_no_partial_file_and_the_rerun_redoes_nothing(tmp_path):
     rows = [json.loads(line) for line in report.read_text().splitlines()]
     assert sorted(r["output"] for r in rows) == [str(p) for p in finished]
     kept = {p: p.stat().st_mtime_ns for p in finished}
+    (out / ".f11.wav.x1y2.partial.wav").write_bytes(b"what a killed worker left")  # SIGKILL: no clean-up
 
     rerun = run_cli(*args, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert f"{12 - len(finished)} done, {len(finished)} unchanged" in rerun.stdout
     assert {p: p.stat().st_mtime_ns for p in finished} == kept
-    assert len(list(out.glob("*.wav"))) == 12
+    assert len(list(out.glob("*.wav"))) == 12 and not [p for p in out.rglob("*partial*")]
 
 
 def test_outputs_keep_tags_and_artwork_with_replaygain_anew(tmp_path):

@@ -10,6 +10,7 @@ for the two renames, so an interrupted run never leaves one without the other.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -114,9 +115,20 @@ def signals_held() -> Iterator[None]:
 
 
 def commit(staged: Path, output: Path, record: dict) -> None:
-    """Put a finished render in place and write its record, as one step for Ctrl+C."""
+    """Put a finished render in place with its record, as one step for Ctrl+C. The record
+    goes first (a rename keeps the file's size and time): a kill between the two renames
+    leaves a record of a file not yet there, which the next run simply redoes."""
     with signals_held():
-        os.replace(staged, output)
-        stat = Path(output).stat()
+        stat = Path(staged).stat()
         write_atomically(record_path(output), json.dumps(
             {**record, "output_size": stat.st_size, "output_mtime_ns": stat.st_mtime_ns}, indent=1))
+        os.replace(staged, output)
+
+
+def remove_leftovers(output: Path) -> None:
+    """A killed run's temporaries of this output (its own staged file, and the renderer's
+    inside it), which no one else writes."""
+    name = glob.escape(Path(output).name)
+    for pattern in (f".{name}.*.partial*", f"..{name}.*.partial*"):
+        for leftover in Path(output).parent.glob(pattern):
+            leftover.unlink(missing_ok=True)

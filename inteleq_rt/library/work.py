@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import InteleqError
 from ..options import Options
 from .pool import worker_cached
-from .record import commit, content_hash, is_current, made_by_us, read_record, staged
+from .record import commit, content_hash, is_current, made_by_us, read_record, remove_leftovers, staged
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ def process_one(job: ProcessJob) -> dict:
 
     def work(result: dict) -> None:
         result.update(output=str(job.output), sha256=content_hash(job.source))
+        remove_leftovers(job.output)
         record = read_record(job.output)
         if not job.force and is_current(job.output, record, result["sha256"], job.made_with):
             result.update(record.get("result", {}), status="unchanged")
