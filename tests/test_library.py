@@ -4,6 +4,7 @@ real Dask cluster (a scheduler and two workers, each its own process)."""
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from mutagen.wave import WAVE
 
 from inteleq_rt.errors import InteleqError
 from inteleq_rt.library.walk import find_audio, output_paths
+from inteleq_rt.resources import shipped_presets
 
 from .conftest import REPO, run_cli
 from .test_cli_files import write_clip
@@ -57,8 +59,10 @@ def test_walk_keeps_the_layout_and_leaves_out_hidden_files_and_the_output_folder
 def test_a_bad_file_in_the_middle_then_resume_change_and_force(tmp_path):
     root = library(tmp_path / "music")
     (root / "a" / "broken.wav").write_text("not audio at all")
-    out, report = tmp_path / "eq", tmp_path / "report.csv"
-    args = ["process", str(root), "-o", str(out), "--genre", "jazz", "--jobs", "2", "--csv", str(report)]
+    out, report, presets = tmp_path / "eq", tmp_path / "report.csv", tmp_path / "presets"
+    shutil.copytree(shipped_presets(), presets)
+    args = ["process", str(root), "-o", str(out), "--genre", "jazz", "--jobs", "2", "--presets", str(presets),
+            "--csv", str(report)]
     first = run_cli(*args)
     assert first.returncode == 1, first.stderr
     assert "3 done, 0 unchanged since an earlier run (skipped), 1 failed" in first.stdout
@@ -92,6 +96,10 @@ def test_a_bad_file_in_the_middle_then_resume_change_and_force(tmp_path):
     assert (out / "a" / "one.wav").read_bytes() == b"the user's own edit"
     forced = run_cli(*args, "--force")
     assert forced.returncode == 0 and "3 done" in forced.stdout
+    with open(presets / "jazz.toml", "a") as preset:
+        preset.write("# the user tuned the preset\n")
+    edited = run_cli(*args)
+    assert edited.returncode == 0 and "3 done, 0 unchanged" in edited.stdout
     assert not [p for p in out.rglob("*partial*")]
 
 
@@ -227,8 +235,8 @@ def test_the_same_work_on_a_dask_cluster(tmp_path, dask_cluster):
     rows = [r for r in csv.DictReader(report.open()) if r["status"] == "done"]
     assert {int(r["worker"].rsplit(":", 1)[1]) for r in rows} <= worker_pids  # done by the cluster's workers
     assert len(outputs_of(out)) == 6 and sf.info(str(out / "a" / "deep" / "two.wav")).frames > 0
-    again = run_cli(*args, timeout=300)
-    assert "0 done, 3 unchanged" in again.stdout  # resumable there too
+    here = run_cli(*args[:-4], "--jobs", "2", "--csv", str(report))  # the same work, on this machine
+    assert "0 done, 3 unchanged" in here.stdout  # a cluster's run resumes locally, and the reverse
     classified = run_cli("classify", str(root / "a"), "--dask", address, "--json", timeout=300)
     assert classified.returncode == 1  # the broken file
     verdicts = json.loads(classified.stdout)

@@ -40,6 +40,20 @@ def _finish(outcome: Run, where: str, show_summary: bool, out=sys.stdout) -> int
     return EXIT_ERROR if outcome.failed else 0
 
 
+def _as_the_cluster_sees_it(options):
+    """A cluster's workers have their own working folder and their own user folders: every
+    file the options name, and the presets and model in force here, as absolute paths."""
+    from dataclasses import replace
+
+    from ..resources import presets_dir, shipped_presets, weights_dir
+
+    presets = presets_dir(options.presets)
+    return replace(options, presets=None if presets == shipped_presets() else presets.resolve(),
+                   weights=weights_dir(options.weights).resolve() if options.automatic else None,
+                   targets=options.targets and options.targets.resolve(),
+                   reference=options.reference and options.reference.resolve())
+
+
 def _verdict_line(result: dict) -> str:
     ranked = sorted(result["probabilities"].items(), key=lambda item: -float(item[1]))
     line = (f"{result['input']}: {result['genre']}  (" + ", ".join(f"{n} {float(p):.0%}" for n, p in ranked)
@@ -106,6 +120,8 @@ def run_process_folders(args: argparse.Namespace) -> int:
     options = options_from(args, dither=args.dither, follow=args.follow, target_lufs=args.target_lufs,
                            report=None, force=False)
     workers = Workers(args.jobs, args.dask)
+    if workers.dask is not None:
+        options = _as_the_cluster_sees_it(options)
     made_with = fingerprint(options, extension or "")
     found = survey(args.input, leave_out=folder)
     outputs = output_paths(found.found, folder, extension)

@@ -44,6 +44,7 @@ class Workers:
 _shared: dict[Any, Any] = {}
 _shared_lock = threading.Lock()
 _busy = False
+_alone = False  # the files run one by one in the caller's process: XLA may use every core
 
 
 def prepare_worker() -> None:
@@ -59,7 +60,8 @@ def worker_cached(key: Any, load: Callable[[], Any]) -> Any:
     """What ``load`` returns, loaded once per worker process and shared by its tasks."""
     with _shared_lock:
         if key not in _shared:
-            prepare_worker()
+            if not _alone:  # one of several workers (a cluster's, too: its first task gets here first)
+                prepare_worker()
             _shared[key] = load()
         return _shared[key]
 
@@ -96,6 +98,8 @@ def parallel_map(task: Callable[[Any], Any], items: Sequence[Any], workers: Work
     if workers.dask is not None:
         yield from _on_cluster(task, items, workers.dask)
     elif workers.local_count(len(items)) == 1:
+        global _alone
+        _alone = True
         for index, item in enumerate(items):  # here: no process to start, nothing to pickle
             yield index, task(item)
     else:
@@ -105,6 +109,7 @@ def parallel_map(task: Callable[[Any], Any], items: Sequence[Any], workers: Work
 def _on_cores(task: Callable[[Any], Any], items: Sequence[Any], count: int) -> Iterator[tuple[int, Any]]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     import psutil
 
@@ -117,7 +122,12 @@ def _on_cores(task: Callable[[Any], Any], items: Sequence[Any], count: int) -> I
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                yield pending.pop(future), future.result()
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    raise InteleqError("a worker process died (out of memory? a crashing plugin?); what "
+                                       "finished is kept: run again to go on") from None
+                yield pending.pop(future), result
     except BaseException:  # Ctrl+C, SIGTERM, or the caller stopped: the workers clean up and leave
         for child in psutil.Process().children():
             if child.pid in others:
@@ -145,7 +155,12 @@ def _on_cluster(task: Callable[[Any], Any], items: Sequence[Any], address: str) 
         where = {future.key: index for index, future in enumerate(futures)}
         try:
             for future in as_completed(futures):
-                yield where[future.key], future.result()
+                try:
+                    result = future.result()
+                except Exception as error:  # noqa: BLE001 - a task reports its own failures: this is the cluster's
+                    raise InteleqError(f"the Dask cluster failed ({type(error).__name__}: {error}); what "
+                                       "finished is kept: run again to go on") from None
+                yield where[future.key], result
         except BaseException:  # waiting tasks are dropped; running ones finish their files whole
             client.cancel(futures)
             raise

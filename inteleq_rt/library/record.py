@@ -24,8 +24,10 @@ from ..io.atomic import temporary_beside, write_atomically
 from ..options import Options
 
 SUFFIX = ".inteleq-rt.json"
-# What does not change the audio: where the per-file timeline goes, and whether to overwrite.
-NOT_THE_SOUND = ("report", "force")
+# Not fingerprinted as written: what does not change the audio (where the per-file timeline
+# goes, whether to overwrite), and the files whose contents are fingerprinted instead (so a
+# run on a cluster, which names them by absolute paths, matches a local one).
+NOT_AS_WRITTEN = ("report", "force", "weights", "presets", "targets", "reference")
 
 
 def record_path(output: Path) -> Path:
@@ -57,7 +59,7 @@ def fingerprint(options: Options, output_format: str = "") -> str:
     except PackageNotFoundError:
         program = "source"
     chosen = {key: str(value) if isinstance(value, Path) else value
-              for key, value in asdict(options).items() if key not in NOT_THE_SOUND}
+              for key, value in asdict(options).items() if key not in NOT_AS_WRITTEN}
     parts = {"program": program, "options": chosen, "format": output_format,
              "presets": _files_digest(list(presets_dir(options.presets).glob("*.toml")))}
     if options.targets is not None:
