@@ -54,7 +54,10 @@ def run(corpus: Path, out: Path, extra: list[str], workers: set[int] | None = No
     me, peaks, stopped = psutil.Process(child.pid), {}, False
     while child.poll() is None:
         try:
-            pids = workers or {c.pid for c in me.children() if "resource_tracker" not in " ".join(c.cmdline())} or {child.pid}
+            # the pool's workers (multiprocessing's resource tracker is a child too; it starts as a
+            # fork of the command, so it would show the command's memory until it execs)
+            pids = workers or ({child.pid} if "1" in extra[extra.index("--jobs") + 1:][:1] else
+                               {c.pid for c in me.children() if "spawn_main" in " ".join(c.cmdline())})
         except psutil.Error:
             pids = set()
         _memory(pids, peaks)

@@ -23,6 +23,7 @@ from inteleq_rt.library.walk import find_audio, output_paths
 from inteleq_rt.resources import shipped_presets
 
 from .conftest import REPO, run_cli
+from .synthetic import make_corpus
 from .test_cli_files import write_clip
 
 
@@ -241,3 +242,8 @@ def test_the_same_work_on_a_dask_cluster(tmp_path, dask_cluster):
     assert classified.returncode == 1  # the broken file
     verdicts = json.loads(classified.stdout)
     assert sorted(os.path.basename(p) for p in verdicts) == ["one.wav", "two.wav"]
+    corpus = make_corpus(tmp_path / "corpus", clips_per_class=3, seconds=4.0)
+    trained = run_cli("train", str(corpus), "--model", "filterbank", "--folds", "2", "--no-cache", "--dask", address,
+                      timeout=600)
+    assert trained.returncode == 0, trained.stderr
+    assert "accuracy" in trained.stdout

@@ -11,19 +11,19 @@ from pathlib import Path
 
 from ..errors import InteleqError
 from ..library.pool import Workers
+from ..library.rows import RowReport
 from ..library.run import Run, describe, run, survey
+from ..options import Options
+from . import EXIT_INTERRUPTED
 from .audio import EXIT_ERROR, options_from
 
-EXIT_INTERRUPTED = 130
 CLASSIFY_COLUMNS = ["input", "status", "genre", "music"]
 PROCESS_COLUMNS = ["input", "output", "status", "genre", "loudness_in_lufs", "loudness_out_lufs", "gain_after_eq_db",
                    "peak_dbfs", "clipped_samples", "deepest_limiting_db", "tags", "eq", "warnings"]
 COMMON_COLUMNS = ["error", "sha256", "audio_seconds", "work_seconds", "worker", "peak_rss_mb"]
 
 
-def _report(args: argparse.Namespace, columns: list[str]):
-    from ..library.rows import RowReport
-
+def _report(args: argparse.Namespace, columns: list[str]) -> RowReport | None:
     if args.csv is not None:
         return RowReport(args.csv, columns + COMMON_COLUMNS)
     if args.json not in (None, "-"):
@@ -40,7 +40,7 @@ def _finish(outcome: Run, where: str, show_summary: bool, out=sys.stdout) -> int
     return EXIT_ERROR if outcome.failed else 0
 
 
-def _as_the_cluster_sees_it(options):
+def _as_the_cluster_sees_it(options: Options) -> Options:
     """A cluster's workers have their own working folder and their own user folders: every
     file the options name, and the presets and model in force here, as absolute paths."""
     from dataclasses import replace

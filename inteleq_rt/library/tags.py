@@ -150,6 +150,11 @@ def carry_tags(source: Path, output: Path, lufs: float, peak: float) -> str:
     copied = len(tags.text), len(tags.pictures)
     if math.isfinite(lufs):
         tags.text.update(loudness_tags(lufs, peak, Path(output).suffix.lower() == ".opus"))
-    if not write_tags(output, tags):
-        return f"none ({Path(output).suffix or 'this format'} holds no tags)"
+    from mutagen import MutagenError
+
+    try:
+        if not write_tags(output, tags):
+            return f"none ({Path(output).suffix or 'this format'} holds no tags)"
+    except MutagenError as error:  # the audio is whole and right: a tag it cannot take is said, not fatal
+        return f"none (mutagen could not write them: {error})"
     return f"{copied[0]} tags, {copied[1]} pictures" + (", ReplayGain" if math.isfinite(lufs) else "")
