@@ -176,7 +176,11 @@ def test_outputs_keep_tags_and_artwork_with_replaygain_anew(tmp_path):
 
 def test_classify_folders_appends_rows_and_skips_what_the_report_holds(tmp_path):
     root = library(tmp_path / "music", seconds=4.0)
-    report = tmp_path / "genres.jsonl"
+    report, notes = tmp_path / "genres.jsonl", tmp_path / "notes.txt"
+    notes.write_text("my own notes, not a report\n")
+    refused = run_cli("classify", str(root), "--json", str(notes))
+    assert refused.returncode == 1 and "other than a report" in refused.stderr
+    assert notes.read_text() == "my own notes, not a report\n"
     first = run_cli("classify", str(root), "--json", str(report), "--jobs", "2")
     assert first.returncode == 0, first.stderr
     rows = [json.loads(line) for line in report.read_text().splitlines()]

@@ -55,6 +55,9 @@ class RowReport:
                     rows.append(json.loads(line))
                 except ValueError:
                     continue
+            if text.strip() and not any(isinstance(r, dict) and {"input", "status"} <= r.keys() for r in rows):
+                raise InteleqError(f"{self.path}: holds something other than a report of this tool; "
+                                   "name a new report file")
             return rows
         reader = csv.DictReader(io.StringIO(complete))
         if reader.fieldnames is not None and reader.fieldnames != self.columns:
