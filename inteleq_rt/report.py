@@ -65,33 +65,37 @@ def snapshot_entry(snapshot: Snapshot) -> dict:
 
 
 class Timeline:
-    """Samples the engine every ``interval_s`` of stream time (from any thread)."""
+    """Samples the engine every ``interval_s`` of stream time (from any thread). ``keep``:
+    every sample, for a report or a picture; without, only the genre changes (a live run
+    without a report goes on for hours in bounded memory)."""
 
-    def __init__(self, engine: Engine, classifier=None, interval_s: float = 0.5) -> None:
+    def __init__(self, engine: Engine, classifier=None, interval_s: float = 0.5, keep: bool = True) -> None:
         self.engine = engine
         self.classifier = classifier
         self.interval_s = interval_s
+        self.keep = keep
         self.entries: list[dict] = []
+        self.changes: list[tuple[float, str]] = []  # (time, genre) at the start and every change
         self._next_s = 0.0
 
     def sample(self) -> None:
         snapshot = self.engine.snapshot()
         if snapshot.blocks and snapshot.time_s >= self._next_s:
+            self._next_s = snapshot.time_s + self.interval_s
+            if not self.changes or self.changes[-1][1] != snapshot.genre:
+                self.changes.append((round(snapshot.time_s, 3), snapshot.genre))
+            if not self.keep:
+                return
             entry = snapshot_entry(snapshot)
             latest = self.classifier.latest if self.classifier is not None else None
             if latest is not None:
                 entry["probabilities"] = {name: round(p, 4) for name, p in latest.probabilities.items()}
                 entry["classifier"] = {"decision": latest.genre, "music": round(latest.music, 3)}
             self.entries.append(entry)
-            self._next_s = snapshot.time_s + self.interval_s
 
     def genre_changes(self) -> list[tuple[float, str]]:
         """(time, genre) at the start and at every change of decision."""
-        changes: list[tuple[float, str]] = []
-        for entry in self.entries:
-            if not changes or changes[-1][1] != entry["genre"]:
-                changes.append((entry["time_s"], entry["genre"]))
-        return changes
+        return self.changes
 
     def write(self, path: Path, summary: dict) -> None:
         """Write the report atomically (temporary name, then rename)."""

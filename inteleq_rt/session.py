@@ -92,7 +92,8 @@ class Session:
 
             self.classifier = GenreClassifier(self.engine, model, period_s=options.classify_every_s,
                                               blend=options.blend)
-        self.timeline = Timeline(self.engine, self.classifier)
+        # live without a report, only the genre changes are kept (hours of samples are not)
+        self.timeline = Timeline(self.engine, self.classifier, keep=not live or options.report is not None)
         self.mode = ("automatic" if options.automatic else f"genre {options.genre}" if options.genre
                      else f"reference {options.reference.name}")
 

@@ -57,3 +57,20 @@ def test_a_render_without_a_report_sounds_the_same_as_with_one(tmp_path, mode):
         outputs.append(sf.read(str(output), dtype="float32")[0])
     np.testing.assert_array_equal(outputs[0], outputs[1])
     assert np.abs(outputs[0]).max() > 0.1
+
+
+def test_a_live_run_without_a_report_keeps_genre_changes_not_every_sample(tmp_path):
+    """Hours of live monitoring: the timeline keeps the genre changes only, unless a report
+    asks for every sample (a 10-minute soak grew 0.8 MB a minute before)."""
+    from inteleq_rt.options import Options
+    from inteleq_rt.session import Session
+
+    block = sine(440.0, 4096 / 48000, 48000).astype(np.float32)
+    out = np.empty_like(block)
+    for report in (None, tmp_path / "r.json"):
+        session = Session(Options(genre="jazz", report=report), 48000, 2, live=True)
+        for _ in range(700):  # 60 s of stream, a sample due every 0.5 s
+            session.engine.process(block, out)
+            session.timeline.sample()
+        assert len(session.timeline.entries) == (0 if report is None else pytest.approx(117, abs=3))
+        assert [genre for _, genre in session.timeline.genre_changes()] == ["jazz"]

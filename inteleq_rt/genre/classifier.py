@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # the classifier's process never loads the engine (numba)
 UNSURE = "unsure"
 ELECTRONIC = "electronic"
 MUSIC_THRESHOLD = 0.5  # below this music evidence, the classifier is unsure
+RECENT = 3600  # decisions and call times kept for the summary: an hour at one decision a second
 
 
 @dataclass(frozen=True)
@@ -82,16 +84,17 @@ class GenreClassifier:
         self._electronic = -math.inf
         self.genre: str | None = None  # the last genre posted (None before the first)
         self.latest: Decision | None = None
-        self.decisions: list[Decision] = []
-        self.call_seconds: list[float] = []
+        # the recent decisions and call times (a live run goes on for hours: kept bounded), and counts
+        self.decisions: deque[Decision] = deque(maxlen=RECENT)
+        self.call_seconds: deque[float] = deque(maxlen=RECENT)
+        self.decided = self.unsure = 0
         self.lost_frames = 0
         model.warm_up()
 
     def summary(self) -> dict:
         """Decisions made and the network's call time, for a run's summary."""
         calls = np.array(self.call_seconds) * 1e3
-        summary = {"decisions": len(self.decisions),
-                   "unsure_decisions": sum(d.genre == UNSURE for d in self.decisions)}
+        summary = {"decisions": self.decided, "unsure_decisions": self.unsure}
         if len(calls):
             summary["classifier_call_median_ms"] = round(float(np.median(calls)), 3)
             summary["classifier_call_p99_ms"] = round(float(np.percentile(calls, 99)), 3)
@@ -137,6 +140,8 @@ class GenreClassifier:
             self.engine.post_decision(genre, shares if self.blend else None)
         self.latest = Decision(time_s, genre, shares, round(self._music, 4))
         self.decisions.append(self.latest)
+        self.decided += 1
+        self.unsure += genre == UNSURE
 
     def _persist(self, choice: str) -> str:
         """A change of genre stands once the same challenger won ``patience`` decisions in a row

@@ -124,15 +124,15 @@ def _child(name: str, layout: Layout, weights: str, sample_rate: int, max_block:
         while os.getppid() == parent:
             classifier.step()
             latest = classifier.latest
-            if latest is not None and len(classifier.decisions) != status[DECISIONS]:
+            if latest is not None and classifier.decided != status[DECISIONS]:
                 status[STATUS_FIELDS:] = [latest.probabilities[c] for c in layout.classes]
                 status[TIME], status[MUSIC] = latest.time_s, latest.music
                 status[GENRE] = -1 if latest.genre == UNSURE else layout.genres.index(latest.genre)
                 if classifier.call_seconds:
                     status[CALL_MS] = classifier.call_seconds[-1] * 1e3
-                    status[CALL_P99_MS] = np.percentile(classifier.call_seconds[-1000:], 99) * 1e3
-                status[UNSURE_COUNT] = sum(d.genre == UNSURE for d in classifier.decisions)
-                status[DECISIONS] = len(classifier.decisions)
+                    status[CALL_P99_MS] = np.percentile(np.array(classifier.call_seconds)[-1000:], 99) * 1e3
+                status[UNSURE_COUNT] = classifier.unsure
+                status[DECISIONS] = classifier.decided
             status[HEARTBEAT] += 1
             time.sleep(poll_s)
     except Exception as error:  # one line, and no restart: it would fail the same way
