@@ -9,6 +9,7 @@ included; shared pages counted once). Needs jackd2 (`apt-get install jackd2 libp
                                                    # into it: PSS every 30 s (memory_soak.json)
 """
 
+import ast
 import json
 import os
 import subprocess
@@ -83,9 +84,11 @@ def from_report(path: Path) -> dict:
         ("model_load_seconds", summary.get("model_load_seconds"))) if value is not None}
 
 
-def soak(seconds: float, server: JackServer, env: dict, report: Path) -> dict:
+def soak(seconds: float, server: JackServer, env: dict) -> dict:
     """Live automatic mode for ``seconds`` while a JACK client of this process plays music into
-    its inputs (so the classifier decides every second): PSS over its processes every 30 s."""
+    its inputs (so the classifier decides every second): PSS over its processes every 30 s. No
+    --report, as a user monitors (a report keeps a sample every 0.5 s, by design); the figures
+    come from the summary it prints."""
     import jack
     import psutil
 
@@ -102,9 +105,8 @@ def soak(seconds: float, server: JackServer, env: dict, report: Path) -> dict:
 
     player.set_process_callback(play)
     player.activate()
-    child = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", DEVICE, "--duration", str(seconds),
-                              "--report", str(report), "--force"], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", DEVICE, "--duration", str(seconds)],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     began, wired, samples = time.monotonic(), False, []
     while child.poll() is None:
         if not wired and {"PortAudio:in_0", "PortAudio:in_1"} <= {p.name for p in player.get_ports()}:
@@ -117,7 +119,11 @@ def soak(seconds: float, server: JackServer, env: dict, report: Path) -> dict:
         time.sleep(0.25)
     player.deactivate()
     player.close()
-    summary = json.loads(report.read_text())["summary"]
+    summary = {}
+    for line in child.stdout.read().splitlines():  # "  decisions: 596", "  memory: {...}"
+        key, _, value = line.strip().partition(": ")
+        if key in ("decisions", "xruns", "memory"):
+            summary[key] = ast.literal_eval(value)
     return {"seconds": seconds, "pss_mb_all_processes_every_30_s": samples,
             "decisions": summary.get("decisions"), "xruns": summary.get("xruns"),
             "memory_at_end": summary.get("memory")}
@@ -133,7 +139,7 @@ def main() -> None:
     env = {**os.environ, **server.env}
     if args.soak:
         try:
-            result = soak(args.soak, server, env, Path(tempfile.mkdtemp()) / "report.json")
+            result = soak(args.soak, server, env)
         finally:
             server.stop()
         print(json.dumps(result))
