@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .engine.config import AUDIBLE_LIMITING_DB
 from .engine.engine import Engine
 from .engine.loudness import IntegratedLoudness
 from .io import files
@@ -26,10 +27,6 @@ from .track import TrackPlan, load_genre_model, plan_track
 
 def _db(value: float) -> str:
     return f"{20 * math.log10(value):.1f} dBFS" if value > 0 else "-inf dBFS"
-
-
-# Gain reduction beyond this is heard as pumping and dulled transients: the user is told.
-AUDIBLE_LIMITING_DB = 6.0
 
 
 def process_file(source: Path, destination: Path, options: Options = Options(), model=None) -> Outcome:

@@ -54,6 +54,9 @@ LEVEL_FLOOR_DB = -120.0
 # and the classifier (when the whole window it hears is below it) holds its genre: the
 # silence between songs has none.
 MATCH_GATE_DB = -60.0
+# Limiter gain reduction beyond this is heard as pumping and dulled transients: a render
+# warns, and a library run's summary lists the file.
+AUDIBLE_LIMITING_DB = 6.0
 
 # (low, high, unit) of every setting a user or a caller can choose.
 LIMITS: dict[str, tuple[float, float, str]] = {

@@ -13,10 +13,10 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 
+from ..engine.config import AUDIBLE_LIMITING_DB
 from .rows import FINISHED
 
 PLAIN_EVERY_S = 10.0
-HEAVY_LIMITING_DB = 6.0  # as offline.AUDIBLE_LIMITING_DB: listed in the summary
 
 
 def _duration(seconds: float) -> str:
@@ -98,9 +98,9 @@ def summary(results: Iterable[dict], wall_seconds: float, where: str, interrupte
         lines += ["", f"failed ({len(failed)}):"] + [
             f"  {r['error'] if r['error'].startswith(r['input']) else r['input'] + ': ' + r['error']}" for r in failed]
     hard = [r for r in results if r["status"] in FINISHED and (float(r.get("deepest_limiting_db") or 0)
-                                                              > HEAVY_LIMITING_DB or int(r.get("clipped_samples") or 0))]
+                                                              > AUDIBLE_LIMITING_DB or int(r.get("clipped_samples") or 0))]
     if hard:
-        lines += ["", f"limited over {HEAVY_LIMITING_DB:g} dB or clipped ({len(hard)}):"]
+        lines += ["", f"limited over {AUDIBLE_LIMITING_DB:g} dB or clipped ({len(hard)}):"]
         lines += [f"  {r['input']}: limiter {float(r.get('deepest_limiting_db') or 0):.1f} dB deep, "
                   f"{int(r.get('clipped_samples') or 0)} clipped samples" for r in hard]
     return "\n".join(lines)

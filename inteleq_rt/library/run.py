@@ -31,10 +31,6 @@ class Survey:
     unreadable: list[dict]
 
 
-def failed(path: Path, error: str) -> dict:
-    return {"input": str(path), "status": "failed", "error": error, "audio_seconds": 0.0, "work_seconds": 0.0}
-
-
 def survey(inputs: list[Path], leave_out: Path | None = None) -> Survey:
     """Walk ``inputs`` and read each file's header (cheap: the lengths give the progress its
     hours and ETA); a file whose header is unreadable fails here, and goes to no worker."""
@@ -43,7 +39,8 @@ def survey(inputs: list[Path], leave_out: Path | None = None) -> Survey:
         try:
             info = read_info(item.path)
         except InteleqError as error:
-            unreadable.append(failed(item.path, str(error)))
+            unreadable.append({"input": str(item.path), "status": "failed", "error": str(error),
+                               "audio_seconds": 0.0, "work_seconds": 0.0})
             continue
         found.append(item)
         seconds.append(info.frames / info.sample_rate)
