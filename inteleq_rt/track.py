@@ -34,15 +34,27 @@ MAX_TARGET_GAIN_DB = 24.0  # --target-lufs never raises a track more than this
 TARGET_TRIES, TARGET_TOLERANCE_LU = 2, 0.1
 
 
-def load_genre_model(weights: str | Path | None, alternative: str = "", classes_only: bool = False):
-    """The genre model (by name or folder), or an error that says how to get one;
-    ``classes_only``: just its classes, read without loading it (for a process that does not
-    classify itself)."""
-    from .genre.model import WeightsError, load_model, read_classes
+def load_genre_model(weights: str | Path | None, alternative: str = ""):
+    """The genre model (by name or folder), or an error that says how to get one."""
+    from .genre.model import load_model
+
+    return _with_a_way_out(load_model, weights, alternative)
+
+
+def genre_model_classes(weights: str | Path | None) -> tuple[str, ...]:
+    """The genre model's classes, read without loading it (for a process that does not
+    classify itself), or the same error as ``load_genre_model``."""
+    from .genre.model import read_classes
+
+    return _with_a_way_out(read_classes, weights, "")
+
+
+def _with_a_way_out(read: Callable, weights: str | Path | None, alternative: str):
+    from .genre.model import WeightsError
 
     folder = weights_dir(weights)
     try:
-        return read_classes(folder) if classes_only else load_model(folder)
+        return read(folder)
     except WeightsError as error:
         raise WeightsError(f"{error}; train a model with `inteleq-rt train DATASET -o {folder}`{alternative}") from None
 

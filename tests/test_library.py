@@ -88,8 +88,10 @@ def test_a_bad_file_in_the_middle_then_resume_change_and_force(tmp_path):
     changed = run_cli(*args)
     assert changed.returncode == 0 and "1 done, 2 unchanged" in changed.stdout, changed.stdout
     assert sf.info(str(out / "three.flac")).frames == 44100
-    other = run_cli(*args[:-2], "--amount", "50")  # other options: other outputs
+    rows = len(list(csv.DictReader(report.open())))
+    other = run_cli(*args, "--amount", "50")  # other options: other outputs, and their rows
     assert other.returncode == 0 and "3 done, 0 unchanged" in other.stdout
+    assert len(list(csv.DictReader(report.open()))) == rows + 3
 
     (out / "a" / "one.wav").write_bytes(b"the user's own edit")  # not ours any more
     refused = run_cli(*args)

@@ -67,17 +67,17 @@ def run_classify(args: argparse.Namespace) -> int:
     """Every file's probabilities; a file that fails prints its line and the rest go on."""
     from ..library.work import ClassifyJob, classify_one
     from ..resources import weights_dir
-    from ..track import load_genre_model
+    from ..track import genre_model_classes
 
     workers = Workers(args.jobs, args.dask)
     weights = weights_dir(args.weights)
-    classes = load_genre_model(weights, classes_only=True)
+    classes = genre_model_classes(weights)
     found = survey(args.files)
     report = _report(args, CLASSIFY_COLUMNS + [f"p_{c}" for c in classes])
     known = report.finished() if report is not None and not args.force else {}
-    paths = [f.path.resolve() if workers.dask else f.path for f in found.found]  # a cluster has its own cwd
-    jobs = [ClassifyJob(path, weights.resolve() if workers.dask else weights, args.tags,
-                        known.get(str(path), {}).get("sha256")) for path in paths]
+    paths = [workers.path(f.path) for f in found.found]
+    jobs = [ClassifyJob(path, workers.path(weights), args.tags, known.get(str(path), {}).get("sha256"))
+            for path in paths]
     verdicts = {}
 
     def show(result: dict) -> None:
@@ -92,8 +92,7 @@ def run_classify(args: argparse.Namespace) -> int:
         if args.json != "-":
             print(_verdict_line(result), flush=True)
 
-    outcome = run("classifying", classify_one, jobs, found, workers, report, show,
-                  keep_row=lambda result: result["status"] != "unchanged")
+    outcome = run("classifying", classify_one, jobs, found, workers, report, show)
     if args.json == "-":
         print(json.dumps(verdicts, indent=1))
     many = len(jobs) + len(found.unreadable) > 1 or any(p.is_dir() for p in args.files)
@@ -126,15 +125,13 @@ def run_process_folders(args: argparse.Namespace) -> int:
     found = survey(args.input, leave_out=folder)
     outputs = output_paths(found.found, folder, extension)
     report = _report(args, PROCESS_COLUMNS)
-    in_report = {(r["input"], r.get("sha256")) for r in report.finished().values()} if report is not None else set()
     folder.mkdir(parents=True, exist_ok=True)
-    jobs = [ProcessJob(f.path.resolve() if workers.dask else f.path, out.resolve() if workers.dask else out,
-                       options, made_with, args.force) for f, out in zip(found.found, outputs)]
+    jobs = [ProcessJob(workers.path(f.path), workers.path(out), options, made_with, args.force)
+            for f, out in zip(found.found, outputs)]
 
     def show(result: dict) -> None:
         if result["status"] == "failed" and not sys.stderr.isatty():
             print(f"inteleq-rt: error: {result['error']}", file=sys.stderr)
 
-    outcome = run("equalizing", process_one, jobs, found, workers, report, show,
-                  keep_row=lambda result: (result["input"], result.get("sha256")) not in in_report)
+    outcome = run("equalizing", process_one, jobs, found, workers, report, show)
     return _finish(outcome, describe(workers, len(jobs)), True)

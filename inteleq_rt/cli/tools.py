@@ -63,10 +63,9 @@ def run_train(args: argparse.Namespace) -> int:
         _check_weights_folder(output, args.force)
     cache = None if args.no_cache else (args.cache_dir or training.dataset.default_cache_dir())
     workers = Workers(args.jobs, args.dask)
-    dataset = args.dataset.resolve() if args.dask else args.dataset  # a cluster's workers have their own cwd
-    cache = cache.resolve() if cache is not None and args.dask else cache
-    common = dict(mapping=args.mapping, folds=args.folds, cache_dir=cache, known_genres=tuple(load_presets()),
-                  workers=workers)
+    dataset = workers.path(args.dataset)
+    common = dict(mapping=args.mapping, folds=args.folds, cache_dir=cache and workers.path(cache),
+                  known_genres=tuple(load_presets()), workers=workers)
     kinds = [kind] + ([k for k in ("tags", "filterbank", "paper") if k != kind] if args.compare else [])
     bar, stage = _progress_bar()
     evaluations = []
@@ -105,10 +104,9 @@ def run_bench(args: argparse.Namespace) -> int:
     import json
 
     from .. import bench
-    from ..genre.model import read_classes
     from ..io.atomic import check_can_write, write_atomically
     from ..resources import weights_dir
-    from ..track import load_genre_model
+    from ..track import genre_model_classes, load_genre_model
 
     try:
         sizes = tuple(int(n) for n in args.block_sizes.split(","))
@@ -133,7 +131,7 @@ def run_bench(args: argparse.Namespace) -> int:
     # live only: the classifier loads in its own process; this one reads its classes alone,
     # so the memory measured is the product's
     model = None if weights is None or args.live_only else load_genre_model(weights, ", or pass --no-classifier")
-    classes = None if weights is None else model.classes if model is not None else read_classes(weights)
+    classes = None if weights is None else model.classes if model is not None else genre_model_classes(weights)
 
     def progress(what: str) -> None:
         print(what, file=sys.stderr, flush=True)

@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..errors import InteleqError
@@ -39,15 +40,19 @@ class Workers:
     def local_count(self, items: int) -> int:
         return max(1, min(self.jobs or os.cpu_count() or 1, items))
 
+    def path(self, path: Path) -> Path:
+        """A path as a task should name it: absolute for a cluster, whose workers have their own
+        working folder."""
+        return Path(path).resolve() if self.dask is not None else path
+
 
 # -- in a worker ----------------------------------------------------------------------------
 _shared: dict[Any, Any] = {}
 _shared_lock = threading.Lock()
 _busy = False
-_alone = False  # the files run one by one in the caller's process: XLA may use every core
 
 
-def prepare_worker() -> None:
+def _prepare_worker() -> None:
     """Once per worker, before anything heavy is imported: one thread each for XLA and BLAS
     (the workers are the parallelism; N workers x N threads fight for N cores)."""
     if "jax" not in sys.modules:
@@ -57,11 +62,10 @@ def prepare_worker() -> None:
 
 
 def worker_cached(key: Any, load: Callable[[], Any]) -> Any:
-    """What ``load`` returns, loaded once per worker process and shared by its tasks."""
+    """What ``load`` returns, loaded once per process (a worker, or the caller running the files
+    itself) and shared by its tasks."""
     with _shared_lock:
         if key not in _shared:
-            if not _alone:  # one of several workers (a cluster's, too: its first task gets here first)
-                prepare_worker()
             _shared[key] = load()
         return _shared[key]
 
@@ -74,9 +78,14 @@ def _on_interrupt(_signal: int, _frame) -> None:
 
 
 def _start_local_worker() -> None:
-    prepare_worker()
+    _prepare_worker()
     signal.signal(signal.SIGINT, _on_interrupt)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent stops us with SIGINT, cleanly
+
+
+def _run_in_cluster_worker(task: Callable[[Any], Any], item: Any) -> Any:
+    _prepare_worker()  # before the first task imports anything heavy; harmless after
+    return task(item)
 
 
 def _run_in_local_worker(task: Callable[[Any], Any], item: Any) -> Any:
@@ -98,12 +107,21 @@ def parallel_map(task: Callable[[Any], Any], items: Sequence[Any], workers: Work
     if workers.dask is not None:
         yield from _on_cluster(task, items, workers.dask)
     elif workers.local_count(len(items)) == 1:
-        global _alone
-        _alone = True
-        for index, item in enumerate(items):  # here: no process to start, nothing to pickle
+        # here: no process to start, nothing to pickle, and XLA may use every core
+        for index, item in enumerate(items):
             yield index, task(item)
     else:
         yield from _on_cores(task, items, workers.local_count(len(items)))
+
+
+def map_in_order(task: Callable[[Any], Any], items: Sequence[Any], workers: Workers,
+                 progress: Callable[[], None] = lambda: None) -> list[Any]:
+    """Every ``task(item)``, in the items' order (``progress`` after each), however they finish."""
+    results: list[Any] = [None] * len(items)
+    for index, result in parallel_map(task, items, workers):
+        results[index] = result
+        progress()
+    return results
 
 
 def _on_cores(task: Callable[[Any], Any], items: Sequence[Any], count: int) -> Iterator[tuple[int, Any]]:
@@ -151,7 +169,7 @@ def _on_cluster(task: Callable[[Any], Any], items: Sequence[Any], address: str) 
     except (OSError, TimeoutError, ValueError) as error:
         raise InteleqError(f"--dask {address}: cannot reach the scheduler ({error})") from None
     with client:
-        futures = client.map(task, items, pure=False)
+        futures = client.map(_run_in_cluster_worker, [task] * len(items), items, pure=False)
         where = {future.key: index for index, future in enumerate(futures)}
         try:
             for future in as_completed(futures):

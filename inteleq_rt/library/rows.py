@@ -37,16 +37,19 @@ class RowReport:
         self.path, self.columns = Path(path), columns
         if self.path.is_dir():
             raise InteleqError(f"{self.path}: is a folder; the report is a file")
-        self.rows = self._read() if self.path.exists() else []
+        text = self.path.read_text(errors="replace") if self.path.exists() else ""
+        self.rows = self._read(text)
+        self._held = {(row["input"], row.get("sha256")) for row in self.finished().values()}
         try:
             self._file = open(self.path, "a", newline="")
         except OSError as error:
             raise InteleqError(f"{self.path}: cannot write the report ({error.strerror})") from None
-        if self.columns is not None and not self.rows and self.path.stat().st_size == 0:
+        if text and not text.endswith("\n"):  # a line a killed run left unfinished: end it
+            self._write_line("\n")
+        if self.columns is not None and not text:
             self._write_line(self._csv_line(dict(zip(self.columns, self.columns))))
 
-    def _read(self) -> list[dict]:
-        text = self.path.read_text(errors="replace")
+    def _read(self, text: str) -> list[dict]:
         complete = text[: text.rfind("\n") + 1]  # a last line without its end was cut by a kill
         if self.columns is None:
             rows = []
@@ -74,19 +77,17 @@ class RowReport:
         csv.DictWriter(out, self.columns, extrasaction="ignore", lineterminator="\n").writerow(row)
         return out.getvalue()
 
+    def holds(self, result: dict) -> bool:
+        """Whether the report held this file, with these bytes, finished before this run."""
+        return (result["input"], result.get("sha256")) in self._held
+
     def _write_line(self, line: str) -> None:
-        if self._file.tell() > 0:
-            with open(self.path, "rb") as existing:  # end a line a killed run left unfinished
-                existing.seek(-1, os.SEEK_END)
-                if existing.read(1) != b"\n":
-                    line = "\n" + line
         self._file.write(line)
         self._file.flush()
         os.fsync(self._file.fileno())
 
     def append(self, row: dict) -> None:
         self._write_line(self._csv_line(_flat(row)) if self.columns is not None else json.dumps(row) + "\n")
-        self.rows.append(row)
 
     def close(self) -> None:
         self._file.close()

@@ -71,10 +71,9 @@ class Run:
 
 
 def run(what: str, task: Callable[[Any], dict], jobs: Sequence[Any], found: Survey, workers: Workers,
-        report: RowReport | None, show: Callable[[dict], None],
-        keep_row: Callable[[dict], bool] = lambda _result: True) -> Run:
-    """Every job through ``task`` on ``workers``; each result shown, and appended to the
-    report when ``keep_row`` says (a file the report already holds is not written twice)."""
+        report: RowReport | None, show: Callable[[dict], None]) -> Run:
+    """Every job through ``task`` on ``workers``; each result shown and appended to the report,
+    but for a file skipped as unchanged whose row the report holds already."""
     results: list[dict] = []
     started = time.perf_counter()
     interrupted = False
@@ -82,7 +81,7 @@ def run(what: str, task: Callable[[Any], dict], jobs: Sequence[Any], found: Surv
     def settle(result: dict) -> None:
         results.append(result)
         progress.add(result)
-        if report is not None and keep_row(result):
+        if report is not None and not (result["status"] == "unchanged" and report.holds(result)):
             report.append(result)
         show(result)
 
