@@ -19,7 +19,7 @@ import numpy as np
 from ..engine.config import PAPER_BANDS
 from ..engine.levels import LongTermBalance
 from ..errors import InteleqError
-from ..library.pool import Workers, parallel_map
+from ..library.pool import Workers, map_in_order
 from .features import FeatureSpec, extract_features
 
 GTZAN_MAPPING = {
@@ -157,9 +157,6 @@ def extract_corpus(clips: list[Clip], spec: FeatureSpec, every_s: float, cache_d
                    workers: Workers = Workers(), progress=None) -> tuple[list[ClipFeatures], list[str]]:
     """Features of every clip, in the clips' order, on ``workers`` (library.pool: local cores
     or a Dask cluster); returns results and per-clip problems."""
-    outcomes: list = [None] * len(clips)
-    for index, outcome in parallel_map(_clip_features, [(clip, spec, every_s, cache_dir) for clip in clips], workers):
-        outcomes[index] = outcome
-        if progress is not None:
-            progress()
+    outcomes = map_in_order(_clip_features, [(clip, spec, every_s, cache_dir) for clip in clips], workers,
+                            progress or (lambda: None))
     return [o for o in outcomes if not isinstance(o, str)], [o for o in outcomes if isinstance(o, str)]

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..library.pool import Workers, parallel_map, worker_cached
+from ..library.pool import Workers, map_in_order, worker_cached
 from .dataset import Clip, save_cache
 from .head import TagHead, fit_classes, fit_music, fit_temperature, prior_weights, softmax
 from .metrics import score, stratified_clip_folds
+from .tagger import Tagger
 from .tags import tag_file
 
 STEP_FRAMES = 94  # a patch every 1.5 s
@@ -44,11 +45,17 @@ def _cache_path(cache_dir: Path, path: Path) -> Path:
     return cache_dir / f"tags-{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
 
 
+def shared_tagger(folder: Path) -> Tagger:
+    """The tagger, loaded once per process: each worker's, and the caller's own when the clips
+    run in it (then the final fit reuses that one)."""
+    from .tagger import load_tagger
+
+    return worker_cached(("tagger", str(folder)), lambda: load_tagger(folder))
+
+
 def _tag_clip(job: tuple[Clip, Path, Path | None]) -> TaggedClip | str:
     """Worker: one clip's tagger outputs (from the cache when it holds them), or its problem."""
     import soundfile as sf
-
-    from .tagger import load_tagger
 
     clip, tagger_folder, cache_dir = job
     cached = _cache_path(cache_dir, clip.path) if cache_dir else None
@@ -59,8 +66,7 @@ def _tag_clip(job: tuple[Clip, Path, Path | None]) -> TaggedClip | str:
         audio, rate = sf.read(str(clip.path), dtype="float32", always_2d=True)
     except Exception as error:  # reported per clip; one bad file does not stop training
         return f"{clip.path}: unreadable ({error})"
-    tagger = worker_cached(("tagger", str(tagger_folder)), lambda: load_tagger(tagger_folder))
-    _, outputs = tag_file(audio, rate, tagger, STEP_FRAMES)
+    _, outputs = tag_file(audio, rate, shared_tagger(tagger_folder), STEP_FRAMES)
     if len(outputs.logits) == 0:
         return f"{clip.path}: shorter than the tagger's 3 s patch"
     if cached is not None:
@@ -72,10 +78,7 @@ def tag_clips(clips: list[Clip], tagger_folder: Path, cache_dir: Path | None, wo
               progress: Callable[[], None] = lambda: None) -> tuple[list[TaggedClip], list[str]]:
     """The tagger's outputs on every clip, in the clips' order, on ``workers`` (each loads the
     tagger once); problems apart."""
-    outcomes: list = [None] * len(clips)
-    for index, outcome in parallel_map(_tag_clip, [(c, tagger_folder, cache_dir) for c in clips], workers):
-        outcomes[index] = outcome
-        progress()
+    outcomes = map_in_order(_tag_clip, [(c, tagger_folder, cache_dir) for c in clips], workers, progress)
     return [o for o in outcomes if not isinstance(o, str)], [o for o in outcomes if isinstance(o, str)]
 
 

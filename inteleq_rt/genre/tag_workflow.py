@@ -18,7 +18,7 @@ from ..engine.presets import write_targets
 from ..library.pool import Workers
 from . import card, dataset, tag_training
 from .tag_model import TagGenreModel
-from .tagger import Tagger, load_tagger
+from .tagger import Tagger
 from .training import Progress, check_folds, find_clips
 
 TAGGER = "musicnn"
@@ -46,7 +46,7 @@ def evaluate(root: Path, progress: Progress, tagger_folder: Path, *, mapping: Pa
     clips, classes, skipped, rates = find_clips(root, mapping, known_genres)
     corpus, problems = tag_training.tag_clips(clips, tagger_folder, cache_dir, workers,
                                               progress(f"tagging {len(clips)} clips (musicnn)", len(clips)))
-    tagger = load_tagger(tagger_folder)  # the final fit tags the non-music recordings here
+    tagger = tag_training.shared_tagger(tagger_folder)  # the final fit tags the non-music recordings here
     check_folds([c.clip.label for c in corpus], classes, folds)
     scores = tag_training.cross_validate_head(
         corpus, classes, tagger.tags, folds,
