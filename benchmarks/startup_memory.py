@@ -31,7 +31,7 @@ DEVICE = "system, JACK"
 
 def _pss(process) -> int:
     """Proportional set size of a process and its children (the classifier's, the resource
-    tracker): shared pages counted once between their users. (inteleq_rt.report.memory_mb
+    tracker): shared pages counted once between their users. (inteleq_rt.memory.memory_mb
     sums the same for its own process; kept apart here, so this script runs against any
     version of the program, an old checkout on PYTHONPATH too.)"""
     import psutil

@@ -17,7 +17,7 @@ from .display import StatusDisplay, read_status
 from .io import devices, files, streams
 from .io.atomic import AudioError, check_can_write
 from .options import Options
-from .report import memory_mb
+from .memory import memory_mb
 from .session import Outcome, Session
 
 

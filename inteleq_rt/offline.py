@@ -20,7 +20,7 @@ from .io import files
 from .io.atomic import AtomicOutput, check_can_write
 from .io.files import FILE_BLOCK
 from .options import Options
-from .report import memory_mb
+from .memory import memory_mb
 from .session import Outcome, Session, render_blocks, session_presets
 from .track import TrackPlan, load_genre_model, plan_track
 

@@ -11,30 +11,6 @@ from .engine.levels import band_levels_db
 from .io.atomic import write_atomically
 
 
-def memory_mb() -> dict:
-    """Resident memory of this process, and the proportional set size (shared pages split
-    between their users) summed over it and its children (the classifier's process)."""
-    import psutil
-
-    me = psutil.Process()
-    processes = [me, *me.children(recursive=True)]
-    pss = 0
-    for process in processes:
-        try:
-            pss += process.memory_full_info().pss
-        except psutil.Error:  # a child that just ended
-            pass
-    memory = {"rss_mb": round(me.memory_info().rss / 2**20, 1), "pss_mb_all_processes": round(pss / 2**20, 1),
-              "processes": len(processes)}
-    try:
-        import resource  # Unix
-
-        memory["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
-    except ImportError:
-        pass
-    return memory
-
-
 def _rounded(values) -> list[float]:
     return [round(float(v), 2) for v in values]
 

@@ -11,7 +11,7 @@ import numpy as np
 from ..engine.config import CLASSIFIER_RING_S
 from ..engine.engine import Engine
 from ..engine.presets import load_presets
-from ..report import memory_mb
+from ..memory import memory_mb
 from .harness import Settings, classifier_beside, make_engine
 from .stats import distribution, drift, rss_mb
 

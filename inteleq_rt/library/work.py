@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import InteleqError
+from ..memory import peak_rss_mb
 from ..options import Options
 from .pool import worker_cached
 from .record import commit, content_hash, is_current, made_by_us, read_record, remove_leftovers, staged
@@ -51,15 +52,6 @@ def _reason(error: BaseException) -> str:
     return f"internal error: {type(error).__name__}: {error}"
 
 
-def _peak_rss_mb() -> float:
-    try:
-        import resource
-
-        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    except ImportError:
-        return math.nan
-
-
 def _attempt(path: Path, work: Callable[[dict], None]) -> dict:
     """``work(result)`` fills in the result; its failure becomes the file's one-line error."""
     from ..io.files import read_info
@@ -73,7 +65,7 @@ def _attempt(path: Path, work: Callable[[dict], None]) -> dict:
     except Exception as error:  # noqa: BLE001 - one file's failure, reported, never the run's
         result.update(status="failed", error=_reason(error))
     result.update(work_seconds=round(time.perf_counter() - started, 3), worker=f"{os.uname().nodename}:{os.getpid()}",
-                  peak_rss_mb=_peak_rss_mb())
+                  peak_rss_mb=peak_rss_mb())
     return result
 
 
