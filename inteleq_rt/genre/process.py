@@ -6,8 +6,8 @@ holds the engine's input ring, the classifier's command record and a status reco
 audio thread writes the ring and reads the command record exactly as it would in-process; the
 child runs ``GenreClassifier`` over the ring with its compiled code on one thread, scheduled
 only when a core is idle (SCHED_IDLE) and on the last core alone, posts decisions into the
-record and keeps a heartbeat. If the child dies or hangs, the audio goes on with the genre it had, and the
-supervisor starts a new one.
+record and keeps a heartbeat. If the child dies or hangs, the audio goes on with the genre it
+had, and the supervisor starts a new one.
 """
 
 from __future__ import annotations
