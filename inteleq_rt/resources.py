@@ -44,6 +44,11 @@ def user_weights() -> Path:
     return _xdg("XDG_DATA_HOME", ".local/share") / "weights"
 
 
+def user_cache() -> Path:
+    """$XDG_CACHE_HOME/inteleq-rt: what the program may rebuild (compiled kernels), never the package."""
+    return _xdg("XDG_CACHE_HOME", ".cache")
+
+
 def presets_dir(chosen: Path | None = None) -> Path:
     """The presets folder in force: ``chosen``, $INTELEQ_RT_PRESETS, the user's, the shipped."""
     if chosen is not None:

@@ -38,7 +38,8 @@ def installed(tmp_path_factory):
     elsewhere.mkdir()
     home = root / "home"  # no user presets or models
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-           "XDG_DATA_HOME": str(home / ".local/share"), "PYTHONPATH": ""}
+           "XDG_DATA_HOME": str(home / ".local/share"), "XDG_CACHE_HOME": str(home / ".cache"), "PYTHONPATH": ""}
+    env.pop("NUMBA_CACHE_DIR", None)
     env.pop("INTELEQ_RT_PRESETS", None)
     env.pop("INTELEQ_RT_WEIGHTS", None)
 
@@ -51,6 +52,13 @@ def installed(tmp_path_factory):
     return run, elsewhere, location
 
 
+def _installed_files(package: Path) -> set[str]:
+    site = package.parent
+    record, = site.glob("inteleq_rt-*.dist-info/RECORD")
+    listed = {line.split(",")[0] for line in record.read_text().splitlines()}
+    return {str(path.relative_to(site)) for path in package.rglob("*") if path.is_file()} - listed
+
+
 def test_the_wheel_is_what_runs(installed):
     _, _, location = installed
     assert "/venv/" in location and str(REPO) not in location
@@ -59,7 +67,7 @@ def test_the_wheel_is_what_runs(installed):
 def test_installed_commands_find_their_presets_and_model(installed):
     import soundfile as sf
 
-    run, folder, _ = installed
+    run, folder, location = installed
     presets = run("presets")
     assert presets.returncode == 0, presets.stderr
     assert [line.split()[0] for line in presets.stdout.splitlines()] == list(SHIPPED)
@@ -73,6 +81,11 @@ def test_installed_commands_find_their_presets_and_model(installed):
     process = run("process", "song.wav", "-o", "out.flac", "--genre", "jazz")
     assert process.returncode == 0, process.stderr
     assert sf.info(str(folder / "out.flac")).frames == 6 * 22050
+    # Nothing was written inside the installed package (pip's uninstall would leave it behind,
+    # and a system install cannot write there): numba's cache went to the user's cache folder.
+    package = Path(location.strip()).parent
+    assert _installed_files(package) == set()
+    assert any((folder.parent / "home" / ".cache" / "inteleq-rt" / "numba").rglob("*.nbi"))
 
 
 def test_shipped_data_is_found_through_the_package():

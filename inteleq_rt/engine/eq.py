@@ -19,9 +19,10 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 import pedalboard
-from numba import float32, float64, njit, void
+from numba import float32, float64, void
 
 from .config import EngineConfig
+from .jit import njit
 from .presets import EqFilter, Preset
 
 # JUCE's shelf and peak designs need their frequency clearly below Nyquist; a filter above

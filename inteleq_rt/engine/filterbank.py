@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import float32, float64, njit, void
+from numba import float32, float64, void
+
+from .jit import njit
 
 SECTIONS_PER_BAND = 2
 # A band whose top edge lies above this share of Nyquist is designed as a high-pass.

@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import float32, float64, int64, njit
+from numba import float32, float64, int64
 
 from .filterbank import analyze_block
+from .jit import njit
 
 # Input beyond +/- this (+90 dBFS) is clamped: far above any real signal, and low enough that
 # squares and filter states stay finite in float32.

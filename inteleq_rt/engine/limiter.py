@@ -19,7 +19,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import float32, float64, int64, njit
+from numba import float32, float64, int64
+
+from .jit import njit
 
 LOOKAHEAD_S = 0.0015
 RELEASE_S = 0.08

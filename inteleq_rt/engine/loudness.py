@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import float32, float64, njit, void
+from numba import float32, float64, void
+
+from .jit import njit
 
 # BS.1770-4 K-weighting: a high shelf (the head's acoustic effect) then a high-pass (RLB),
 # as analog prototypes mapped to any sample rate by the bilinear transform; at 48 kHz these

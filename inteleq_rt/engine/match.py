@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import float64, njit, void
+from numba import float64, void
 
 from .config import LEVEL_FLOOR_DB, MATCH_GATE_DB, EngineConfig
 from .eq import Equalizer, GainRamp, build_chain, usable_filters
 from .filterbank import FilterBank
+from .jit import njit
 from .presets import EqFilter, Preset
 
 
