@@ -87,7 +87,8 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
             frames += result.shape[0]
     seconds = time.perf_counter() - started
     summary = {"input": str(source), "output": str(destination), "seconds": round(frames / info.sample_rate, 3),
-               "sample_rate": info.sample_rate, "channels": info.channels, "render_seconds": round(seconds, 3),
+               "sample_rate": info.sample_rate, "channels": info.channels,
+               "format": files.format_note(container, subtype, info), "render_seconds": round(seconds, 3),
                "realtime_factor": round(frames / info.sample_rate / max(seconds, 1e-9), 1)}
     if loaded_here:
         summary["model_load_seconds"] = round(started - loading, 3)

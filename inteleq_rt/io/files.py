@@ -4,6 +4,8 @@ writing them in the format their name asks for, atomically (see atomic.py).
 
 from __future__ import annotations
 
+import functools
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -66,14 +68,64 @@ def container_of(path: Path) -> tuple[str, str | None]:
     return container, subtype
 
 
+# Sample formats to try for an input's, nearest first: its precision, then more, then less.
+_NEAREST = {
+    8: ("PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT"),
+    16: ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"),
+    24: ("PCM_24", "PCM_32", "FLOAT", "DOUBLE", "PCM_16"),
+    32: ("PCM_32", "DOUBLE", "FLOAT", "PCM_24", "PCM_16"),
+    "FLOAT": ("FLOAT", "DOUBLE", "PCM_32", "PCM_24", "PCM_16"),
+    "DOUBLE": ("DOUBLE", "FLOAT", "PCM_32", "PCM_24", "PCM_16"),
+}
+
+
+def _nearest_subtypes(subtype: str) -> tuple[str, ...]:
+    """The input's own sample format, then the lossless ones nearest to it. A lossy or
+    companded source (mp3, Vorbis, u-law, ADPCM) decodes to more than 16 bits: 24-bit PCM."""
+    family, _, width = subtype.rpartition("_")
+    if subtype in _NEAREST:
+        return _NEAREST[subtype]
+    if family in ("PCM", "PCM_S", "PCM_U", "ALAC") or subtype in ("PCM_S8", "PCM_U8"):
+        bits = int(width.lstrip("SU"))
+        return (subtype, *_NEAREST[next(b for b in (8, 16, 24, 32) if b >= bits)])
+    return (subtype, *_NEAREST[24])
+
+
+@functools.lru_cache(maxsize=None)
+def can_write(container: str, subtype: str) -> bool:
+    """Whether libsndfile really writes ``subtype`` into ``container``: its own check_format
+    says yes to pairs it then refuses (MPEG layer III in WAV), so a few frames are written to
+    memory."""
+    if not sf.check_format(container, subtype):
+        return False
+    try:
+        with sf.SoundFile(io.BytesIO(), "w", 48_000, 1, subtype, format=container) as probe:
+            probe.write(np.zeros(64, np.float32))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return False
+    return True
+
+
 def output_format(path: Path, like: AudioInfo) -> tuple[str, str]:
-    """Container from the extension; the input's sample format when that container holds it."""
+    """Container from the extension; the input's sample format when that container holds it,
+    else the nearest it holds (``format_note`` says which and why)."""
     container, subtype = container_of(path)
     if subtype is None:
-        subtype = like.subtype if sf.check_format(container, like.subtype) else sf.default_subtype(container)
-    if not sf.check_format(container, subtype, None):
+        subtype = next((s for s in _nearest_subtypes(like.subtype) if can_write(container, s)),
+                       sf.default_subtype(container))
+    if subtype is None or not can_write(container, subtype):
         raise AudioError(f"{path}: cannot write {Path(path).suffix} files")
     return container, subtype
+
+
+def format_note(container: str, subtype: str, like: AudioInfo) -> str:
+    """The output's format in words, with the reason when a lossless one is not the input's
+    (a lossy output's codec is what its extension asked for)."""
+    made = f"{container} {subtype}"
+    lossless = subtype.startswith("ALAC") or any(subtype in nearest for nearest in _NEAREST.values())
+    if subtype == like.subtype or not lossless:
+        return made
+    return f"{made} (nearest to the input's {like.subtype}, which {container} cannot hold)"
 
 
 def is_integer_format(subtype: str) -> bool:
