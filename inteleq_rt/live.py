@@ -15,7 +15,7 @@ import numpy as np
 from .controls import Controls
 from .display import StatusDisplay, read_status
 from .io import devices, files, streams
-from .io.atomic import AudioError, check_can_write
+from .io.atomic import AudioError, check_can_write, check_outputs
 from .options import Options
 from .memory import memory_mb
 from .session import Outcome, Session
@@ -78,11 +78,9 @@ def play(source: Path, options: Options, output_device: str | None = None, block
          output: Path | None = None) -> Outcome:
     """Play a file through the EQ to a device, paced by the device; ``output`` keeps what played."""
     info = files.read_info(source)
+    check_outputs({"-o": output, "--report": options.report}, options.force, (source,))
     if output is not None:
-        check_can_write(output, options.force, (source,))
         files.output_format(output, info)
-    if options.report is not None:
-        check_can_write(options.report, options.force, (source,))
     device = devices.parse_device(output_device)
     sink = devices.resolve_device(device, "output")
     if info.channels > sink["max_output_channels"]:

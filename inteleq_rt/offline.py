@@ -17,7 +17,7 @@ from .engine.config import AUDIBLE_LIMITING_DB
 from .engine.engine import Engine
 from .engine.loudness import IntegratedLoudness
 from .io import files
-from .io.atomic import AtomicOutput, check_can_write
+from .io.atomic import AtomicOutput, check_outputs
 from .io.files import FILE_BLOCK
 from .options import Options
 from .memory import memory_mb
@@ -38,10 +38,8 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
     import soundfile as sf
 
     info = files.read_info(source)
-    check_can_write(destination, options.force, (source,))
+    check_outputs({"-o": destination, "--report": options.report}, options.force, (source,))
     container, subtype = files.output_format(destination, info)
-    if options.report is not None:
-        check_can_write(options.report, options.force, (source,))
     loading = time.perf_counter()
     if not options.automatic:  # a chosen genre (or reference) is not second-guessed
         model = None

@@ -72,6 +72,20 @@ def test_existing_output_is_never_overwritten_without_force(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "mine.wav"]  # no partial files
 
 
+@pytest.mark.parametrize("report", ["out.wav", "sub/../out.wav", "link.wav", "hard.wav"])
+def test_two_outputs_of_one_run_that_are_one_file_are_refused(tmp_path, report):
+    source, output = tmp_path / "in.wav", tmp_path / "out.wav"
+    write_clip(source, 44100, 2, seconds=0.5)
+    (tmp_path / "sub").mkdir()
+    output.write_bytes(b"a take")
+    (tmp_path / "link.wav").symlink_to(output)
+    (tmp_path / "hard.wav").hardlink_to(output)
+    result = run_cli("process", str(source), "-o", str(output), "--genre", "jazz", "--report",
+                     str(tmp_path / report), "--force")
+    assert result.returncode == 1 and "--report names the same file as -o" in result.stderr, result.stderr
+    assert output.read_bytes() == b"a take" and len(result.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("setup, args, message", [
     (None, ["process", "missing.wav", "-o", "o.wav"], "missing.wav: no such file"),
     (None, ["process", "{tmp}", "-o", "{tmp}/o.wav"], "for folders, -o names the output folder, not a file"),

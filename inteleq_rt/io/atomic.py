@@ -35,6 +35,30 @@ def check_can_write(path: Path, force: bool, inputs: tuple[Path, ...] = ()) -> N
     temporary_beside(path, ".probe").unlink()
 
 
+def _identity(path: Path) -> tuple | str:
+    """What makes two names one file: the inode where it exists (hard links too), else the
+    path with links and ``..`` resolved."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return status.st_dev, status.st_ino
+
+
+def check_outputs(outputs: dict[str, Path | None], force: bool, inputs: tuple[Path, ...] = ()) -> None:
+    """``check_can_write`` for each of a run's outputs, keyed by the option that names it; two
+    that are one file are refused, since the later would replace the earlier."""
+    seen: dict[tuple | str, str] = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        identity = _identity(path)
+        if identity in seen:
+            raise AudioError(f"{path}: {option} names the same file as {seen[identity]}; give each its own")
+        seen[identity] = option
+        check_can_write(path, force, inputs)
+
+
 def temporary_beside(path: Path, suffix: str) -> Path:
     """A new empty hidden file in ``path``'s folder (so a rename onto ``path`` is atomic)."""
     try:
