@@ -222,3 +222,35 @@ def test_ctrl_c_during_process_leaves_no_output(tmp_path):
     assert job.returncode == 130, stderr
     assert "interrupted; no output was left behind" in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav"]
+
+
+def _interrupt_at(source, output, after_s: float, signal_number: int) -> tuple[int, float, str]:
+    job = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "process", str(source), "-o", str(output)],
+                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(after_s)
+    job.send_signal(signal_number)
+    sent = time.monotonic()
+    _, stderr = job.communicate(timeout=120)
+    return job.returncode, time.monotonic() - sent, stderr
+
+
+# Through start-up (imports, JAX's first garbage collections, the model's load) into the render.
+EARLY = [0.3, 0.9, 1.1, 1.4]
+EVERY_MOMENT = [round(0.1 + 0.15 * k, 2) for k in range(20)]
+
+
+@pytest.mark.parametrize("moments", [pytest.param(EARLY, id="early"),
+                                     pytest.param(EVERY_MOMENT, id="every-moment", marks=pytest.mark.slow)])
+def test_ctrl_c_at_any_moment_of_process_stops_it(tmp_path, moments):
+    """A Ctrl+C that landed in a garbage-collector callback (JAX's) was lost, and the whole file
+    rendered: every moment of start-up is tried, with SIGINT and SIGTERM in turn."""
+    source, output = tmp_path / "long.wav", tmp_path / "out.wav"
+    rate = 22050
+    sf.write(str(source), sine(220, 600.0, rate, channels=1), rate, subtype="PCM_16")
+    for number, after_s in enumerate(moments):
+        chosen = (signal.SIGINT, signal.SIGTERM)[number % 2]
+        code, took, stderr = _interrupt_at(source, output, after_s, chosen)
+        assert code == 130 and "interrupted; no output was left behind" in stderr, (after_s, stderr)
+        assert "Traceback" not in stderr and "ignored" not in stderr, stderr
+        assert took < 3.0, (after_s, took)  # within a second measured here; a loaded CI core is slower
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav"]

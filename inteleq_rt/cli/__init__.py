@@ -9,9 +9,9 @@ non-zero exit status; anything else is an internal error, still one line.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
+from .. import interrupts
 from ..errors import InteleqError
 from .parser import PROG, SUBCOMMANDS, build_parser
 
@@ -31,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     args = build_parser(command).parse_args(argv[1:] if command else argv)
-    # SIGINT and SIGTERM stop cleanly, even when started where SIGINT was ignored (background jobs).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    interrupts.install()
     try:
         return _runner(command)(args)
     except KeyboardInterrupt:
