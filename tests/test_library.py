@@ -253,3 +253,25 @@ def test_the_same_work_on_a_dask_cluster(tmp_path, dask_cluster):
                       timeout=600)
     assert trained.returncode == 0, trained.stderr
     assert "accuracy" in trained.stdout
+
+
+def test_workers_leave_when_the_run_is_killed_outright(tmp_path):
+    """SIGKILL gives the parent no chance to stop its workers: they notice, clean up, and go."""
+    import psutil
+
+    root = library(tmp_path / "music", names=[f"f{i:02d}.wav" for i in range(6)], seconds=60.0)
+    out = tmp_path / "eq"
+    run = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "process", str(root), "-o", str(out), "--genre",
+                            "disco", "--target-lufs", "-14", "--jobs", "2"], cwd=REPO,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(list(out.glob(".*partial*"))) < 2:  # both workers are writing
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    workers = psutil.Process(run.pid).children()
+    assert len(workers) >= 2
+    run.kill()
+    run.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
+    assert not list(out.rglob("*partial*"))  # each removed what it was writing

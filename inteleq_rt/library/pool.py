@@ -6,15 +6,18 @@ result and reports its own failures in that result. A worker loads what its task
 genre model) once, through ``worker_cached``. Ctrl+C (or SIGTERM to this process) reaches
 the local workers: each lets its task clean up (an output is written under a temporary
 name, see io/atomic.py) and leaves; on a cluster, waiting tasks are cancelled and running
-ones finish, so neither leaves a partial file.
+ones finish, so neither leaves a partial file. A local worker whose parent was killed
+outright cleans up and leaves by itself.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,10 @@ from typing import Any
 from ..errors import InteleqError
 
 CLUSTER_EXTRA = "pip install 'inteleq-rt[cluster]'"
+# How often a local worker looks for its parent, and how long a task may take to clean up once
+# the parent is gone.
+PARENT_CHECK_S = 0.25
+CLEAN_UP_GRACE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -73,14 +80,28 @@ def worker_cached(key: Any, load: Callable[[], Any]) -> Any:
 def _on_interrupt(_signal: int, _frame) -> None:
     if not _busy:  # between tasks: nothing to clean up
         os._exit(130)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # once: the clean-up itself must not be cut short
+    for number in (signal.SIGINT, signal.SIGTERM):  # once: the clean-up itself must not be cut short
+        signal.signal(number, signal.SIG_IGN)
     raise KeyboardInterrupt
+
+
+def _leave_with_the_parent(parent: int) -> None:
+    """A killed run (SIGKILL, a crash) sends its workers nothing: once the parent is gone, the
+    worker interrupts itself, so its task cleans up as on Ctrl+C, and leaves; a task that does
+    not return to Python within the grace time is ended anyway."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(CLEAN_UP_GRACE_S)
+    os._exit(130)
 
 
 def _start_local_worker() -> None:
     _prepare_worker()
     signal.signal(signal.SIGINT, _on_interrupt)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent stops us with SIGINT, cleanly
+    signal.signal(signal.SIGTERM, _on_interrupt)  # a user's `kill` too: clean up and leave
+    threading.Thread(target=_leave_with_the_parent, args=(multiprocessing.parent_process().pid,),
+                     name="parent watch", daemon=True).start()
 
 
 def _run_in_cluster_worker(task: Callable[[Any], Any], item: Any) -> Any:
@@ -125,7 +146,6 @@ def map_in_order(task: Callable[[Any], Any], items: Sequence[Any], workers: Work
 
 
 def _on_cores(task: Callable[[Any], Any], items: Sequence[Any], count: int) -> Iterator[tuple[int, Any]]:
-    import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
