@@ -11,12 +11,13 @@ pass-through callback (the floor) and the engine with its classifier stopped. Ne
 
 import atexit
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 from _common import histogram, parser, plt, progress, save
 
-from inteleq_rt import bench
+from inteleq_rt import bench, interrupts
 from inteleq_rt.bench.jack import JackServer
 from inteleq_rt.genre.model import read_classes
 from inteleq_rt.resources import weights_dir
@@ -29,6 +30,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="alternations of the subjects (default: 3)")
     p.add_argument("--no-classifier", action="store_true", help="the engine alone, for comparison")
     args = p.parse_args()
+    interrupts.install()  # SIGTERM and SIGHUP unwind too, so the exit hook below stops jackd
     server = JackServer(f"inteleq-bench-{os.getpid()}", period=args.period, realtime=args.realtime)
     server.use()
     # Registered before sounddevice is imported, so it runs after PortAudio's own exit hook:
@@ -61,4 +63,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,9 +1,10 @@
-"""Ctrl+C and SIGTERM that always stop a command.
+"""Ctrl+C, SIGTERM and SIGHUP that always stop a command, cleanly.
 
 Python raises KeyboardInterrupt wherever the main thread is when the signal lands. Inside a
 garbage-collector callback (JAX registers one) the exception is only printed as "ignored"
 and the run carries on: a Ctrl+C in the first second of ``process`` was lost and the whole
-file rendered. ``install`` routes both signals to KeyboardInterrupt and, when one is
+file rendered. ``install`` routes these signals to KeyboardInterrupt (SIGHUP too: a closed
+terminal must not leave a classifier's shared memory behind) and, when one is
 swallowed that way, raises it again in the main thread at once (from a helper thread, since
 the swallowing frame cannot), without the stray traceback.
 """
@@ -33,9 +34,9 @@ def _unraisable(unraisable, previous=sys.unraisablehook) -> None:
 
 
 def install() -> None:
-    """For a command's main thread: SIGINT and SIGTERM raise KeyboardInterrupt, even when
-    started where SIGINT was ignored (a background job), and none is lost."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    """For a command's main thread: SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, even
+    when started where SIGINT was ignored (a background job), and none is lost."""
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.default_int_handler)
     sys.unraisablehook = _unraisable
     threading.Thread(target=_raise_again, name="interrupt again", daemon=True).start()

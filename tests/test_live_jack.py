@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import jack
 import numpy as np
@@ -289,3 +290,47 @@ def test_live_monitoring_runs_a_real_vst3_plugin(jack_server):
     received, stdout, _ = run_live(jack_server, ToneLoop(jack_server.name), 3.0, "--genre", "flat", "--plugin", spec)
     assert "stopped" in stdout
     np.testing.assert_allclose(np.max(np.abs(received), axis=0) / AMPLITUDE, [expected, expected], rtol=0.02)
+
+
+def _shared_blocks() -> set[str]:
+    return {p.name for p in Path("/dev/shm").iterdir()}
+
+
+def test_a_closed_terminal_leaves_no_shared_memory(jack_server, trained):
+    """SIGHUP to the whole process group, as a closing terminal sends it (multiprocessing's
+    resource tracker, which would otherwise remove the block, dies of it too)."""
+    _, weights, _ = trained
+    before = _shared_blocks()
+    live = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", "system, JACK", "--weights",
+                             str(weights)], env=jack_server.env, cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not _shared_blocks() - before:  # the classifier's block is there
+        assert live.poll() is None and time.monotonic() < deadline, live.stderr.read()
+        time.sleep(0.05)
+    time.sleep(1.0)
+    os.killpg(live.pid, signal.SIGHUP)
+    _, stderr = live.communicate(timeout=30)
+    assert "Traceback" not in stderr
+    time.sleep(0.5)
+    assert not _shared_blocks() - before
+
+
+def test_the_live_benchmark_stopped_by_sigterm_stops_its_jackd(tmp_path):
+    import psutil
+
+    bench = subprocess.Popen([sys.executable, str(REPO / "benchmarks" / "live_jack.py"), "--seconds", "30",
+                              "--rounds", "1", "--out", str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    servers: list = []
+    while not servers:
+        assert bench.poll() is None and time.monotonic() < deadline, bench.stderr.read()
+        servers = [p for p in psutil.Process(bench.pid).children() if p.name() == "jackd"]
+        time.sleep(0.05)
+    time.sleep(2.0)  # into the measurement
+    bench.send_signal(signal.SIGTERM)
+    _, stderr = bench.communicate(timeout=30)
+    assert bench.returncode == 130, stderr
+    _, alive = psutil.wait_procs(servers, timeout=10)
+    assert not alive

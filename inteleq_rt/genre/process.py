@@ -141,6 +141,20 @@ def _child(name: str, layout: Layout, weights: str, sample_rate: int, max_block:
               file=sys.stderr, flush=True)
 
 
+def _start_tracker_deaf_to_hangup() -> None:
+    """multiprocessing's resource tracker (which removes the block if this process dies) is
+    started with SIGINT and SIGTERM blocked, but not SIGHUP: a closing terminal killed it, and
+    the block's removal then started a new tracker that printed a traceback. Started with
+    SIGHUP blocked too, it inherits that mask and outlives the hang-up."""
+    from multiprocessing import resource_tracker
+
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 class ClassifierProcess:
     """``with ClassifierProcess(engine, weights, classes):`` the classifier runs in a child
     process for the duration of a stream; ``supervise()`` (from the main thread's ticks)
@@ -150,6 +164,7 @@ class ClassifierProcess:
                  blend: bool = False, poll_s: float = POLL_S, hang_s: float = HANG_S) -> None:
         config = engine.config
         self.hang_s = hang_s
+        _start_tracker_deaf_to_hangup()
         self.layout = Layout(engine.input_ring.buffer.shape[0], config.channels, engine.genres, tuple(classes))
         self.memory = shared_memory.SharedMemory(create=True, size=self.layout.size)  # mode 0600
         counter, ring, record, self.status = self.layout.views(self.memory)
