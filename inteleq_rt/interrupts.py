@@ -1,12 +1,16 @@
-"""Ctrl+C, SIGTERM and SIGHUP that always stop a command, cleanly.
+"""Ctrl+C, SIGTERM and SIGHUP that always stop a command, and never cut its last steps in two.
 
 Python raises KeyboardInterrupt wherever the main thread is when the signal lands. Inside a
 garbage-collector callback (JAX registers one) the exception is only printed as "ignored"
 and the run carries on: a Ctrl+C in the first second of ``process`` was lost and the whole
 file rendered. ``install`` routes these signals to KeyboardInterrupt (SIGHUP too: a closed
-terminal must not leave a classifier's shared memory behind) and, when one is
-swallowed that way, raises it again in the main thread at once (from a helper thread, since
-the swallowing frame cannot), without the stray traceback.
+terminal must not leave a classifier's shared memory behind) and, when one is swallowed that
+way, raises it again in the main thread at once (from a helper thread, since the swallowing
+frame cannot), without the stray traceback.
+
+Once a command's work is done (its output renamed into place, a live stream stopped), a
+signal no longer interrupts: the command finishes its summary and exits as done, rather than
+exit 130 over a complete output. ``committing`` holds signals back across the rename itself.
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ import _thread
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _swallowed = threading.Event()
+_state = {"installed": False, "finish_on_commit": False}
 
 
 def _raise_again() -> None:
@@ -33,10 +41,38 @@ def _unraisable(unraisable, previous=sys.unraisablehook) -> None:
         previous(unraisable)
 
 
-def install() -> None:
+def install(finish_on_commit: bool = False) -> None:
     """For a command's main thread: SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, even
-    when started where SIGINT was ignored (a background job), and none is lost."""
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    when started where SIGINT was ignored (a background job), and none is lost.
+    ``finish_on_commit``: the command writes one output, and finishes once it is in place."""
+    for number in SIGNALS:
         signal.signal(number, signal.default_int_handler)
     sys.unraisablehook = _unraisable
-    threading.Thread(target=_raise_again, name="interrupt again", daemon=True).start()
+    if not _state["installed"]:
+        threading.Thread(target=_raise_again, name="interrupt again", daemon=True).start()
+    _state.update(installed=True, finish_on_commit=finish_on_commit)
+
+
+def finish() -> None:
+    """The command's work is done: from now on these signals are ignored, by the system, so
+    none cuts the summary or the interpreter's exit short (a signal handled in Python could
+    still land after Python's own handlers are gone)."""
+    if _state["installed"] and threading.current_thread() is threading.main_thread():
+        for number in SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+
+
+@contextmanager
+def committing() -> Iterator[None]:
+    """Around the rename that puts an output in place: no signal lands in between, and for a
+    command of one output (``install(finish_on_commit=True)``) the rename finishes it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+        if _state["finish_on_commit"]:
+            finish()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)

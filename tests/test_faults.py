@@ -254,3 +254,32 @@ def test_ctrl_c_at_any_moment_of_process_stops_it(tmp_path, moments):
         assert "Traceback" not in stderr and "ignored" not in stderr, stderr
         assert took < 3.0, (after_s, took)  # within a second measured here; a loaded CI core is slower
         assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav"]
+
+
+@pytest.mark.slow
+def test_an_interrupt_at_the_end_of_a_render_never_reports_a_complete_output_as_interrupted(tmp_path):
+    """Signals across the moment the output is renamed into place: each run either finished
+    (exit 0, the output whole) or was interrupted (exit 130, no output), never both."""
+    source, output = tmp_path / "in.wav", tmp_path / "out.wav"
+    rate = 22050
+    sf.write(str(source), sine(220, 300.0, rate, channels=1), rate, subtype="PCM_16")
+    command = [sys.executable, "-m", "inteleq_rt", "process", str(source), "-o", str(output), "--genre", "jazz",
+               "--force"]
+    started = time.monotonic()
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    whole_s = time.monotonic() - started
+    outcomes = set()
+    for step in range(16):
+        output.unlink(missing_ok=True)
+        job = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(whole_s - 0.8 + 0.05 * step)  # the rename comes 0.15-0.3 s before the exit here
+        job.send_signal(signal.SIGINT)
+        stdout, stderr = job.communicate(timeout=60)
+        if job.returncode == 0:
+            assert sf.info(str(output)).frames == 300 * rate and "wrote" in stdout
+        else:
+            assert job.returncode == 130 and not output.exists(), (job.returncode, stderr)
+        assert "Traceback" not in stderr
+        assert not list(tmp_path.glob(".*partial*"))
+        outcomes.add(job.returncode)
+    assert outcomes == {0, 130}  # the signals did land on both sides of the rename

@@ -334,3 +334,18 @@ def test_the_live_benchmark_stopped_by_sigterm_stops_its_jackd(tmp_path):
     assert bench.returncode == 130, stderr
     _, alive = psutil.wait_procs(servers, timeout=10)
     assert not alive
+
+
+@pytest.mark.parametrize("moments", [pytest.param([0.1, 0.6], id="two"),
+                                     pytest.param([0.05 * k for k in range(1, 21)], id="twenty",
+                                                  marks=pytest.mark.slow)])
+def test_sigterm_at_any_moment_of_a_live_run_ends_with_its_summary(jack_server, moments):
+    for after_s in moments:
+        live = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", "system, JACK", "--genre", "jazz"],
+                                env=jack_server.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        assert "monitoring" in live.stderr.readline()  # the stream is starting
+        time.sleep(after_s)
+        live.send_signal(signal.SIGTERM)
+        stdout, stderr = live.communicate(timeout=30)
+        assert live.returncode == 0 and "stopped" in stdout and "xruns:" in stdout, (after_s, stdout, stderr)

@@ -27,11 +27,19 @@ def _runner(command: str | None):
             "bench": tools.run_bench, "presets": tools.run_presets, "plugins": tools.run_plugins}[command]
 
 
+def _writes_one_output(command: str | None, args) -> bool:
+    """Whether the command's work ends with one output renamed into place (a folder run's
+    outputs are many, each committed on its own)."""
+    if command == "analyze":
+        return True
+    return command == "process" and len(args.input) == 1 and not args.input[0].is_dir()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     args = build_parser(command).parse_args(argv[1:] if command else argv)
-    interrupts.install()
+    interrupts.install(finish_on_commit=_writes_one_output(command, args))
     try:
         return _runner(command)(args)
     except KeyboardInterrupt:

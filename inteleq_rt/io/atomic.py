@@ -12,6 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from .. import interrupts
 from ..errors import InteleqError
 
 
@@ -85,7 +86,8 @@ class AtomicOutput:
 
     def __exit__(self, kind, error, _traceback) -> None:
         if error is None:
-            os.replace(self.temporary, self.path)
+            with interrupts.committing():
+                os.replace(self.temporary, self.path)
             return
         self.temporary.unlink(missing_ok=True)
         if isinstance(error, OSError) or type(error).__name__ == "LibsndfileError":

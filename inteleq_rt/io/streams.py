@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import interrupts
 from .atomic import AudioError
 from .devices import sounddevice
 
@@ -232,6 +233,7 @@ def _supervise(stream, stats: StreamStats, period_s: float, should_stop: Callabl
         pass
     except sd.PortAudioError as error:
         stats.error = error
+    interrupts.finish()  # the stream is over: closing it and the summary are not cut short
     if _still_calling_back(stream, stats, period_s):
         stream.close()
     else:
