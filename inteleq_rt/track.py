@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine.config import band_set
+from .engine.config import MATCH_GATE_DB, band_set
 from .engine.levels import LongTermBalance
 from .engine.loudness import MAX_MATCH_DB, IntegratedLoudness
 from .engine.presets import Preset, Target
@@ -32,6 +32,10 @@ MAX_TARGET_GAIN_DB = 24.0  # --target-lufs never raises a track more than this
 # --target-lufs measures the limited render and corrects its gain up to this many times, until
 # it is this close
 TARGET_TRIES, TARGET_TOLERANCE_LU = 2, 0.1
+# A --reference must hold this much sound above the silence gate, spread over at least this
+# share of the bands (within this many dB of its loudest band): music does, a tone does not.
+MIN_REFERENCE_S = 3.0
+REFERENCE_SPAN_DB, REFERENCE_FILLED_SHARE = 60.0, 0.6
 
 
 def load_genre_model(weights: str | Path | None, alternative: str = ""):
@@ -125,13 +129,32 @@ def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None =
 
 
 def reference_preset(path: Path, bands: tuple[tuple[float, float], ...]) -> Preset:
-    """A preset whose target is ``path``'s long-term balance: match mode steers toward it."""
+    """A preset whose target is ``path``'s long-term balance: match mode steers toward it.
+    The reference is heard as an input is (NaN and Inf as silence, absurd levels clamped), and
+    refused when it holds too little music to steer by."""
     info = files.read_info(path)
     balance = LongTermBalance(bands, info.sample_rate, info.channels)
     for block in files.stream(path):
-        balance.add(block)
+        balance.add(conditioned(block))
+    if balance.seconds_heard < MIN_REFERENCE_S:
+        raise InteleqError(f"{path}: a reference needs {MIN_REFERENCE_S:g} s of music above {MATCH_GATE_DB:g} dBFS; "
+                           f"it holds {balance.seconds_heard:.1f} s")
+    levels = balance.levels_db()
+    filled = int(np.count_nonzero(levels > levels.max() - REFERENCE_SPAN_DB))
+    if len(levels) > 2 and filled < REFERENCE_FILLED_SHARE * len(levels):
+        raise InteleqError(f"{path}: not music to steer by: its sound fills {filled} of the {len(levels)} bands "
+                           f"(within {REFERENCE_SPAN_DB:g} dB of its loudest); a tone or a narrow sound?")
     return Preset(REFERENCE, f"the long-term balance of {path.name}", str(path), (),
-                  Target(bands, tuple(balance.levels_db()), None, info.sample_rate * 0.45))
+                  Target(bands, tuple(levels), None, info.sample_rate * 0.45))
+
+
+def conditioned(block: np.ndarray) -> np.ndarray:
+    """A block as the engine hears an input (engine/front.py's conditioning)."""
+    from .engine.front import INPUT_LIMIT, condition
+
+    clean = np.empty(block.shape, np.float32)
+    condition(block, clean, INPUT_LIMIT)
+    return clean
 
 
 @dataclass

@@ -117,3 +117,22 @@ def test_demo_runs_without_a_device(tmp_path):
     assert sf.info(str(tmp_path / "demo" / "demo-output.wav")).frames == sf.info(
         str(tmp_path / "demo" / "demo-input.wav")).frames
     assert run_cli("demo", "--out-dir", str(tmp_path / "demo")).returncode == 1  # no silent overwrite
+
+
+@pytest.mark.parametrize("fault", ["nan", "silent", "one-sample", "all-nan"])
+def test_a_reference_is_heard_as_an_input_is_and_refused_when_it_holds_no_music(tmp_path, fault):
+    source, reference, output = tmp_path / "in.wav", tmp_path / "ref.wav", tmp_path / "out.wav"
+    audio = write_clip(source, 44100, 2, seconds=6.0)
+    bad = {"nan": np.where(np.arange(len(audio))[:, None] % 5000 < 10, np.nan, audio[::-1]),
+           "silent": np.zeros_like(audio), "one-sample": audio[:1], "all-nan": np.full_like(audio, np.nan)}[fault]
+    sf.write(str(reference), bad.astype(np.float32), 44100, subtype="FLOAT")
+    result = run_cli("process", str(source), "-o", str(output), "--reference", str(reference))
+    if fault == "nan":  # a few bad samples: heard as silence, the rest steers
+        assert result.returncode == 0, result.stderr
+        made, _ = sf.read(str(output))
+        assert np.all(np.isfinite(made)) and np.max(np.abs(made)) > 0.1
+        assert "nan" not in result.stdout.lower()
+    else:
+        assert result.returncode == 1 and not output.exists()
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "ref.wav: a reference needs 3 s of music" in lines[0], result.stderr

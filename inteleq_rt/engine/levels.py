@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import LEVEL_FLOOR_DB
+from .config import LEVEL_FLOOR_DB, MATCH_GATE_DB
 
 
 def power_db(mean_square: np.ndarray) -> np.ndarray:
@@ -44,6 +44,9 @@ class LongTermBalance:
         self._pending = 0
         self._band_sum = np.zeros(len(bands))
         self._overall_sum = 0.0
+        self._gate_ms = 10.0 ** (MATCH_GATE_DB / 10.0)
+        self.hops_heard = 0  # of hop_s each, above the silence gate
+        self.hop_s = self._hop / sample_rate
 
     def add(self, audio: np.ndarray) -> None:
         position = 0
@@ -54,8 +57,15 @@ class LongTermBalance:
             position += take
             if self._pending == self._hop:
                 self._band_sum += self._bank.band_ms.mean(axis=0)
-                self._overall_sum += self._bank.overall_ms.mean()
+                overall = self._bank.overall_ms.mean()
+                self._overall_sum += overall
+                self.hops_heard += overall > self._gate_ms
                 self._pending = 0
+
+    @property
+    def seconds_heard(self) -> float:
+        """How long the signal stood above the silence gate (MATCH_GATE_DB)."""
+        return self.hops_heard * self.hop_s
 
     def levels_db(self) -> np.ndarray:
         return 10 * np.log10(np.maximum(self._band_sum, 1e-30) / max(self._overall_sum, 1e-30))
