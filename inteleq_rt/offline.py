@@ -8,14 +8,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .engine.config import AUDIBLE_LIMITING_DB
+from .engine.config import AUDIBLE_LIMITING_DB, LIMITS
 from .engine.engine import Engine
 from .engine.loudness import IntegratedLoudness
+from .engine.truepeak import TruePeak
 from .io import files
 from .io.atomic import AtomicOutput, check_outputs
 from .io.files import FILE_BLOCK
@@ -25,18 +26,80 @@ from .session import Outcome, Session, render_blocks, session_presets
 from .track import TrackPlan, load_genre_model, plan_track
 
 
-def _db(value: float) -> str:
-    return f"{20 * math.log10(value):.1f} dBFS" if value > 0 else "-inf dBFS"
+# A lossy output over the ceiling after decoding is rendered again, the limiter lowered by the
+# overshoot and this margin, at most this many times in all.
+CODEC_TRIES, CODEC_MARGIN_DB = 3, 0.1
+MIN_CEILING_DB = LIMITS["ceiling"][0]
+
+
+def _db(value: float, unit: str) -> str:
+    return f"{20 * math.log10(value):.1f} {unit}" if value > 0 else f"-inf {unit}"
+
+
+@dataclass
+class _Render:
+    """One render of a file into its (temporary) output, and what it measured."""
+
+    session: Session
+    loudness_in: IntegratedLoudness
+    loudness_out: IntegratedLoudness
+    quantize: files.Quantizer
+    peak: float = 0.0
+    true_peak: float = 0.0
+    clipped: int = 0
+    frames: int = 0
+
+
+def _render(source: Path, temporary: Path, info: files.AudioInfo, container: str, subtype: str,
+            options: Options, presets: dict, model, plan: TrackPlan | None) -> _Render:
+    import soundfile as sf
+
+    # Band levels feed the report and a following EQ; a whole-track render without a report
+    # skips their analysis.
+    session = Session(options, info.sample_rate, info.channels,
+                      analyze=options.report is not None or plan is None, presets=presets, model=model)
+    if plan is not None:
+        plan.apply(session.engine)
+    made = _Render(session, IntegratedLoudness(info.sample_rate, info.channels),
+                   IntegratedLoudness(info.sample_rate, info.channels), files.Quantizer(subtype, options.dither))
+    between = TruePeak(info.sample_rate, info.channels)
+
+    def heard(blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        for block in blocks:
+            made.loudness_in.add(block)
+            yield block
+
+    with sf.SoundFile(str(temporary), "w", info.sample_rate, info.channels, subtype, format=container) as writer:
+        for result in render_blocks(session.engine, heard(files.stream(source)), session.after_block):
+            made.peak = max(made.peak, float(np.max(np.abs(result))))
+            made.clipped += int(np.count_nonzero(np.abs(result) > 1.0))
+            between.add(result)
+            made.loudness_out.add(result)
+            writer.write(made.quantize(result))
+            made.frames += result.shape[0]
+    made.true_peak = between.peak
+    return made
+
+
+def _decode(made: _Render, temporary: Path) -> None:
+    """A lossy output's peaks as a listener decodes it (encoders overshoot the ceiling)."""
+    decoded = TruePeak(made.session.engine.config.sample_rate, made.session.engine.config.channels)
+    made.peak, made.clipped = 0.0, 0
+    for block in files.stream(temporary):
+        made.peak = max(made.peak, float(np.max(np.abs(block))))
+        made.clipped += int(np.count_nonzero(np.abs(block) >= 1.0))
+        decoded.add(block)
+    made.true_peak = decoded.peak
 
 
 def process_file(source: Path, destination: Path, options: Options = Options(), model=None) -> Outcome:
     """Equalize a whole file offline, as fast as the CPU allows, into ``destination`` (format
-    from its extension; rate, channels and sample format kept), written atomically. One EQ and
-    one gain for the whole track (see track.py), unless ``options.follow``: then the EQ
-    follows the track as a live stream would. ``model``: the genre model, loaded once for
-    many files (automatic mode; loaded here if not given)."""
-    import soundfile as sf
-
+    from its extension; rate, channels and sample format kept where it holds them), written
+    atomically. One EQ and one gain for the whole track (see track.py), unless
+    ``options.follow``: then the EQ follows the track as a live stream would. A lossy output
+    is decoded and held to the ceiling in true peak: rendered again, with the limiter lower by
+    the encoder's overshoot, if it went over. ``model``: the genre model, loaded once for many
+    files (automatic mode; loaded here if not given)."""
     info = files.read_info(source)
     check_outputs({"-o": destination, "--report": options.report}, options.force, (source,))
     container, subtype = files.output_format(destination, info)
@@ -60,30 +123,21 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
             return made.lufs()
 
         plan = plan_track(source, info, options, presets, render, model)
-    # Band levels feed the report and a following EQ; a whole-track render without a report
-    # skips their analysis.
-    session = Session(plan.options if plan else options, info.sample_rate, info.channels,
-                      analyze=options.report is not None or plan is None, presets=presets, model=model)
-    if plan is not None:
-        plan.apply(session.engine)
-    loudness_in, loudness_out = (IntegratedLoudness(info.sample_rate, info.channels) for _ in range(2))
-    quantize = files.Quantizer(subtype, options.dither)
-    peak, clipped, frames = 0.0, 0, 0
-
-    def heard(blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        for block in blocks:
-            loudness_in.add(block)
-            yield block
-
-    with AtomicOutput(destination) as temporary, sf.SoundFile(
-            str(temporary), "w", info.sample_rate, info.channels, subtype, format=container) as writer:
-        for result in render_blocks(session.engine, heard(files.stream(source)), session.after_block):
-            peak = max(peak, float(np.max(np.abs(result))))
-            clipped += int(np.count_nonzero(np.abs(result) > 1.0))
-            loudness_out.add(result)
-            writer.write(quantize(result))
-            frames += result.shape[0]
+    render_options = plan.options if plan else options
+    lossy = files.is_lossy(subtype) and options.ceiling_db is not None
+    with AtomicOutput(destination) as temporary:
+        for _ in range(CODEC_TRIES if lossy else 1):
+            made = _render(source, temporary, info, container, subtype, render_options, presets, model, plan)
+            if not lossy:
+                break
+            _decode(made, temporary)
+            over_db = 20 * math.log10(max(made.true_peak, 1e-12)) - options.ceiling_db
+            if over_db <= 0 or render_options.ceiling_db <= MIN_CEILING_DB:
+                break
+            render_options = replace(render_options, ceiling_db=max(
+                render_options.ceiling_db - over_db - CODEC_MARGIN_DB, MIN_CEILING_DB))
     seconds = time.perf_counter() - started
+    session, frames = made.session, made.frames
     summary = {"input": str(source), "output": str(destination), "seconds": round(frames / info.sample_rate, 3),
                "sample_rate": info.sample_rate, "channels": info.channels,
                "format": files.format_note(container, subtype, info), "render_seconds": round(seconds, 3),
@@ -94,21 +148,29 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
         summary["eq"] = f"{plan.why}; one EQ for the whole track"
         if plan.gain_db is not None:
             summary["gain_after_eq_db"] = round(plan.gain_db, 2)
-    summary.update({"loudness_in": _lufs(loudness_in.lufs()), "loudness_out": _lufs(loudness_out.lufs()),
-                    "output_peak": _db(peak), "clipped_samples": clipped})
-    if quantize.bits is not None:
-        summary["dither"] = f"TPDF to {quantize.bits} bits" if options.dither else f"none (rounded to {quantize.bits} bits)"
+    peaks = f"{_db(made.peak, 'dBFS')} sample, {_db(made.true_peak, 'dBTP')} true"
+    if lossy:
+        peaks = f"{peaks}, as decoded" + (f" (limiter at {render_options.ceiling_db:.1f} dBFS for the encoder's "
+                                          "overshoot)" if render_options.ceiling_db != options.ceiling_db else "")
+    summary.update({"loudness_in": _lufs(made.loudness_in.lufs()), "loudness_out": _lufs(made.loudness_out.lufs()),
+                    "output_peak": peaks, "clipped_samples": made.clipped})
+    if made.quantize.bits is not None:
+        summary["dither"] = (f"TPDF to {made.quantize.bits} bits" if options.dither
+                             else f"none (rounded to {made.quantize.bits} bits)")
     summary["memory"] = memory_mb()
     outcome = session.finish(f"wrote {destination}", summary)
     limiter = session.engine.limiter
-    outcome.measured = {"loudness_in_lufs": loudness_in.lufs(), "loudness_out_lufs": loudness_out.lufs(),
-                        "peak": peak, "clipped_samples": clipped, "audio_seconds": frames / info.sample_rate,
-                        "render_seconds": seconds,
+    outcome.measured = {"loudness_in_lufs": made.loudness_in.lufs(), "loudness_out_lufs": made.loudness_out.lufs(),
+                        "peak": made.peak, "true_peak": made.true_peak, "clipped_samples": made.clipped,
+                        "audio_seconds": frames / info.sample_rate, "render_seconds": seconds,
                         "deepest_limiting_db": limiter.deepest_reduction_db if limiter is not None else 0.0}
     if limiter is not None and limiter.deepest_reduction_db > AUDIBLE_LIMITING_DB:
         outcome.warnings.append(f"the limiter took up to {limiter.deepest_reduction_db:.1f} dB off peaks to hold "
                                 f"the {options.ceiling_db:g} dBFS ceiling: expect audible pumping; "
                                 "lower --target-lufs or --amount")
+    if lossy and made.true_peak > 10 ** (options.ceiling_db / 20):
+        outcome.warnings.append(f"the encoder's output peaks at {_db(made.true_peak, 'dBTP')} after decoding, over "
+                                f"the {options.ceiling_db:g} dB ceiling; lower --ceiling or use a lossless format")
     return outcome
 
 

@@ -65,3 +65,45 @@ def test_every_input_goes_into_every_output_container(sources, tmp_path, source,
         best = max(bits for subtype, bits in PRECISION.items() if can_write(container, subtype))
         assert PRECISION[made] >= min(PRECISION.get(own, 24), 24, best)
         assert f"nearest to the input's {own}, which {container} cannot hold" in outcome.summary["format"]
+
+
+@pytest.mark.parametrize("extension", ["ogg", "mp3", "opus"])
+def test_a_lossy_output_holds_the_ceiling_as_decoded_in_true_peak(tmp_path, extension):
+    """Encoders overshoot: limited to -1 dBFS, Vorbis decoded at up to +0.6 dBFS before."""
+    from inteleq_rt.demo import demo_clip
+    from inteleq_rt.engine.truepeak import true_peak
+
+    audio, _ = demo_clip(8.0, RATE)
+    source, destination = tmp_path / "loud.wav", tmp_path / f"out.{extension}"
+    sf.write(str(source), audio, RATE, subtype="PCM_24")
+    outcome = process_file(source, destination, Options(genre="rock_pop", target_lufs=-9.0))
+    decoded, _ = sf.read(str(destination), dtype="float32", always_2d=True)
+    assert 20 * np.log10(true_peak(decoded, RATE)) <= -1.0 + 0.05
+    assert outcome.summary["clipped_samples"] == 0
+    assert "dBTP true, as decoded" in outcome.summary["output_peak"]
+    assert outcome.measured["peak"] == pytest.approx(float(np.max(np.abs(decoded))), abs=1e-6)
+
+
+def test_the_summary_gives_true_peak_beside_sample_peak(tmp_path):
+    from inteleq_rt.engine.truepeak import true_peak
+
+    source, destination = tmp_path / "in.wav", tmp_path / "out.wav"
+    sf.write(str(source), sine(440, 2.0, RATE), RATE, subtype="FLOAT")
+    outcome = process_file(source, destination, Options(genre="flat"))
+    written, _ = sf.read(str(destination), dtype="float32", always_2d=True)
+    sample_db, true_db = 20 * np.log10(np.max(np.abs(written))), 20 * np.log10(true_peak(written, RATE))
+    assert outcome.summary["output_peak"] == f"{sample_db:.1f} dBFS sample, {true_db:.1f} dBTP true"
+
+
+def test_true_peak_finds_the_peak_between_samples():
+    from inteleq_rt.engine.truepeak import TruePeak, true_peak
+
+    n = np.arange(4800)
+    quarter = np.sin(2 * np.pi * n / 4 + np.pi / 4)[:, None]  # fs/4, samples at +-0.707 of a 1.0 peak
+    assert np.max(np.abs(quarter)) == pytest.approx(0.7071, abs=1e-4)
+    assert 20 * np.log10(true_peak(quarter, RATE)) == pytest.approx(0.0, abs=0.25)  # BS.1770-4: within 0.3 dB here
+    noise = np.random.default_rng(0).standard_normal((10_000, 2))
+    meter = TruePeak(RATE, 2)
+    for start in range(0, len(noise), 777):  # streamed in blocks, the same as whole
+        meter.add(noise[start : start + 777])
+    assert meter.peak == pytest.approx(true_peak(noise, RATE), rel=1e-12)

@@ -128,6 +128,11 @@ def format_note(container: str, subtype: str, like: AudioInfo) -> str:
     return f"{made} (nearest to the input's {like.subtype}, which {container} cannot hold)"
 
 
+def is_lossy(subtype: str) -> bool:
+    """Whether a sample format is a lossy codec's, whose decoded peaks differ from what went in."""
+    return subtype in ("VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III")
+
+
 def is_integer_format(subtype: str) -> bool:
     """Whether samples beyond full scale must be clipped before writing."""
     return subtype.startswith("PCM") or subtype in ("ULAW", "ALAW", "DPCM_8", "DPCM_16")
