@@ -19,6 +19,7 @@ from .engine.loudness import IntegratedLoudness
 from .engine.truepeak import TruePeak
 from .io import files
 from .io.atomic import AtomicOutput, check_outputs
+from .io.tags import carry_tags
 from .io.files import FILE_BLOCK
 from .options import Options
 from .memory import memory_mb
@@ -92,14 +93,16 @@ def _decode(made: _Render, temporary: Path) -> None:
     made.true_peak = decoded.peak
 
 
-def process_file(source: Path, destination: Path, options: Options = Options(), model=None) -> Outcome:
+def process_file(source: Path, destination: Path, options: Options = Options(), model=None,
+                 before_commit: Callable[[Path, Outcome], None] | None = None) -> Outcome:
     """Equalize a whole file offline, as fast as the CPU allows, into ``destination`` (format
-    from its extension; rate, channels and sample format kept where it holds them), written
-    atomically. One EQ and one gain for the whole track (see track.py), unless
-    ``options.follow``: then the EQ follows the track as a live stream would. A lossy output
-    is decoded and held to the ceiling in true peak: rendered again, with the limiter lower by
-    the encoder's overshoot, if it went over. ``model``: the genre model, loaded once for many
-    files (automatic mode; loaded here if not given)."""
+    from its extension; rate, channels and sample format kept where it holds them), tagged as
+    its input was (with ReplayGain measured anew) and written atomically. One EQ and one gain
+    for the whole track (see track.py), unless ``options.follow``: then the EQ follows the
+    track as a live stream would. A lossy output is decoded and held to the ceiling in true
+    peak: rendered again, with the limiter lower by the encoder's overshoot, if it went over.
+    ``model``: the genre model, loaded once for many files (automatic mode; loaded here if not
+    given). ``before_commit(finished temporary, outcome)`` runs with the rename into place."""
     info = files.read_info(source)
     check_outputs({"-o": destination, "--report": options.report}, options.force, (source,))
     container, subtype = files.output_format(destination, info)
@@ -125,7 +128,8 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
         plan = plan_track(source, info, options, presets, render, model)
     render_options = plan.options if plan else options
     lossy = files.is_lossy(subtype) and options.ceiling_db is not None
-    with AtomicOutput(destination) as temporary:
+    output = AtomicOutput(destination)
+    with output as temporary:
         for _ in range(CODEC_TRIES if lossy else 1):
             made = _render(source, temporary, info, container, subtype, render_options, presets, model, plan)
             if not lossy:
@@ -136,14 +140,28 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
                 break
             render_options = replace(render_options, ceiling_db=max(
                 render_options.ceiling_db - over_db - CODEC_MARGIN_DB, MIN_CEILING_DB))
-    seconds = time.perf_counter() - started
-    session, frames = made.session, made.frames
+        tags = carry_tags(source, temporary, made.loudness_out.lufs(), made.peak)
+        outcome = _outcome(source, destination, info, files.format_note(container, subtype, info), lossy,
+                           options, render_options, plan, made, tags, time.perf_counter() - started,
+                           started - loading if loaded_here else None)
+        if before_commit is not None:
+            output.before_rename = lambda finished: before_commit(finished, outcome)
+    if options.report is not None:
+        made.session.timeline.write(options.report, outcome.summary)
+    return outcome
+
+
+def _outcome(source: Path, destination: Path, info: files.AudioInfo, format_note: str, lossy: bool,
+             options: Options, render_options: Options, plan: TrackPlan | None, made: _Render, tags: str, seconds: float,
+             load_seconds: float | None) -> Outcome:
+    """What a render did, in words (the summary) and numbers (``measured``)."""
+    frames = made.frames
     summary = {"input": str(source), "output": str(destination), "seconds": round(frames / info.sample_rate, 3),
-               "sample_rate": info.sample_rate, "channels": info.channels,
-               "format": files.format_note(container, subtype, info), "render_seconds": round(seconds, 3),
+               "sample_rate": info.sample_rate, "channels": info.channels, "format": format_note,
+               "render_seconds": round(seconds, 3),
                "realtime_factor": round(frames / info.sample_rate / max(seconds, 1e-9), 1)}
-    if loaded_here:
-        summary["model_load_seconds"] = round(started - loading, 3)
+    if load_seconds is not None:
+        summary["model_load_seconds"] = round(load_seconds, 3)
     if plan is not None:
         summary["eq"] = f"{plan.why}; one EQ for the whole track"
         if plan.gain_db is not None:
@@ -153,13 +171,13 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
         peaks = f"{peaks}, as decoded" + (f" (limiter at {render_options.ceiling_db:.1f} dBFS for the encoder's "
                                           "overshoot)" if render_options.ceiling_db != options.ceiling_db else "")
     summary.update({"loudness_in": _lufs(made.loudness_in.lufs()), "loudness_out": _lufs(made.loudness_out.lufs()),
-                    "output_peak": peaks, "clipped_samples": made.clipped})
+                    "output_peak": peaks, "clipped_samples": made.clipped, "tags": tags})
     if made.quantize.bits is not None:
         summary["dither"] = (f"TPDF to {made.quantize.bits} bits" if options.dither
                              else f"none (rounded to {made.quantize.bits} bits)")
     summary["memory"] = memory_mb()
-    outcome = session.finish(f"wrote {destination}", summary)
-    limiter = session.engine.limiter
+    outcome = made.session.finish(f"wrote {destination}", summary, write_report=False)
+    limiter = made.session.engine.limiter
     outcome.measured = {"loudness_in_lufs": made.loudness_in.lufs(), "loudness_out_lufs": made.loudness_out.lufs(),
                         "peak": made.peak, "true_peak": made.true_peak, "clipped_samples": made.clipped,
                         "audio_seconds": frames / info.sample_rate, "render_seconds": seconds,

@@ -119,9 +119,11 @@ class Session:
         if self.live and self.options.automatic:
             self.classifier.supervise()
 
-    def finish(self, title: str, summary: dict, failure: BaseException | None = None) -> Outcome:
+    def finish(self, title: str, summary: dict, failure: BaseException | None = None,
+               write_report: bool = True) -> Outcome:
         """The outcome, with the classifier's figures and repaired input counted; the report
-        is written (a failed live stream's too, with its reason)."""
+        is written (a failed live stream's too, with its reason) unless the caller writes it
+        (a render, once its output is in place)."""
         self.timeline.sample()
         outcome = Outcome(title, summary, [], report=self.options.report)
         if self.classifier is not None:
@@ -145,7 +147,7 @@ class Session:
             summary["deepest_limiting_db"] = round(engine.limiter.deepest_reduction_db, 2)
         if failure is not None:
             summary["stopped_by_error"] = outcome.failure = str(failure)
-        if self.options.report is not None:
+        if write_report and self.options.report is not None:
             self.timeline.write(self.options.report, summary)
         outcome.genre_changes = self.timeline.genre_changes()
         return outcome

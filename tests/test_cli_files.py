@@ -136,3 +136,33 @@ def test_a_reference_is_heard_as_an_input_is_and_refused_when_it_holds_no_music(
         assert result.returncode == 1 and not output.exists()
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "ref.wav: a reference needs 3 s of music" in lines[0], result.stderr
+
+
+def test_one_file_keeps_its_tags_and_artwork_as_a_folder_run_does(tmp_path):
+    from mutagen.flac import FLAC, Picture
+
+    source, output = tmp_path / "song.flac", tmp_path / "out.flac"
+    write_clip(source, 44100, 2, seconds=4.0)
+    tagged = FLAC(str(source))
+    tagged.update({"TITLE": "Blue in Green", "REPLAYGAIN_ALBUM_GAIN": "-3.00 dB"})
+    cover = Picture()
+    cover.type, cover.mime, cover.data = 3, "image/png", b"\x89PNG fake cover"
+    tagged.add_picture(cover)
+    tagged.save()
+    result = run_cli("process", str(source), "-o", str(output), "--genre", "jazz")
+    assert result.returncode == 0, result.stderr
+    assert "tags: 1 tags, 1 pictures, ReplayGain" in result.stdout
+    song = FLAC(str(output))
+    assert song["TITLE"] == ["Blue in Green"] and song.pictures[0].data == b"\x89PNG fake cover"
+    assert "REPLAYGAIN_TRACK_GAIN" in song and "REPLAYGAIN_ALBUM_GAIN" not in song
+
+
+def test_a_name_as_long_as_the_filesystem_takes_is_written(tmp_path):
+    source = tmp_path / "in.wav"
+    write_clip(source, 44100, 2, seconds=1.0)
+    output = tmp_path / ("é" * 60 + "x" * 130 + ".flac")  # 255 bytes: the longest legal name
+    assert len(output.name.encode()) == 255
+    result = run_cli("process", str(source), "-o", str(output), "--genre", "jazz")
+    assert result.returncode == 0, result.stderr
+    assert sf.info(str(output)).frames == 44100
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.wav", output.name])

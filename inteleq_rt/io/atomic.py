@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import interrupts
@@ -60,10 +61,23 @@ def check_outputs(outputs: dict[str, Path | None], force: bool, inputs: tuple[Pa
         check_can_write(path, force, inputs)
 
 
+# The longest file name most filesystems take (bytes); a temporary's name must fit it too.
+NAME_MAX = 255
+_RANDOM_PART = 8  # what mkstemp puts between prefix and suffix
+
+
+def temporary_prefix(path: Path, suffix: str = "") -> str:
+    """The start of every temporary name of ``path``: hidden, its name cut (at a character)
+    so that a temporary of a name up to NAME_MAX bytes still fits."""
+    room = NAME_MAX - 2 - _RANDOM_PART - len(suffix.encode())
+    name = Path(path).name.encode()[:room].decode(errors="ignore")
+    return f".{name}."
+
+
 def temporary_beside(path: Path, suffix: str) -> Path:
     """A new empty hidden file in ``path``'s folder (so a rename onto ``path`` is atomic)."""
     try:
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        handle, name = tempfile.mkstemp(prefix=temporary_prefix(path, suffix), suffix=suffix, dir=path.parent)
     except OSError as error:
         raise AudioError(f"{path}: cannot write in {path.parent}: {error.strerror}") from None
     os.close(handle)
@@ -74,24 +88,37 @@ def temporary_beside(path: Path, suffix: str) -> Path:
 
 
 class AtomicOutput:
-    """``with AtomicOutput(path) as temporary:`` write to ``temporary``; on success it is
-    renamed to ``path``, on any failure (or Ctrl+C) it is removed and ``path`` is untouched."""
+    """``with AtomicOutput(path) as temporary:`` write to ``temporary`` (a hidden name beside
+    ``path`` with its extension, so tag writers know the format); on success it is renamed to
+    ``path``, on any failure (or Ctrl+C) it is removed and ``path`` is untouched. A
+    ``before_rename(temporary)`` set inside the block runs with the rename, signals held: what
+    must be in place with the file (a library run's record) goes in one step with it."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.before_rename: Callable[[Path], None] | None = None
 
     def __enter__(self) -> Path:
-        self.temporary = temporary_beside(self.path, ".partial")
+        self.temporary = temporary_beside(self.path, f".partial{self.path.suffix}")
         return self.temporary
 
     def __exit__(self, kind, error, _traceback) -> None:
         if error is None:
-            with interrupts.committing():
-                os.replace(self.temporary, self.path)
-            return
+            try:
+                with interrupts.committing():
+                    if self.before_rename is not None:
+                        self.before_rename(self.temporary)
+                    os.replace(self.temporary, self.path)
+                return
+            except BaseException as failure:
+                error = failure
         self.temporary.unlink(missing_ok=True)
         if isinstance(error, OSError) or type(error).__name__ == "LibsndfileError":
-            raise AudioError(f"{self.path}: writing failed: {error}") from None
+            # worded for the user's file, never our temporary's name
+            reason = getattr(error, "strerror", None) or str(error).replace(str(self.temporary), str(self.path))
+            raise AudioError(f"{self.path}: writing failed: {reason}") from None
+        if kind is None:  # a failure of the rename step itself
+            raise error
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:

@@ -5,7 +5,8 @@ fingerprint of everything that shaped the output (options, presets, model, progr
 version) and the output's size and time as written. A later run skips the file only when
 all of them still hold; an output with no record of ours is the user's, and is not touched
 without --force. The output and its record are committed together, with Ctrl+C held off
-for the two renames, so an interrupted run never leaves one without the other.
+for the two renames (io/atomic.py's ``before_rename``), so an interrupted run never leaves
+one without the other.
 """
 
 from __future__ import annotations
@@ -13,14 +14,10 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
-import os
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from ..io.atomic import temporary_beside, write_atomically
+from ..io.atomic import temporary_prefix, write_atomically
 from ..options import Options
 
 SUFFIX = ".inteleq-rt.json"
@@ -95,42 +92,18 @@ def is_current(output: Path, record: dict | None, input_hash: str, made_with: st
             and record.get("fingerprint") == made_with)
 
 
-@contextmanager
-def staged(output: Path) -> Iterator[Path]:
-    """A hidden file beside ``output``, of its format, to render into; gone unless committed."""
-    temporary = temporary_beside(Path(output), f".partial{Path(output).suffix}")
-    try:
-        yield temporary
-    finally:
-        temporary.unlink(missing_ok=True)  # committed: renamed away already
-
-
-@contextmanager
-def signals_held() -> Iterator[None]:
-    """Ctrl+C and SIGTERM wait (in this thread) until the block is done."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def commit(staged: Path, output: Path, record: dict) -> None:
-    """Put a finished render in place with its record, as one step for Ctrl+C. The record
-    goes first (a rename keeps the file's size and time): a kill between the two renames
-    leaves a record of a file not yet there, which the next run simply redoes."""
-    with signals_held():
-        stat = Path(staged).stat()
-        write_atomically(record_path(output), json.dumps(
-            {**record, "output_size": stat.st_size, "output_mtime_ns": stat.st_mtime_ns}, indent=1))
-        os.replace(staged, output)
+def write_record(finished: Path, output: Path, record: dict) -> None:
+    """The record of a finished render, written as the render is put in place (process_file's
+    ``before_commit``: one step with the rename, signals held). The record goes first (a rename
+    keeps the file's size and time): a kill between the two renames leaves a record of a file
+    not yet there, which the next run simply redoes."""
+    stat = Path(finished).stat()
+    write_atomically(record_path(output), json.dumps(
+        {**record, "output_size": stat.st_size, "output_mtime_ns": stat.st_mtime_ns}, indent=1))
 
 
 def remove_leftovers(output: Path) -> None:
-    """A killed run's temporaries of this output (its own staged file, and the renderer's
-    inside it), which no one else writes."""
-    name = glob.escape(Path(output).name)
-    for pattern in (f".{name}.*.partial*", f"..{name}.*.partial*"):
-        for leftover in Path(output).parent.glob(pattern):
-            leftover.unlink(missing_ok=True)
+    """A killed run's temporaries of this output, which no one else writes."""
+    prefix = glob.escape(temporary_prefix(Path(output), f".partial{Path(output).suffix}"))
+    for leftover in Path(output).parent.glob(f"{prefix}*.partial*"):
+        leftover.unlink(missing_ok=True)

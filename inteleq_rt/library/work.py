@@ -18,7 +18,7 @@ from ..errors import InteleqError
 from ..memory import peak_rss_mb
 from ..options import Options
 from .pool import worker_cached
-from .record import commit, content_hash, is_current, made_by_us, read_record, remove_leftovers, staged
+from .record import content_hash, is_current, made_by_us, read_record, remove_leftovers, write_record
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,10 @@ def classify_one(job: ClassifyJob) -> dict:
 
 
 def process_one(job: ProcessJob) -> dict:
-    """Equalize a file into its place in the output folder, tagged, with its record; skipped
-    when the record says the output is current."""
+    """Equalize a file into its place in the output folder (tagged, as process_file does),
+    with its record; skipped when the record says the output is current."""
     from ..offline import process_file
     from ..resources import weights_dir
-    from .tags import carry_tags
 
     def work(result: dict) -> None:
         result.update(output=str(job.output), sha256=content_hash(job.source))
@@ -105,8 +104,8 @@ def process_one(job: ProcessJob) -> dict:
                                "pass --force to overwrite it")
         job.output.parent.mkdir(parents=True, exist_ok=True)
         model = _model(weights_dir(job.options.weights)) if job.options.automatic else None
-        with staged(job.output) as temporary:
-            outcome = process_file(job.source, temporary, replace(job.options, force=True), model)
+
+        def keep_record(finished: Path, outcome) -> None:
             measured = outcome.measured
             figures = {"genre": outcome.genre_changes[-1][1] if outcome.genre_changes else job.options.genre,
                        "eq": outcome.summary.get("eq", ""), "gain_after_eq_db": outcome.summary.get("gain_after_eq_db"),
@@ -115,11 +114,12 @@ def process_one(job: ProcessJob) -> dict:
                        "peak_dbfs": _finite(20 * math.log10(measured["peak"]) if measured["peak"] > 0 else -math.inf),
                        "clipped_samples": measured["clipped_samples"],
                        "deepest_limiting_db": round(measured["deepest_limiting_db"], 2),
-                       "warnings": outcome.warnings,
-                       "tags": carry_tags(job.source, temporary, measured["loudness_out_lufs"], measured["peak"])}
-            commit(temporary, job.output, {"input": str(job.source), "input_sha256": result["sha256"],
-                                           "fingerprint": job.made_with, "result": figures})
-        result.update(figures)
+                       "warnings": outcome.warnings, "tags": outcome.summary["tags"]}
+            write_record(finished, job.output, {"input": str(job.source), "input_sha256": result["sha256"],
+                                                "fingerprint": job.made_with, "result": figures})
+            result.update(figures)
+
+        process_file(job.source, job.output, replace(job.options, force=True), model, keep_record)
 
     return _attempt(job.source, work)
 
