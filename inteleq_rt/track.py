@@ -77,6 +77,7 @@ class Classified:
     probabilities: dict[str, float]
     music: float
     top_tags: list[tuple[str, float]]  # the tagger's own view (a tagger model only)
+    silent: bool = False  # nothing above the -60 dBFS gate anywhere: unsure
 
 
 def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None = None) -> Classified:
@@ -89,7 +90,7 @@ def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None =
     except InteleqError as error:
         raise type(error)(f"{path}: {error}") from None
     tracker = model.tracker(info.sample_rate, info.channels)
-    windows, heard, due = [], [], [model.window_s]
+    windows, heard, due, silent = [], [], [model.window_s], [0]
 
     def evaluate() -> None:
         batch = np.stack(windows + windows[-1:] * (BATCH - len(windows)))  # padded: one compiled shape
@@ -99,6 +100,9 @@ def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None =
     def on_tick(tracker) -> None:
         if tracker.seconds + 1e-9 >= due[0]:
             due[0] += model.window_s
+            if tracker.loudest_db() < MATCH_GATE_DB:
+                silent[0] += 1  # nothing above the gate: no evidence of any genre
+                return
             windows.append(model.heard(tracker))
             if len(windows) == BATCH:
                 evaluate()
@@ -109,6 +113,8 @@ def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None =
             also(block)
     if windows:
         evaluate()
+    if not heard and silent[0]:
+        return Classified(UNSURE, {name: 0.0 for name in model.classes}, 0.0, [], silent=True)
     if not heard:
         raise InteleqError(f"{path}: shorter than the {model.window_s:.3g} s the model listens to")
     probabilities = np.mean([e.probabilities for e in heard], axis=0)
@@ -191,7 +197,8 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
         verdict = classify_file(source, model, balance.add if balance is not None else None)
         genre = verdict.genre if verdict.genre in presets else "flat"
         best = max(verdict.probabilities.items(), key=lambda item: item[1])
-        why = (f"flat: the track is not music enough ({verdict.music:.0%})" if verdict.genre == UNSURE
+        why = (f"flat: silent (nothing above {MATCH_GATE_DB:g} dBFS)" if verdict.silent
+               else f"flat: the track is not music enough ({verdict.music:.0%})" if verdict.genre == UNSURE
                else f"{genre}: the whole track heard as {verdict.genre} (music {verdict.music:.0%}, "
                     f"{best[0]} {best[1]:.0%})")
     elif balance is not None:

@@ -166,3 +166,19 @@ def test_a_name_as_long_as_the_filesystem_takes_is_written(tmp_path):
     assert result.returncode == 0, result.stderr
     assert sf.info(str(output)).frames == 44100
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.wav", output.name])
+
+
+@pytest.mark.parametrize("weights", ["musicnn-gtzan", "gtzan"])
+def test_silence_and_sound_under_the_gate_are_unsure(tmp_path, weights):
+    """Digital silence was 'rock_pop, music 94%' (default model) and 'classical 100%' (gtzan)."""
+    silent, quiet = tmp_path / "silent.wav", tmp_path / "quiet.wav"
+    sf.write(str(silent), np.zeros((44100 * 8, 2), np.float32), 44100)
+    audio = write_clip(quiet, 44100, 2, seconds=8.0)
+    sf.write(str(quiet), audio * 10 ** (-67 / 20) / np.max(np.abs(audio)), 44100, subtype="FLOAT")
+    result = run_cli("classify", str(silent), str(quiet), "--weights", weights, "--json")
+    assert result.returncode == 0, result.stderr
+    verdicts = json.loads(result.stdout)
+    assert {v["genre"] for v in verdicts.values()} == {"unsure"}, verdicts
+    made = run_cli("process", str(silent), "-o", str(tmp_path / "out.wav"), "--weights", weights)
+    assert made.returncode == 0, made.stderr
+    assert "eq: flat: silent (nothing above -60 dBFS)" in made.stdout

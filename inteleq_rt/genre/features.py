@@ -122,6 +122,10 @@ class FeatureTracker:
         """The lowest overall level (dBFS) over the statistics window."""
         return float(self._levels[: min(self.ticks, self.window), -1].min(initial=0.0))
 
+    def loudest_db(self) -> float:
+        """The highest overall level (dBFS) over the statistics window."""
+        return float(self._levels[: min(self.ticks, self.window), -1].max(initial=-120.0))
+
     def features(self) -> np.ndarray:
         """The statistics named by the spec over the last window (fewer ticks at the start)."""
         filled = min(self.ticks, self.window)

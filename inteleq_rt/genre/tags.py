@@ -55,6 +55,10 @@ class TagTracker:
         """The lowest frame level over the patch (silence between songs reads below -60)."""
         return float(self._levels[: min(self.count, PATCH_FRAMES)].min(initial=0.0))
 
+    def loudest_db(self) -> float:
+        """The highest frame level over the patch (a silent window reads below -60)."""
+        return float(self._levels[: min(self.count, PATCH_FRAMES)].max(initial=-120.0))
+
 
 def tag_file(audio: np.ndarray, sample_rate: float, tagger: Tagger, step_frames: int,
              batch: int = 16) -> tuple[np.ndarray, TagOutputs]:
