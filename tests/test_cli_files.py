@@ -182,3 +182,13 @@ def test_silence_and_sound_under_the_gate_are_unsure(tmp_path, weights):
     made = run_cli("process", str(silent), "-o", str(tmp_path / "out.wav"), "--weights", weights)
     assert made.returncode == 0, made.stderr
     assert "eq: flat: silent (nothing above -60 dBFS)" in made.stdout
+
+
+def test_an_8_khz_file_is_classified_and_equalized_in_automatic_mode(tmp_path):
+    source, output = tmp_path / "phone.wav", tmp_path / "out.wav"
+    write_clip(source, 8000, 1, seconds=7.0)
+    result = run_cli("process", str(source), "-o", str(output))
+    assert result.returncode == 0, result.stderr
+    assert "the whole track heard as" in result.stdout or "not music enough" in result.stdout
+    assert sf.info(str(output)).samplerate == 8000
+    assert run_cli("classify", str(source)).returncode == 0

@@ -23,12 +23,6 @@ from .tags import TagTracker
 FORMAT_VERSION = 2
 
 
-def require_tagger_rate(sample_rate: float) -> None:
-    """The tagger hears 0-8 kHz: audio must be sampled at 16 kHz or more."""
-    if sample_rate < SAMPLE_RATE:
-        raise WeightsError(f"the genre model needs audio sampled at {SAMPLE_RATE} Hz or more, not {sample_rate:g} Hz")
-
-
 class TagGenreModel:
     """Tagger + head: ``evidence(tracker)`` tags the tracker's latest 3 s patch."""
 
@@ -42,7 +36,8 @@ class TagGenreModel:
         self.record = record or {}
 
     def check_sample_rate(self, sample_rate: float) -> None:
-        require_tagger_rate(sample_rate)
+        """Any rate: the mel stream resamples to the tagger's 16 kHz (8 kHz audio is heard
+        with the 4-8 kHz it does not hold left empty)."""
 
     def warm_up(self) -> None:
         self.tagger.tag(np.zeros((1, 187, 96), np.float32))
