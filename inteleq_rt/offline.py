@@ -106,6 +106,7 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
     info = files.read_info(source)
     check_outputs({"-o": destination, "--report": options.report}, options.force, (source,))
     container, subtype = files.output_format(destination, info)
+    presets = session_presets(options)  # read (a --reference track too) and checked before any work
     loading = time.perf_counter()
     if not options.automatic:  # a chosen genre (or reference) is not second-guessed
         model = None
@@ -113,7 +114,6 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
     if loaded_here:
         model = load_genre_model(options.weights, ", or choose a genre with --genre")
     started = time.perf_counter()  # the render's own time: a model is loaded once for many files
-    presets = session_presets(options)  # read once (a --reference track too) for every pass
     plan: TrackPlan | None = None
     if not options.follow:
         def render(pass_options: Options, prepare: Callable[[Engine], None]) -> float:

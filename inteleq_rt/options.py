@@ -43,6 +43,8 @@ class Options:
     reference: Path | None = None  # match mode steers toward this track's long-term balance
 
     def __post_init__(self) -> None:
+        if self.genre is not None and not self.genre.strip():
+            raise ConfigError("--genre '': name a genre (see `inteleq-rt presets`), or leave it out for automatic")
         check_range("amount", self.amount_percent, "--amount", scale=100.0)
         check_range("crossfade", self.crossfade_s, "--crossfade")
         check_range("classify every", self.classify_every_s, "--classify-every")

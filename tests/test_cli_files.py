@@ -1,12 +1,14 @@
 """`inteleq-rt process`, `demo` and bad input, run as a user runs them."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from inteleq_rt.demo import demo_clip
+from inteleq_rt.resources import shipped_presets
 
 from .conftest import run_cli
 
@@ -98,12 +100,23 @@ def test_two_outputs_of_one_run_that_are_one_file_are_refused(tmp_path, report):
     ("clip", ["process", "{tmp}/in.wav"], "-o/--output is required"),
     (None, ["--device", "no-such-device-anywhere", "--duration", "1"], "no-such-device-anywhere"),
     (None, ["presets", "show", "polka"], "unknown preset 'polka'"),
+    ("clip", ["process", "{tmp}/in.wav", "-o", "{tmp}/o.wav", "--genre", ""], "--genre '': name a genre"),
+    ("latin1", ["process", "{tmp}/in.wav", "-o", "{tmp}/o.wav", "--presets", "{tmp}/presets"],
+     "presets/jazz.toml: not UTF-8 text"),
+    ("noflat", ["process", "{tmp}/in.wav", "-o", "{tmp}/o.wav", "--presets", "{tmp}/presets"],
+     "no flat.toml: every presets folder needs the flat preset"),
 ])
 def test_bad_input_gets_one_line_and_nonzero_exit(tmp_path, setup, args, message):
     if setup == "text":
         (tmp_path / "notaudio.wav").write_text("hello, not audio")
-    elif setup == "clip":
+    elif setup in ("clip", "latin1", "noflat"):
         write_clip(tmp_path / "in.wav", 44100, 2, seconds=0.5)
+    if setup in ("latin1", "noflat"):
+        shutil.copytree(shipped_presets(), tmp_path / "presets", ignore=shutil.ignore_patterns("*.py", "__*"))
+        if setup == "latin1":
+            (tmp_path / "presets" / "jazz.toml").write_bytes('name = "jazz caf\xe9"\n'.encode("latin-1"))
+        else:
+            (tmp_path / "presets" / "flat.toml").unlink()
     result = run_cli(*[a.format(tmp=tmp_path) for a in args])
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
@@ -192,3 +205,13 @@ def test_an_8_khz_file_is_classified_and_equalized_in_automatic_mode(tmp_path):
     assert "the whole track heard as" in result.stdout or "not music enough" in result.stdout
     assert sf.info(str(output)).samplerate == 8000
     assert run_cli("classify", str(source)).returncode == 0
+
+
+def test_presets_validate_names_a_file_that_is_not_utf8_and_goes_on(tmp_path):
+    folder = tmp_path / "presets"
+    shutil.copytree(shipped_presets(), folder, ignore=shutil.ignore_patterns("*.py", "__*"))
+    (folder / "jazz.toml").write_bytes('name = "jazz caf\xe9"\n'.encode("latin-1"))
+    result = run_cli("presets", "validate", "--presets", str(folder))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"invalid {folder}/jazz.toml: not UTF-8 text" in result.stdout
+    assert f"ok      {folder}/rock_pop.toml" in result.stdout  # the files after it are validated too

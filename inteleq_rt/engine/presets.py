@@ -65,6 +65,7 @@ class Preset:
     path: Path | None = None
 
 
+FLAT = "flat"  # the preset that changes nothing: what silence and non-music get
 TARGETS_FILE = "targets.toml"
 _TOP_KEYS = {"name", "description", "source", "eq"}
 _FILTER_KEYS = {"type", "frequency_hz", "gain_db", "q"}
@@ -172,6 +173,8 @@ def _read_toml(path: Path) -> dict:
         raise PresetError(f"{path}: cannot read: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise PresetError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:  # TOML is UTF-8
+        raise PresetError(f"{path}: not UTF-8 text (byte {error.start}): save it as UTF-8") from None
 
 
 def load_targets(path: Path) -> dict[str, Target]:
@@ -227,6 +230,9 @@ def load_presets(directory: Path | None = None, targets: Path | None = None) -> 
     if not files:
         raise PresetError(f"{directory}: no preset files (*.toml) found")
     presets = {preset.name: preset for preset in map(load_preset_file, files)}
+    if FLAT not in presets:  # what silence, non-music and short files fall back to
+        raise PresetError(f"{directory}: no {FLAT}.toml: every presets folder needs the flat preset "
+                          "(copy it from `inteleq-rt presets show flat`)")
     targets_path = Path(targets) if targets is not None else Path(directory) / TARGETS_FILE
     if targets is not None or targets_path.is_file():
         for name, target in load_targets(targets_path).items():
