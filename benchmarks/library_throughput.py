@@ -46,7 +46,7 @@ def run(corpus: Path, out: Path, extra: list[str], workers: set[int] | None = No
     processes; else the command's children, or the command itself with one job)."""
     report = out.with_suffix(".jsonl")
     rows_before = report.read_text().count("\n") if report.exists() else 0
-    command = [sys.executable, "-m", "inteleq_rt", "process", str(corpus), "-o", str(out), "--json", str(report), *extra]
+    command = [sys.executable, "-m", "inteleq_rt", "process", str(corpus), "-o", str(out), "--jsonl", str(report), *extra]
     began = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              start_new_session=True,

@@ -110,7 +110,7 @@ def test_ctrl_c_leaves_no_partial_file_and_the_rerun_redoes_nothing(tmp_path):
     root = library(tmp_path / "music", names=[f"f{i:02d}.wav" for i in range(12)], seconds=20.0)
     out, report = tmp_path / "eq", tmp_path / "rows.jsonl"
     args = ["process", str(root), "-o", str(out), "--genre", "disco", "--target-lufs", "-14", "--jobs", "2",
-            "--json", str(report)]
+            "--jsonl", str(report)]
     run = subprocess.Popen([sys.executable, "-m", "inteleq_rt", *args], cwd=REPO, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -158,7 +158,7 @@ def test_outputs_keep_tags_and_artwork_with_replaygain_anew(tmp_path):
     wave.save()
     out, report = tmp_path / "eq", tmp_path / "rows.jsonl"
     result = run_cli("process", str(root), "-o", str(out), "--genre", "rock_pop", "--format", "flac",
-                     "--json", str(report))
+                     "--jsonl", str(report))
     assert result.returncode == 0, result.stderr
     rows = {json.loads(line)["input"]: json.loads(line) for line in report.read_text().splitlines()}
 
@@ -178,25 +178,25 @@ def test_outputs_keep_tags_and_artwork_with_replaygain_anew(tmp_path):
 
 def test_classify_folders_appends_rows_and_skips_what_the_report_holds(tmp_path):
     root = library(tmp_path / "music", seconds=4.0)
-    report, notes = tmp_path / "genres.jsonl", tmp_path / "notes.txt"
+    report, notes = tmp_path / "genres.jsonl", tmp_path / "notes.jsonl"
     notes.write_text("my own notes, not a report\n")
-    refused = run_cli("classify", str(root), "--json", str(notes))
+    refused = run_cli("classify", str(root), "--jsonl", str(notes))
     assert refused.returncode == 1 and "other than a report" in refused.stderr
     assert notes.read_text() == "my own notes, not a report\n"
-    first = run_cli("classify", str(root), "--json", str(report), "--jobs", "2")
+    first = run_cli("classify", str(root), "--jsonl", str(report), "--jobs", "2")
     assert first.returncode == 0, first.stderr
     rows = [json.loads(line) for line in report.read_text().splitlines()]
     assert len(rows) == 3 and all(r["status"] == "done" and r["genre"] and r["probabilities"] for r in rows)
     assert "3 done" in first.stdout and "genre" in first.stdout
     report.write_text(report.read_text() + '{"input": "cut short by a kil')  # a killed run's last line
-    again = run_cli("classify", str(root), "--json", str(report), "--jobs", "1")
+    again = run_cli("classify", str(root), "--jsonl", str(report), "--jobs", "1")
     assert again.returncode == 0 and "0 done, 3 unchanged" in again.stdout
     for row in rows:  # the same verdicts, read back from the report
         assert f"{row['input']}: {row['genre']}" in again.stdout
     lines = report.read_text().splitlines()
     assert len(lines) == 4 and lines[3].startswith('{"input": "cut short')
     write_clip(root / "four.wav", 44100, 2, seconds=4.0)
-    more = run_cli("classify", str(root), "--json", str(report))
+    more = run_cli("classify", str(root), "--jsonl", str(report))
     assert "1 done, 3 unchanged" in more.stdout
     assert json.loads(report.read_text().splitlines()[-1])["input"].endswith("four.wav")  # after the cut line
 
@@ -275,3 +275,18 @@ def test_workers_leave_when_the_run_is_killed_outright(tmp_path):
     gone, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive, [p.cmdline() for p in alive]
     assert not list(out.rglob("*partial*"))  # each removed what it was writing
+
+
+def test_a_report_option_never_swallows_an_input(tmp_path):
+    song = tmp_path / "song.wav"
+    write_clip(song, 44100, 2, seconds=4.0)
+    printed = run_cli("classify", "--json", str(song))  # the flag first, the file after
+    assert printed.returncode == 0, printed.stderr
+    assert list(json.loads(printed.stdout)) == [str(song)]
+    before = song.read_bytes()
+    for option in ("--jsonl", "--csv"):
+        refused = run_cli("classify", option, str(song), str(song))
+        assert refused.returncode == 1 and f"{option} {song}: a report's name ends in" in refused.stderr
+        refused = run_cli("process", str(tmp_path), "-o", str(tmp_path / "eq"), option, str(song))
+        assert refused.returncode == 1 and "a report's name ends in" in refused.stderr
+    assert song.read_bytes() == before and not (tmp_path / "eq").exists()

@@ -70,7 +70,7 @@ def run_process(args: argparse.Namespace) -> int:
         return run_process_folders(args)
     args.input = args.input[0]
     folders_only = [flag for flag, value in (("--format", args.format), ("--jobs", args.jobs), ("--dask", args.dask),
-                                             ("--csv", args.csv), ("--json", args.json)) if value is not None]
+                                             ("--csv", args.csv), ("--jsonl", args.jsonl)) if value is not None]
     if folders_only:
         raise InteleqError(f"process: {folders_only[0]} is for folders; for one file, -o names its format "
                            "(and --report its timeline)")

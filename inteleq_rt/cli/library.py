@@ -23,11 +23,19 @@ PROCESS_COLUMNS = ["input", "output", "status", "genre", "loudness_in_lufs", "lo
 COMMON_COLUMNS = ["error", "sha256", "audio_seconds", "work_seconds", "worker", "peak_rss_mb"]
 
 
+REPORT_EXTENSIONS = {"--csv": ".csv", "--jsonl": ".jsonl"}
+
+
 def _report(args: argparse.Namespace, columns: list[str]) -> RowReport | None:
-    if args.csv is not None:
-        return RowReport(args.csv, columns + COMMON_COLUMNS)
-    if args.json not in (None, "-"):
-        return RowReport(Path(args.json))
+    """The per-file report a run appends to; its name must end as its option says, so an
+    audio file named by mistake is refused, never written into."""
+    for option, path in (("--csv", args.csv), ("--jsonl", args.jsonl)):
+        if path is None:
+            continue
+        if path.suffix.lower() != REPORT_EXTENSIONS[option]:
+            raise InteleqError(f"{option} {path}: a report's name ends in {REPORT_EXTENSIONS[option]} "
+                               "(an audio file is an input: name it without the option)")
+        return RowReport(path, columns + COMMON_COLUMNS) if option == "--csv" else RowReport(path)
     return None
 
 
@@ -89,14 +97,14 @@ def run_classify(args: argparse.Namespace) -> int:
             print(f"inteleq-rt: error: {result['error']}", file=sys.stderr)
             return
         verdicts[result["input"]] = {k: result[k] for k in ("genre", "music", "probabilities", "tags") if k in result}
-        if args.json != "-":
+        if not args.json:
             print(_verdict_line(result), flush=True)
 
     outcome = run("classifying", classify_one, jobs, found, workers, report, show)
-    if args.json == "-":
+    if args.json:
         print(json.dumps(verdicts, indent=1))
     many = len(jobs) + len(found.unreadable) > 1 or any(p.is_dir() for p in args.files)
-    return _finish(outcome, describe(workers, len(jobs)), many, sys.stderr if args.json == "-" else sys.stdout)
+    return _finish(outcome, describe(workers, len(jobs)), many, sys.stderr if args.json else sys.stdout)
 
 
 def run_process_folders(args: argparse.Namespace) -> int:

@@ -34,13 +34,13 @@ def _library_options(parser: argparse.ArgumentParser, stdout_json: bool) -> None
     group.add_argument("--dask", metavar="ADDRESS",
                        help="run the files on a Dask cluster's workers (e.g. tcp://host:8786); they read and "
                             "write the same paths (a shared folder); needs `pip install 'inteleq-rt[cluster]'`")
+    # A report names its file with its own option and extension, so it can never swallow an
+    # input (`classify --json song.wav` once took the song for the report's path).
     report = group.add_mutually_exclusive_group()
-    report.add_argument("--csv", type=Path, metavar="FILE", help="append a row per file to this CSV file")
+    report.add_argument("--csv", type=Path, metavar="FILE.csv", help="append a row per file to this CSV file")
+    report.add_argument("--jsonl", type=Path, metavar="FILE.jsonl", help="append a JSON line per file to FILE")
     if stdout_json:
-        report.add_argument("--json", nargs="?", const="-", type=str, metavar="FILE",
-                            help="append a JSON line per file to FILE; alone: print one JSON object at the end")
-    else:
-        report.add_argument("--json", type=Path, metavar="FILE", help="append a JSON line per file to FILE")
+        report.add_argument("--json", action="store_true", help="print one JSON object at the end, instead of lines")
 
 
 def _engine_options() -> argparse.ArgumentParser:
