@@ -165,7 +165,8 @@ def parse_preset(data: dict, path: Path | None = None) -> Preset:
         raise PresetError(f"{prefix}{error}") from None
 
 
-def _read_toml(path: Path) -> dict:
+def read_toml(path: Path) -> dict:
+    """A TOML file's tables, or a PresetError that names the file."""
     try:
         with open(path, "rb") as file:
             return tomllib.load(file)
@@ -179,7 +180,7 @@ def _read_toml(path: Path) -> dict:
 
 def load_targets(path: Path) -> dict[str, Target]:
     """The measured target balance per genre, from a targets file (one table per genre)."""
-    data = _read_toml(path)
+    data = read_toml(path)
     try:
         return {name: _parse_target(name, table) for name, table in data.items()}
     except PresetError as error:
@@ -205,7 +206,7 @@ def write_targets(path: Path, targets: dict[str, dict], bands: tuple[tuple[float
 
 
 def load_preset_file(path: Path) -> Preset:
-    preset = parse_preset(_read_toml(path), Path(path))
+    preset = parse_preset(read_toml(path), Path(path))
     if preset.name != Path(path).stem:
         raise PresetError(f"{path}: name: {preset.name!r} does not match the file name {Path(path).stem!r}")
     return preset

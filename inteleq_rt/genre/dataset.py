@@ -77,12 +77,12 @@ def discover(root: Path, mapping: dict[str, str] | None = None) -> tuple[list[Cl
 
 def read_mapping(path: Path) -> dict[str, str]:
     """A TOML file of `folder = "class"` lines (each class needs a preset of its name)."""
-    import tomllib
+    from ..engine.presets import PresetError, read_toml  # tomllib, or tomli before Python 3.11
 
     try:
-        data = tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise DatasetError(f"{path}: cannot read mapping: {error}") from None
+        data = read_toml(Path(path))
+    except PresetError as error:
+        raise DatasetError(f"cannot read the mapping: {error}") from None
     for folder, label in data.items():
         if not isinstance(label, str) or not label:
             raise DatasetError(f"{path}: {folder}: expected a class name, got {label!r}")

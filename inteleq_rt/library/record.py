@@ -33,8 +33,11 @@ def record_path(output: Path) -> Path:
 
 def content_hash(path: Path) -> str:
     """SHA-256 of a file's bytes: a renamed or touched file is still the same input."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:  # (hashlib.file_digest is Python 3.11's)
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _files_digest(paths: list[Path]) -> str:
