@@ -24,13 +24,15 @@ from .io.files import FILE_BLOCK
 from .options import Options
 from .memory import memory_mb
 from .session import Outcome, Session, render_blocks, session_presets
-from .track import TrackPlan, load_genre_model, plan_track
+from .track import TrackPlan, conditioned, load_genre_model, plan_track
 
 
 # A lossy output over the ceiling after decoding is rendered again, the limiter lowered by the
 # overshoot and this margin, at most this many times in all.
 CODEC_TRIES, CODEC_MARGIN_DB = 3, 0.1
 MIN_CEILING_DB = LIMITS["ceiling"][0]
+LOUDNESS_BLOCK_S = 0.4  # BS.1770's gating block: a shorter file has no loudness
+TARGET_MISS_LU = 0.5  # a --target-lufs delivered further off than this is said
 
 
 def _db(value: float, unit: str) -> str:
@@ -66,8 +68,8 @@ def _render(source: Path, temporary: Path, info: files.AudioInfo, container: str
     between = TruePeak(info.sample_rate, info.channels)
 
     def heard(blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        for block in blocks:
-            made.loudness_in.add(block)
+        for block in blocks:  # as the engine hears it: NaN and Inf as silence
+            made.loudness_in.add(block if np.isfinite(block).all() else conditioned(block))
             yield block
 
     with sf.SoundFile(str(temporary), "w", info.sample_rate, info.channels, subtype, format=container) as writer:
@@ -170,7 +172,9 @@ def _outcome(source: Path, destination: Path, info: files.AudioInfo, format_note
     if lossy:
         peaks = f"{peaks}, as decoded" + (f" (limiter at {render_options.ceiling_db:.1f} dBFS for the encoder's "
                                           "overshoot)" if render_options.ceiling_db != options.ceiling_db else "")
-    summary.update({"loudness_in": _lufs(made.loudness_in.lufs()), "loudness_out": _lufs(made.loudness_out.lufs()),
+    length_s = frames / info.sample_rate
+    summary.update({"loudness_in": _lufs(made.loudness_in.lufs(), length_s),
+                    "loudness_out": _lufs(made.loudness_out.lufs(), length_s),
                     "output_peak": peaks, "clipped_samples": made.clipped, "tags": tags})
     if made.quantize.bits is not None:
         summary["dither"] = (f"TPDF to {made.quantize.bits} bits" if options.dither
@@ -186,14 +190,26 @@ def _outcome(source: Path, destination: Path, info: files.AudioInfo, format_note
         outcome.warnings.append(f"the limiter took up to {limiter.deepest_reduction_db:.1f} dB off peaks to hold "
                                 f"the {options.ceiling_db:g} dBFS ceiling: expect audible pumping; "
                                 "lower --target-lufs or --amount")
+    if options.target_lufs is not None:
+        delivered = made.loudness_out.lufs()
+        if not math.isfinite(delivered):
+            outcome.warnings.append(f"--target-lufs {options.target_lufs:g} was not applied: the output's loudness "
+                                    f"is {_lufs(delivered, length_s)}")
+        elif abs(delivered - options.target_lufs) > TARGET_MISS_LU:
+            outcome.warnings.append(f"--target-lufs {options.target_lufs:g}: delivered {delivered:.1f} LUFS; the "
+                                    f"{options.ceiling_db:g} dBFS ceiling (or the +24 dB gain limit) holds it back")
     if lossy and made.true_peak > 10 ** (options.ceiling_db / 20):
         outcome.warnings.append(f"the encoder's output peaks at {_db(made.true_peak, 'dBTP')} after decoding, over "
                                 f"the {options.ceiling_db:g} dB ceiling; lower --ceiling or use a lossless format")
     return outcome
 
 
-def _lufs(value: float) -> str:
-    return f"{value:.1f} LUFS" if math.isfinite(value) else "silent"
+def _lufs(value: float, seconds: float) -> str:
+    if math.isfinite(value):
+        return f"{value:.1f} LUFS"
+    if seconds < LOUDNESS_BLOCK_S:
+        return f"not measured (BS.1770 needs {LOUDNESS_BLOCK_S:g} s; the file is {seconds:.2f} s)"
+    return "silent (below -70 LUFS)"
 
 
 @dataclass

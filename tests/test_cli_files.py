@@ -215,3 +215,34 @@ def test_presets_validate_names_a_file_that_is_not_utf8_and_goes_on(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"invalid {folder}/jazz.toml: not UTF-8 text" in result.stdout
     assert f"ok      {folder}/rock_pop.toml" in result.stdout  # the files after it are validated too
+
+
+def test_the_summary_says_what_it_measured(tmp_path):
+    """Numbers that misled: NaN input read 'silent', dithered silence read -inf, a 0.1 s clip
+    'silent', a missed --target-lufs went unsaid, -b 0 was silently ignored offline."""
+    audio = write_clip(tmp_path / "in.wav", 44100, 2, seconds=4.0)
+    poisoned = audio.copy()
+    poisoned[100:200] = np.nan
+    sf.write(str(tmp_path / "nan.wav"), poisoned, 44100, subtype="FLOAT")
+    sf.write(str(tmp_path / "silent.wav"), np.zeros((44100 * 4, 2), np.float32), 44100)
+    sf.write(str(tmp_path / "short.wav"), audio[:4410], 44100)
+
+    def process(name: str, *extra: str):
+        return run_cli("process", str(tmp_path / name), "-o", str(tmp_path / f"out-{name}"), "--genre", "jazz",
+                       "--force", *extra)
+
+    nan = process("nan.wav")
+    assert "loudness in: -" in nan.stdout and "LUFS" in nan.stdout.split("loudness in:")[1].splitlines()[0]
+    silent = process("silent.wav")
+    assert "loudness out: silent (below -70 LUFS)" in silent.stdout
+    written, _ = sf.read(str(tmp_path / "out-silent.wav"), dtype="int16")
+    assert not written.any()  # no dither on digital silence
+    short = process("short.wav", "--target-lufs", "-14")
+    assert "not measured (BS.1770 needs 0.4 s; the file is 0.10 s)" in short.stdout
+    assert "--target-lufs -14 was not applied" in short.stderr
+    loud = process("in.wav", "--target-lufs", "-5")
+    assert "--target-lufs -5: delivered" in loud.stderr
+    for size in ("0", "-5"):
+        refused = process("in.wav", "-b", size)
+        assert refused.returncode == 1 and f"--block-size {size}: must be between" in refused.stderr
+    assert "electronic" in run_cli("process", "--help").stdout

@@ -78,11 +78,11 @@ def run_process(args: argparse.Namespace) -> int:
         raise InteleqError("process: -o/--output is required (or --realtime to play to a device)")
     if args.realtime and args.target_lufs is not None:
         raise InteleqError("process: --target-lufs needs the whole track first; it works offline, not with --realtime")
+    check_block_size(args.block_size)  # offline too: a bad value is said, not silently ignored
     options = options_from(args, dither=args.dither, follow=args.follow, target_lufs=args.target_lufs)
     if args.realtime:
         from ..live import play
 
-        check_block_size(args.block_size)
         return show(play(args.input, options, args.output_device or args.device, args.block_size, args.output))
     from ..offline import process_file
 

@@ -47,8 +47,9 @@ def _engine_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("equalizer")
     group.add_argument("--genre",
-                       help="preset to apply: rock_pop, classical, country, hiphop, jazz, disco or flat "
-                            "(default: automatic, recognized by the genre model)")
+                       help="preset to apply: one of `inteleq-rt presets` (shipped: classical, country, "
+                            "disco, electronic, flat, hiphop, jazz, rock_pop); default: automatic, recognized "
+                            "by the genre model")
     _weights_option(group)
     group.add_argument("--classify-every", type=float, default=1.0, metavar="SECONDS",
                        help="automatic mode: seconds between genre decisions (default: 1)")

@@ -173,7 +173,8 @@ class Quantizer:
 
     Integer formats narrower than float32's 24-bit precision are quantized here, with TPDF
     dither (two uniform variables of one step each, seeded, so a render is repeatable) unless
-    ``dither`` is off; other integer formats are clipped to full scale; float formats pass."""
+    ``dither`` is off or the block is digital silence; other integer formats are clipped to
+    full scale; float formats pass."""
 
     def __init__(self, subtype: str, dither: bool = True) -> None:
         self.bits = DITHERED_BITS.get(subtype)
@@ -186,7 +187,7 @@ class Quantizer:
             return np.clip(block, -1.0, 1.0, out=block) if self.clip else block
         scale = float(1 << (self.bits - 1))
         steps = block.astype(np.float64) * scale
-        if self.dither:
+        if self.dither and block.any():  # digital silence stays silent
             steps += self._random.random(block.shape) - self._random.random(block.shape)
         np.rint(steps, out=steps)
         np.clip(steps, -scale, scale - 1.0, out=steps)
