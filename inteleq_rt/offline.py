@@ -190,6 +190,9 @@ def _outcome(source: Path, destination: Path, info: files.AudioInfo, format_note
         outcome.warnings.append(f"the limiter took up to {limiter.deepest_reduction_db:.1f} dB off peaks to hold "
                                 f"the {options.ceiling_db:g} dBFS ceiling: expect audible pumping; "
                                 "lower --target-lufs or --amount")
+    if frames < info.frames:
+        outcome.warnings.append(f"{source}: decoding stopped at {length_s:.2f} s of the {info.frames / info.sample_rate:.2f} s "
+                                "its header gives (truncated or corrupt): the output holds what decoded")
     if options.target_lufs is not None:
         delivered = made.loudness_out.lufs()
         if not math.isfinite(delivered):

@@ -1,11 +1,13 @@
 """Bad input and faults: what a user can throw at the engine and the `process` command."""
 
 import json
+import re
 import shlex
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,13 +156,17 @@ def test_truncated_files(tmp_path):
     (tmp_path / "cut.wav").write_bytes(whole[: len(whole) // 2])
     assert run_cli("process", str(tmp_path / "cut.wav"), "-o", str(tmp_path / "o.wav")).returncode == 0
     assert sf.info(str(tmp_path / "o.wav")).frames == sf.info(str(tmp_path / "cut.wav")).frames
-    # a FLAC cut short fails to decode part-way: said so, and no output left behind
+    # a FLAC cut short fails to decode part-way: what decodes is rendered, and where it stopped said
     write_clip(tmp_path / "clip.flac", 44100, 2, seconds=4.0)
     whole = (tmp_path / "clip.flac").read_bytes()
     (tmp_path / "cut.flac").write_bytes(whole[: len(whole) // 2])
-    one_line_error(run_cli("process", str(tmp_path / "cut.flac"), "-o", str(tmp_path / "o2.wav")),
-                   "(truncated or corrupt?)")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.flac", "clip.wav", "cut.flac", "cut.wav", "o.wav"]
+    cut = run_cli("process", str(tmp_path / "cut.flac"), "-o", str(tmp_path / "o2.wav"), "--genre", "jazz")
+    assert cut.returncode == 0, cut.stderr
+    stopped = re.search(r"decoding stopped at (\d+\.\d+) s of the 4\.00 s its header gives", cut.stderr)
+    assert stopped and 0.5 < float(stopped.group(1)) < 3.5, cut.stderr
+    assert sf.info(str(tmp_path / "o2.wav")).frames / 44100 == pytest.approx(float(stopped.group(1)), abs=0.005)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.flac", "clip.wav", "cut.flac", "cut.wav", "o.wav",
+                                                          "o2.wav"]
 
 
 def test_a_full_disk_leaves_the_users_file_alone(tmp_path):
@@ -283,3 +289,14 @@ def test_an_interrupt_at_the_end_of_a_render_never_reports_a_complete_output_as_
         assert not list(tmp_path.glob(".*partial*"))
         outcomes.add(job.returncode)
     assert outcomes == {0, 130}  # the signals did land on both sides of the rename
+
+
+def test_a_pipe_a_device_and_text_named_mp3_get_one_line_each(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.wav")
+    (tmp_path / "notes.mp3").write_text("hello, not audio\n" * 20)
+    for path, message in ((tmp_path / "pipe.wav", "not a regular file (a pipe or a device)"),
+                          (Path("/dev/zero"), "not a regular file (a pipe or a device)"),
+                          (tmp_path / "notes.mp3", "its contents are no audio format libsndfile knows")):
+        one_line_error(run_cli("process", str(path), "-o", str(tmp_path / "o.wav"), "--genre", "jazz"), message)

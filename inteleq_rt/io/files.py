@@ -4,8 +4,10 @@ writing them in the format their name asks for, atomically (see atomic.py).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -33,27 +35,51 @@ class AudioInfo:
 
 
 def read_info(path: Path) -> AudioInfo:
-    if Path(path).is_dir():
+    path = Path(path)
+    if path.is_dir():
         raise AudioError(f"{path}: is a folder, not an audio file")
-    if not Path(path).is_file():
+    if not path.exists():
         raise AudioError(f"{path}: no such file")
+    if not path.is_file():
+        raise AudioError(f"{path}: not a regular file (a pipe or a device); give an audio file")
     try:
-        info = sf.info(str(path))
+        with _decoder_notes_silenced():
+            info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as error:
-        raise AudioError(f"{path}: not a readable audio file ({error})") from None
+        raise AudioError(f"{path}: not a readable audio file ({_opening_error(error, path)})") from None
     if info.frames <= 0:
         raise AudioError(f"{path}: holds no audio frames")
     return AudioInfo(info.samplerate, info.channels, info.frames, info.format, info.subtype)
 
 
-def read_audio(path: Path) -> tuple[np.ndarray, int]:
-    """A whole file as float32 (frames, channels)."""
-    read_info(path)
+def _opening_error(error: Exception, path: Path) -> str:
+    """libsndfile's reason, without its "Error opening 'path': " and without its guess of a
+    pipe for any regular file whose contents it does not know."""
+    reason = str(error).split(": ", 1)[-1] if str(error).startswith("Error opening") else str(error)
+    if "possibly a pipe" in reason:
+        return "its contents are no audio format libsndfile knows"
+    return reason.rstrip(".")
+
+
+@contextlib.contextmanager
+def _decoder_notes_silenced() -> Iterator[None]:
+    """libmpg123 prints notes ("Illegal Audio-MPEG-Header ...") straight to file descriptor 2
+    while libsndfile probes a file; the user gets our one line instead."""
+    saved = os.dup(2)
     try:
-        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as error:
-        raise AudioError(f"{path}: cannot decode: {error}") from None
-    return audio, rate
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def read_audio(path: Path) -> tuple[np.ndarray, int]:
+    """A whole file as float32 (frames, channels): what decodes of it (see ``read_blocks``)."""
+    info = read_info(path)
+    blocks = list(stream(path))
+    return (np.concatenate(blocks) if blocks else np.zeros((0, info.channels), np.float32)), info.sample_rate
 
 
 def container_of(path: Path) -> tuple[str, str | None]:
@@ -148,16 +174,20 @@ def write_audio(path: Path, audio: np.ndarray, rate: int, like: AudioInfo) -> No
 
 
 def read_blocks(reader: sf.SoundFile, source: Path, block_size: int) -> Iterator[np.ndarray]:
-    """The file's blocks; a decoding failure part-way (a truncated or corrupt file) is the
-    input's fault, reported as such, not as a failure to write the output."""
+    """The file's blocks. A file that fails to decode part-way (truncated, or corrupt near its
+    end) gives what decodes, then ends: the caller compares the frames it got with the
+    header's (``AudioInfo.frames``) and says so. One that decodes nothing is refused."""
+    decoded = 0
     while True:
         try:
             block = reader.read(block_size, dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as error:
-            raise AudioError(f"{source}: cannot decode at {reader.tell() / reader.samplerate:.2f} s "
-                             f"(truncated or corrupt?): {error}") from None
+            if decoded:
+                return
+            raise AudioError(f"{source}: cannot decode (corrupt?): {error}") from None
         if not len(block):
             return
+        decoded += len(block)
         yield block
 
 
