@@ -246,3 +246,32 @@ def test_the_summary_says_what_it_measured(tmp_path):
         refused = process("in.wav", "-b", size)
         assert refused.returncode == 1 and f"--block-size {size}: must be between" in refused.stderr
     assert "electronic" in run_cli("process", "--help").stdout
+
+
+def test_output_formats_and_devices_that_cannot_be_are_said_in_our_words(tmp_path):
+    source = tmp_path / "in.wav"
+    write_clip(source, 44100, 2, seconds=0.5)
+    six = tmp_path / "six.wav"
+    sf.write(str(six), np.full((4800, 6), 0.01, np.float32), 48000)
+    (tmp_path / "folder").mkdir()
+    for args, message in (
+            (["process", str(source), "-o", str(tmp_path / "folder"), "--force"], "folder: is a folder; name the file"),
+            (["process", str(source), "-o", str(tmp_path / "o.opus")], "Opus takes 8, 12, 16, 24 or 48 kHz"),
+            (["process", str(six), "-o", str(tmp_path / "o.mp3")], "MP3 takes 1 or 2 channels")):
+        result = run_cli(*args, "--genre", "jazz")
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1 and len(lines) == 1 and message in lines[0], result.stderr
+        assert "Error opening" not in result.stderr
+    # with no audio server to find (and, in CI, no sound card) the listing says so, and fails
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "JACK_DEFAULT_SERVER": f"inteleq-nowhere-{os.getpid()}", "JACK_NO_START_SERVER": "1"}
+    count = subprocess.run([sys.executable, "-c", "import sounddevice; print(len(sounddevice.query_devices()))"],
+                           capture_output=True, text=True, env=env).stdout.strip()
+    listing = run_cli("--list-devices", env=env)
+    if count == "0":
+        assert listing.returncode == 1 and "no audio devices" in listing.stderr
+    else:  # a machine with a sound card lists it
+        assert listing.returncode == 0 and listing.stdout.strip()

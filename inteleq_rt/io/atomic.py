@@ -27,10 +27,10 @@ def check_can_write(path: Path, force: bool, inputs: tuple[Path, ...] = ()) -> N
     for source in inputs:
         if path.exists() and Path(source).exists() and path.resolve() == Path(source).resolve():
             raise AudioError(f"{path}: output would overwrite the input")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder; name the file to write (a folder takes folders of input)")
     if path.exists() and not force:
         raise AudioError(f"{path}: exists; pass --force to overwrite it")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a folder")
     if not path.parent.is_dir():
         raise AudioError(f"{path}: folder {path.parent} does not exist")
     # the real test (permissions, read-only filesystems, quotas), before a long run

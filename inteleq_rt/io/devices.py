@@ -29,10 +29,15 @@ def parse_device(spec: str | None) -> int | str | None:
 def resolve_device(spec: int | str | None, kind: str) -> dict:
     """The device info for an index or a name substring, as sounddevice matches names."""
     sd = sounddevice()
+    if not len(sd.query_devices()):
+        raise AudioError(NO_DEVICES if spec is None else f"no {kind} device {spec!r}: {NO_DEVICES}")
     try:
         return dict(sd.query_devices(spec, kind=kind))
     except (ValueError, sd.PortAudioError) as error:
-        wanted = "the default device" if spec is None else f"device {spec!r}"
+        if spec is None:
+            raise AudioError(f"no default {kind} device; choose one with --device "
+                             "(see `inteleq-rt --list-devices`)") from None
+        wanted = f"device {spec!r}"
         first, *candidates = str(error).splitlines()  # an ambiguous name: one candidate per line
         if candidates:
             raise AudioError(f"{kind} {wanted} is ambiguous: it matches {', '.join(candidates)}; "
@@ -40,8 +45,16 @@ def resolve_device(spec: int | str | None, kind: str) -> dict:
         raise AudioError(f"no {kind} {wanted}: {first} (see `inteleq-rt --list-devices`)") from None
 
 
+NO_DEVICES = ("no audio devices: PortAudio finds no sound card or audio server here (start one, e.g. "
+              "`jackd -d dummy`, or process files offline with `inteleq-rt process`)")
+
+
 def describe_devices() -> str:
-    return str(sounddevice().query_devices())
+    """PortAudio's device table; an error when it is empty (nothing to choose from)."""
+    devices = sounddevice().query_devices()
+    if not len(devices):
+        raise AudioError(NO_DEVICES)
+    return str(devices)
 
 
 def check_output_rate(device: int | str | None, channels: int, sample_rate: int) -> None:

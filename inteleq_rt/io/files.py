@@ -141,7 +141,27 @@ def output_format(path: Path, like: AudioInfo) -> tuple[str, str]:
                        sf.default_subtype(container))
     if subtype is None or not can_write(container, subtype):
         raise AudioError(f"{path}: cannot write {Path(path).suffix} files")
+    if not _holds(container, subtype, like.sample_rate, like.channels):
+        limits = CODEC_LIMITS.get(subtype, "")
+        raise AudioError(f"{path}: {container} {subtype} cannot hold this input's {like.sample_rate} Hz, "
+                         f"{like.channels}-channel audio{'; ' + limits if limits else ''}: choose another format")
     return container, subtype
+
+
+# What the lossy codecs take, said in words (libsndfile says "Format not recognised").
+CODEC_LIMITS = {"OPUS": "Opus takes 8, 12, 16, 24 or 48 kHz, up to 8 channels",
+                "MPEG_LAYER_III": "MP3 takes 1 or 2 channels at 8-48 kHz"}
+
+
+@functools.lru_cache(maxsize=None)
+def _holds(container: str, subtype: str, sample_rate: int, channels: int) -> bool:
+    """Whether libsndfile opens ``container``/``subtype`` for this rate and channel count."""
+    try:
+        with sf.SoundFile(io.BytesIO(), "w", sample_rate, channels, subtype, format=container):
+            pass
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return False
+    return True
 
 
 def format_note(container: str, subtype: str, like: AudioInfo) -> str:
