@@ -95,6 +95,19 @@ def _decode(made: _Render, temporary: Path) -> None:
     made.true_peak = decoded.peak
 
 
+def _plan(source: Path, info: files.AudioInfo, options: Options, presets: dict, model) -> TrackPlan:
+    """The whole-track decision (track.plan_track), its passes rendered through fresh engines."""
+    def render(pass_options: Options, prepare: Callable[[Engine], None]) -> float:
+        engine = Session(pass_options, info.sample_rate, info.channels, analyze=False, presets=presets).engine
+        prepare(engine)
+        made = IntegratedLoudness(info.sample_rate, info.channels)
+        for result in render_blocks(engine, files.stream(source)):
+            made.add(result)
+        return made.lufs()
+
+    return plan_track(source, info, options, presets, render, model)
+
+
 def process_file(source: Path, destination: Path, options: Options = Options(), model=None,
                  before_commit: Callable[[Path, Outcome], None] | None = None) -> Outcome:
     """Equalize a whole file offline, as fast as the CPU allows, into ``destination`` (format
@@ -116,18 +129,7 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
     if loaded_here:
         model = load_genre_model(options.weights, ", or choose a genre with --genre")
     started = time.perf_counter()  # the render's own time: a model is loaded once for many files
-    plan: TrackPlan | None = None
-    if not options.follow:
-        def render(pass_options: Options, prepare: Callable[[Engine], None]) -> float:
-            engine = Session(pass_options, info.sample_rate, info.channels, analyze=False,
-                             presets=presets).engine
-            prepare(engine)
-            made = IntegratedLoudness(info.sample_rate, info.channels)
-            for result in render_blocks(engine, files.stream(source)):
-                made.add(result)
-            return made.lufs()
-
-        plan = plan_track(source, info, options, presets, render, model)
+    plan = None if options.follow else _plan(source, info, options, presets, model)
     render_options = plan.options if plan else options
     lossy = files.is_lossy(subtype) and options.ceiling_db is not None
     output = AtomicOutput(destination)
@@ -226,8 +228,17 @@ class Analysis:
 
 
 def analyze_file(source: Path, options: Options = Options()) -> Analysis:
+    """A file run as `process` would render it (one EQ for the track, decided from a first
+    pass; ``options.follow``: the EQ following the track as live), kept in memory."""
+    info = files.read_info(source)
     audio, rate = files.read_audio(source)
-    session = Session(options, rate, audio.shape[1])
+    presets = session_presets(options)
+    model = load_genre_model(options.weights, ", or choose a genre with --genre") if options.automatic else None
+    plan = None if options.follow else _plan(source, info, options, presets, model)
+    session = Session(plan.options if plan else options, rate, audio.shape[1], presets=presets,
+                      model=None if plan else model)
+    if plan is not None:
+        plan.apply(session.engine)
     output = np.empty_like(audio)
     blocks = (audio[start : start + FILE_BLOCK] for start in range(0, len(audio), FILE_BLOCK))
     position = 0

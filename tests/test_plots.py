@@ -1,5 +1,7 @@
 """Pictures: a preset's response and a file's analysis, drawn from the real chain."""
 
+import re
+
 import matplotlib.image
 import numpy as np
 import soundfile as sf
@@ -32,7 +34,12 @@ def test_analyze_plots_a_file(tmp_path):
     sf.write(str(source), audio, rate)
     result = run_cli("analyze", str(source), "--plot", str(picture), "--mode", "match")
     assert result.returncode == 0, result.stderr
-    assert "flat" in result.stdout  # the genre timeline: flat until the shipped model decides
+    rendered = run_cli("process", str(source), "-o", str(tmp_path / "out.wav"), "--mode", "match")
+    decided = re.search(r"genre timeline: (.*)", rendered.stdout).group(1)
+    assert f"song.wav: {decided}" in result.stdout  # the picture is of what process renders: one genre
+    (tmp_path / "out.wav").unlink()
+    following = run_cli("analyze", str(source), "--plot", str(picture), "--mode", "match", "--follow", "--force")
+    assert following.returncode == 0 and "0.1s flat" in following.stdout  # as live: flat until it decides
     assert matplotlib.image.imread(str(picture)).shape[:2] == (1100, 1100)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["song.png", "song.wav"]
     missing = run_cli("analyze", str(tmp_path / "nothing.wav"), "--plot", str(tmp_path / "x.png"))

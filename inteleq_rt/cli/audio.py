@@ -95,7 +95,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     from ..offline import analyze_file
 
     check_can_write(args.plot, args.force, (args.input,))
-    analysis = analyze_file(args.input, options_from(args, report=None))
+    analysis = analyze_file(args.input, options_from(args, report=None, follow=args.follow))
     engine = analysis.session.engine
     snapshot = engine.snapshot()
     target = engine.presets[snapshot.genre].target

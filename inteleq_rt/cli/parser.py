@@ -158,6 +158,9 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
                         "response, the input and output long-term spectra, the genre's target.")
         parser.add_argument("input", type=Path, help="audio file to analyse")
         parser.add_argument("--plot", type=Path, required=True, metavar="FILE.png", help="picture to write")
+        parser.add_argument("--follow", action="store_true",
+                            help="picture the EQ following the track as live monitoring does (default: as "
+                                 "`process` renders it, one EQ for the whole track)")
         return parser
     if command == "train":
         parser = argparse.ArgumentParser(
