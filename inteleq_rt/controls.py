@@ -93,6 +93,11 @@ class Controls:
             self.amount = round(min(max(self.amount + step, 0.0), 1.0), 2)
             engine.set_amount(self.amount)
 
+    def mode(self, started_as: str) -> str:
+        """How the genre in force is chosen now: the run's own way (``started_as``: "automatic",
+        "genre NAME", ...), or "keys" once the keys chose another."""
+        return started_as if self.genre == self.home_genre else "keys"
+
     def describe(self) -> str | None:
         """One line for the panel: the state the keys set, and the keys (None when off)."""
         if not self.enabled:

@@ -48,7 +48,7 @@ class Status:
     time_s: float
     genre: str
     crossfade: float | None  # 0..1 while fading to ``genre``
-    mode: str  # how the genre is chosen: "automatic" or "genre NAME"
+    mode: str  # how the genre is chosen: "automatic", "genre NAME" (--genre) or "keys"
     bands: list[tuple[float, float]]
     input_db: list[float]  # per band, dBFS, channels mixed by power
     output_db: list[float] | None
@@ -192,8 +192,11 @@ def render(status: Status) -> Text:
     text = Text()
     text.append("IntelEQ-RT ", "bold").append(f"{status.time_s:7.1f} s   ").append("genre ", "dim")
     text.append(_genre(status), "bold yellow")
-    text.append("   (automatic" + (f"; {status.classifier_note})\n" if status.classifier_note else ")\n")
-                if status.mode == "automatic" else "   (set by --genre)\n")
+    if status.mode == "automatic":
+        text.append("   (automatic" + (f"; {status.classifier_note})\n" if status.classifier_note else ")\n"))
+    else:
+        chosen = {"keys": "chosen with the keys"}.get(status.mode, "set by --" + status.mode.split()[0])
+        text.append(f"   ({chosen})\n")
     output = status.output_db is not None
     header = f"{'band Hz':>8}  {'input':<{METER_WIDTH}} {'dBFS':>6}   "
     text.append(header + (f"{'output':<{METER_WIDTH}} {'dBFS':>6}" if output else "") + "\n", "dim")

@@ -45,8 +45,8 @@ def _ticker(session: Session, display: StatusDisplay, controls: Controls, block_
     def tick(stats: streams.StreamStats) -> None:
         session.supervise()
         session.timeline.sample()
-        display.show(read_status(session.engine, session.classifier, stats, block_size, session.mode,
-                                 controls.describe()))
+        display.show(read_status(session.engine, session.classifier, stats, block_size,
+                                 controls.mode(session.mode), controls.describe()))
 
     return tick
 

@@ -194,3 +194,18 @@ def test_controls_are_off_without_a_terminal():
     for key in "p+a-":  # keys still act when pressed through the library
         controls.press(key)
     assert controls.genre == "jazz" and controls.amount == 0.9
+
+
+def test_the_header_says_who_chose_the_genre():
+    """It said "(automatic)" after a genre was chosen with the keys."""
+    from inteleq_rt.controls import Controls
+
+    engine = Engine(EngineConfig(), genre="flat")
+    with Controls(engine, None, stream=io.StringIO()) as controls:
+        assert controls.mode("automatic") == "automatic"
+        controls.press("n")
+        assert controls.mode("automatic") == "keys"
+        assert "(chosen with the keys)" in drawn(render(status(mode=controls.mode("automatic"))))
+        controls.press("a")
+        assert controls.mode("automatic") == "automatic"
+    assert "(set by --reference)" in drawn(render(status(mode="reference song.wav")))
