@@ -178,7 +178,7 @@ def test_a_full_disk_leaves_the_users_file_alone(tmp_path):
     command = shlex.join([sys.executable, "-m", "inteleq_rt", "process", str(source), "-o", str(output), "--force"])
     result = subprocess.run(["bash", "-c", f"ulimit -f 200 && exec {command}"], capture_output=True, text=True,
                             cwd=REPO, timeout=120)
-    one_line_error(result, "writing failed")
+    one_line_error(result, "writing failed: the file-size limit (204800 bytes, `ulimit -f`) stopped it")
     assert output.read_bytes() == b"an earlier master"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "mine.wav"]
 
@@ -210,6 +210,23 @@ def test_a_read_only_filesystem_leaves_the_users_file_alone(tmp_path):
     one_line_error(result, f"{output}: cannot write in {tmp_path}: Read-only file system")
     assert output.read_bytes() == b"an earlier master"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "mine.wav"]
+
+
+def test_a_really_full_disk_is_named_as_such(tmp_path):
+    """A 1 MiB tmpfs in a private mount namespace (as root in CI): the render fills it."""
+    if subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode != 0:
+        pytest.skip("unshare --mount is not permitted here")
+    source, disk = tmp_path / "in.wav", tmp_path / "disk"
+    write_clip(source, 44100, 2, seconds=10.0)
+    disk.mkdir()
+    output = disk / "out.wav"
+    command = shlex.join([sys.executable, "-m", "inteleq_rt", "process", str(source), "-o", str(output),
+                          "--genre", "jazz"])
+    result = subprocess.run(["unshare", "--mount", "bash", "-c",
+                             f"mount -t tmpfs -o size=1m tmpfs {shlex.quote(str(disk))} && exec {command}"],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    one_line_error(result, f"{output}: writing failed: no space left on the device")
+    assert list(disk.iterdir()) == []  # the mount is gone with its namespace: nothing was left here either
 
 
 def test_ctrl_c_during_process_leaves_no_output(tmp_path):

@@ -112,13 +112,29 @@ class AtomicOutput:
                 return
             except BaseException as failure:
                 error = failure
+        failed_writing = isinstance(error, OSError) or type(error).__name__ == "LibsndfileError"
+        # worded for the user's file, never our temporary's name (and asked before the
+        # temporary's space is freed)
+        reason = failed_writing and (getattr(error, "strerror", None) or _why_libsndfile_failed(self.path)
+                                     or str(error).replace(str(self.temporary), str(self.path)))
         self.temporary.unlink(missing_ok=True)
-        if isinstance(error, OSError) or type(error).__name__ == "LibsndfileError":
-            # worded for the user's file, never our temporary's name
-            reason = getattr(error, "strerror", None) or str(error).replace(str(self.temporary), str(self.path))
+        if failed_writing:
             raise AudioError(f"{self.path}: writing failed: {reason}") from None
         if kind is None:  # a failure of the rename step itself
             raise error
+
+
+def _why_libsndfile_failed(path: Path) -> str | None:
+    """libsndfile says only "System error." when a write fails; the usual causes, checked."""
+    import resource
+
+    folder = os.statvfs(path.parent)
+    if folder.f_bavail * folder.f_frsize < 1 << 20:
+        return f"no space left on the device (under 1 MiB free in {path.parent})"
+    limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if limit != resource.RLIM_INFINITY:
+        return f"the file-size limit ({limit} bytes, `ulimit -f`) stopped it"
+    return None
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
