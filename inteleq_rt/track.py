@@ -33,7 +33,7 @@ MAX_TARGET_GAIN_DB = 24.0  # --target-lufs never raises a track more than this
 # it is this close
 TARGET_TRIES, TARGET_TOLERANCE_LU = 2, 0.1
 # A --reference must hold this much sound above the silence gate, spread over at least this
-# share of the bands (within this many dB of its loudest band): music does, a tone does not.
+# share of the third-octave bands (within this many dB of its loudest): music does, a tone not.
 MIN_REFERENCE_S = 3.0
 REFERENCE_SPAN_DB, REFERENCE_FILLED_SHARE = 60.0, 0.6
 
@@ -136,22 +136,52 @@ def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None =
 
 def reference_preset(path: Path, bands: tuple[tuple[float, float], ...]) -> Preset:
     """A preset whose target is ``path``'s long-term balance: match mode steers toward it.
-    The reference is heard as an input is (NaN and Inf as silence, absurd levels clamped), and
-    refused when it holds too little music to steer by."""
-    info = files.read_info(path)
+    ``path`` is a track, or a folder whose tracks' balances are averaged (in dB, each track
+    weighing the same). Each is heard as an input is (NaN and Inf as silence, absurd levels
+    clamped) and refused, with its name, when it holds too little music to steer by."""
+    if Path(path).is_dir():
+        from .library.walk import is_audio_name
+
+        tracks = sorted(p for p in Path(path).rglob("*") if p.is_file() and is_audio_name(p))
+        if not tracks:
+            raise InteleqError(f"{path}: no audio files to take as references")
+    else:
+        tracks = [Path(path)]
+    balances, rates = zip(*(_reference_balance(track, bands) for track in tracks))
+    what = f"{Path(path).name} ({len(tracks)} tracks averaged)" if len(tracks) > 1 else Path(path).name
+    return Preset(REFERENCE, f"the long-term balance of {what}", str(path), (),
+                  Target(bands, tuple(np.mean(balances, axis=0)), None, min(rates) * 0.45))
+
+
+def _reference_balance(track: Path, bands: tuple[tuple[float, float], ...]) -> tuple[np.ndarray, int]:
+    """One reference's balance (dB per band) and its sample rate, once it passed the checks."""
+    info = files.read_info(track)
     balance = LongTermBalance(bands, info.sample_rate, info.channels)
-    for block in files.stream(path):
-        balance.add(conditioned(block))
+    audio = conditioned(files.read_audio(track)[0])
+    balance.add(audio)
     if balance.seconds_heard < MIN_REFERENCE_S:
-        raise InteleqError(f"{path}: a reference needs {MIN_REFERENCE_S:g} s of music above {MATCH_GATE_DB:g} dBFS; "
+        raise InteleqError(f"{track}: a reference needs {MIN_REFERENCE_S:g} s of music above {MATCH_GATE_DB:g} dBFS; "
                            f"it holds {balance.seconds_heard:.1f} s")
-    levels = balance.levels_db()
-    filled = int(np.count_nonzero(levels > levels.max() - REFERENCE_SPAN_DB))
-    if len(levels) > 2 and filled < REFERENCE_FILLED_SHARE * len(levels):
-        raise InteleqError(f"{path}: not music to steer by: its sound fills {filled} of the {len(levels)} bands "
+    filled, of = _bands_filled(audio.mean(axis=1), info.sample_rate)
+    if filled < REFERENCE_FILLED_SHARE * of:
+        raise InteleqError(f"{track}: not music to steer by: its sound fills {filled} of {of} third-octave bands "
                            f"(within {REFERENCE_SPAN_DB:g} dB of its loudest); a tone or a narrow sound?")
-    return Preset(REFERENCE, f"the long-term balance of {path.name}", str(path), (),
-                  Target(bands, tuple(levels), None, info.sample_rate * 0.45))
+    return balance.levels_db(), info.sample_rate
+
+
+def _bands_filled(mono: np.ndarray, sample_rate: int) -> tuple[int, int]:
+    """How many third-octave bands from 31.5 Hz up to 16 kHz (or 0.45 x the rate) hold sound
+    within REFERENCE_SPAN_DB of the loudest: a long-term spectrum (Welch), not the engine's
+    few wide filters, whose skirts let a tone reach every band."""
+    from scipy import signal
+
+    frequencies, psd = signal.welch(mono, sample_rate, nperseg=min(len(mono), 8192))
+    centres = 1000.0 * 2.0 ** (np.arange(-15, 13) / 3)  # 31.5 Hz .. 16 kHz
+    centres = centres[centres * 2 ** (1 / 6) < 0.45 * sample_rate]
+    powers = np.array([psd[(frequencies >= c / 2 ** (1 / 6)) & (frequencies < c * 2 ** (1 / 6))].sum()
+                       for c in centres])
+    levels = 10 * np.log10(np.maximum(powers, 1e-30))
+    return int(np.count_nonzero(levels > levels.max() - REFERENCE_SPAN_DB)), len(centres)
 
 
 def conditioned(block: np.ndarray) -> np.ndarray:

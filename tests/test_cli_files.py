@@ -10,7 +10,7 @@ import soundfile as sf
 from inteleq_rt.demo import demo_clip
 from inteleq_rt.resources import shipped_presets
 
-from .conftest import run_cli
+from .conftest import run_cli, sine
 
 
 def write_clip(path, rate: int, channels: int, seconds: float = 2.0, subtype: str = "PCM_16"):
@@ -132,12 +132,13 @@ def test_demo_runs_without_a_device(tmp_path):
     assert run_cli("demo", "--out-dir", str(tmp_path / "demo")).returncode == 1  # no silent overwrite
 
 
-@pytest.mark.parametrize("fault", ["nan", "silent", "one-sample", "all-nan"])
+@pytest.mark.parametrize("fault", ["nan", "silent", "one-sample", "all-nan", "tone"])
 def test_a_reference_is_heard_as_an_input_is_and_refused_when_it_holds_no_music(tmp_path, fault):
     source, reference, output = tmp_path / "in.wav", tmp_path / "ref.wav", tmp_path / "out.wav"
     audio = write_clip(source, 44100, 2, seconds=6.0)
     bad = {"nan": np.where(np.arange(len(audio))[:, None] % 5000 < 10, np.nan, audio[::-1]),
-           "silent": np.zeros_like(audio), "one-sample": audio[:1], "all-nan": np.full_like(audio, np.nan)}[fault]
+           "silent": np.zeros_like(audio), "one-sample": audio[:1], "all-nan": np.full_like(audio, np.nan),
+           "tone": sine(440, 6.0, 44100)}[fault]
     sf.write(str(reference), bad.astype(np.float32), 44100, subtype="FLOAT")
     result = run_cli("process", str(source), "-o", str(output), "--reference", str(reference))
     if fault == "nan":  # a few bad samples: heard as silence, the rest steers
@@ -148,7 +149,8 @@ def test_a_reference_is_heard_as_an_input_is_and_refused_when_it_holds_no_music(
     else:
         assert result.returncode == 1 and not output.exists()
         lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and "ref.wav: a reference needs 3 s of music" in lines[0], result.stderr
+        expected = "not music to steer by" if fault == "tone" else "a reference needs 3 s of music"
+        assert len(lines) == 1 and f"ref.wav: {expected}" in lines[0], result.stderr
 
 
 def test_one_file_keeps_its_tags_and_artwork_as_a_folder_run_does(tmp_path):
@@ -275,3 +277,22 @@ def test_output_formats_and_devices_that_cannot_be_are_said_in_our_words(tmp_pat
         assert listing.returncode == 1 and "no audio devices" in listing.stderr
     else:  # a machine with a sound card lists it
         assert listing.returncode == 0 and listing.stdout.strip()
+
+
+def test_a_folder_of_references_is_averaged_and_each_checked(tmp_path):
+    from inteleq_rt.engine.config import band_set
+    from inteleq_rt.track import reference_preset
+
+    folder = tmp_path / "refs"
+    folder.mkdir()
+    bright = write_clip(folder / "a.wav", 44100, 2, seconds=5.0)
+    sf.write(str(folder / "b.wav"), np.ascontiguousarray(np.cumsum(bright, axis=0) * 0.02 % 1.0 - 0.5).astype(
+        np.float32), 44100)
+    bands = band_set("paper")
+    one = [np.array(reference_preset(folder / name, bands).target.levels_db) for name in ("a.wav", "b.wav")]
+    both = reference_preset(folder, bands)
+    np.testing.assert_allclose(both.target.levels_db, np.mean(one, axis=0), atol=1e-9)
+    assert "2 tracks averaged" in both.description
+    sf.write(str(folder / "c.wav"), sine(440, 5.0, 44100), 44100)
+    with pytest.raises(Exception, match="c.wav: not music to steer by"):
+        reference_preset(folder, bands)

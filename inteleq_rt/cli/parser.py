@@ -63,8 +63,9 @@ def _engine_options() -> argparse.ArgumentParser:
                        help="preset: the genre's EQ as written; match: steer each band toward the "
                             "genre's target balance from the measured levels (default: preset; "
                             "match with --reference)")
-    group.add_argument("--reference", type=Path, metavar="FILE",
-                       help="match mode steers toward this track's long-term balance instead of a genre's")
+    group.add_argument("--reference", type=Path, metavar="FILE|DIR",
+                       help="match mode steers toward this track's long-term balance instead of a genre's "
+                            "(a folder: its tracks' balances averaged)")
     group.add_argument("--amount", type=float, default=100.0, metavar="PERCENT",
                        help="scale every EQ gain, 0-100 (default: 100)")
     group.add_argument("--crossfade", type=float, default=2.0, metavar="SECONDS",

@@ -67,8 +67,10 @@ def fingerprint(options: Options, output_format: str = "") -> str:
     if options.automatic:
         folder = weights_dir(options.weights)
         parts["model"] = _files_digest([p for p in folder.iterdir() if p.suffix in (".json", ".msgpack")])
-    if options.reference is not None:
-        parts["reference"] = content_hash(options.reference)
+    if options.reference is not None:  # a track, or a folder of them: their bytes
+        reference = Path(options.reference)
+        parts["reference"] = _files_digest(sorted(p for p in reference.rglob("*") if p.is_file())
+                                           if reference.is_dir() else [reference])
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
