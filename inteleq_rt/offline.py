@@ -52,6 +52,14 @@ class _Render:
     clipped: int = 0
     frames: int = 0
 
+    def count_peaks(self, block: np.ndarray, between: TruePeak) -> None:
+        """The sample peak, the samples beyond full scale and the true peak, of what is written
+        (or, for a lossy output, of what decodes)."""
+        self.peak = max(self.peak, float(np.max(np.abs(block))))
+        self.clipped += int(np.count_nonzero(np.abs(block) > 1.0))
+        between.add(block)
+        self.true_peak = between.peak
+
 
 def _render(source: Path, temporary: Path, info: files.AudioInfo, container: str, subtype: str,
             options: Options, presets: dict, model, plan: TrackPlan | None) -> _Render:
@@ -74,25 +82,20 @@ def _render(source: Path, temporary: Path, info: files.AudioInfo, container: str
 
     with sf.SoundFile(str(temporary), "w", info.sample_rate, info.channels, subtype, format=container) as writer:
         for result in render_blocks(session.engine, heard(files.stream(source)), session.after_block):
-            made.peak = max(made.peak, float(np.max(np.abs(result))))
-            made.clipped += int(np.count_nonzero(np.abs(result) > 1.0))
-            between.add(result)
+            made.count_peaks(result, between)
             made.loudness_out.add(result)
             writer.write(made.quantize(result))
             made.frames += result.shape[0]
-    made.true_peak = between.peak
     return made
 
 
 def _decode(made: _Render, temporary: Path) -> None:
     """A lossy output's peaks as a listener decodes it (encoders overshoot the ceiling)."""
-    decoded = TruePeak(made.session.engine.config.sample_rate, made.session.engine.config.channels)
+    config = made.session.engine.config
+    decoded = TruePeak(config.sample_rate, config.channels)
     made.peak, made.clipped = 0.0, 0
     for block in files.stream(temporary):
-        made.peak = max(made.peak, float(np.max(np.abs(block))))
-        made.clipped += int(np.count_nonzero(np.abs(block) >= 1.0))
-        decoded.add(block)
-    made.true_peak = decoded.peak
+        made.count_peaks(block, decoded)
 
 
 def _plan(source: Path, info: files.AudioInfo, options: Options, presets: dict, model) -> TrackPlan:
