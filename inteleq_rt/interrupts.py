@@ -10,7 +10,9 @@ frame cannot), without the stray traceback.
 
 Once a command's work is done (its output renamed into place, a live stream stopped), a
 signal no longer interrupts: the command finishes its summary and exits as done, rather than
-exit 130 over a complete output. ``committing`` holds signals back across the rename itself.
+exit 130 over a complete output. ``committing`` holds signals back across the rename itself:
+in Python, not with a signal mask, which covers only the thread that sets it (a signal that
+another thread receives still runs its Python handler in the main thread).
 """
 
 from __future__ import annotations
@@ -24,7 +26,21 @@ from contextlib import contextmanager
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _swallowed = threading.Event()
-_state = {"installed": False, "finish_on_commit": False}
+_state = {"installed": False, "finish_on_commit": False, "holding": False, "pending": False}
+
+
+def on_signal(_number: int, _frame) -> None:
+    """The handler: KeyboardInterrupt, or noted for later while an output is being committed."""
+    if held_back():
+        return
+    raise KeyboardInterrupt
+
+
+def held_back() -> bool:
+    """Inside ``committing``: the signal is noted and raised when the rename is done."""
+    if _state["holding"]:
+        _state["pending"] = True
+    return _state["holding"]
 
 
 def _raise_again() -> None:
@@ -46,7 +62,7 @@ def install(finish_on_commit: bool = False) -> None:
     when started where SIGINT was ignored (a background job), and none is lost.
     ``finish_on_commit``: the command writes one output, and finishes once it is in place."""
     for number in SIGNALS:
-        signal.signal(number, signal.default_int_handler)
+        signal.signal(number, on_signal)
     sys.unraisablehook = _unraisable
     if not _state["installed"]:
         threading.Thread(target=_raise_again, name="interrupt again", daemon=True).start()
@@ -64,15 +80,19 @@ def finish() -> None:
 
 @contextmanager
 def committing() -> Iterator[None]:
-    """Around the rename that puts an output in place: no signal lands in between, and for a
-    command of one output (``install(finish_on_commit=True)``) the rename finishes it."""
+    """Around the rename that puts an output in place: a signal that arrives meanwhile is
+    raised after it (a handler that consults ``held_back`` defers it), and for a command of one
+    output (``install(finish_on_commit=True)``) the rename finishes the command instead."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    _state.update(holding=True, pending=False)
     try:
         yield
         if _state["finish_on_commit"]:
             finish()
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        pending = _state["pending"] and not _state["finish_on_commit"]
+        _state.update(holding=False, pending=False)
+    if pending:
+        raise KeyboardInterrupt

@@ -98,6 +98,7 @@ def test_targets_round_trip_and_bad_targets_are_named(tmp_path):
 
 def test_targets_for_an_unknown_preset_are_refused(tmp_path):
     (tmp_path / "mine.toml").write_text(GOOD)
+    (tmp_path / "flat.toml").write_text((shipped_presets() / "flat.toml").read_text())  # every folder has it
     write_targets(tmp_path / "targets.toml", {"polka": {"levels_db": [-3.0, -6.0], "spread_db": [1.0, 1.0],
                                                        "clips": 1}}, BANDS, "c", 11025.0)
     with pytest.raises(PresetError, match="polka: no preset of that name"):

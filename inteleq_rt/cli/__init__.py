@@ -41,8 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(command).parse_args(argv[1:] if command else argv)
     interrupts.install(finish_on_commit=_writes_one_output(command, args))
     try:
+        return _run(command, args)
+    finally:
+        interrupts.finish()  # the command is over: no signal cuts its exit short
+
+
+def _run(command: str | None, args) -> int:
+    try:
         return _runner(command)(args)
     except KeyboardInterrupt:
+        interrupts.finish()  # stopping already: a second signal must not cut this line short
         print(f"{PROG}: interrupted; no output was left behind", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import interrupts
 from ..errors import InteleqError
 
 CLUSTER_EXTRA = "pip install 'inteleq-rt[cluster]'"
@@ -80,6 +81,8 @@ def worker_cached(key: Any, load: Callable[[], Any]) -> Any:
 def _on_interrupt(_signal: int, _frame) -> None:
     if not _busy:  # between tasks: nothing to clean up
         os._exit(130)
+    if interrupts.held_back():  # an output and its record are going into place: after that
+        return
     for number in (signal.SIGINT, signal.SIGTERM):  # once: the clean-up itself must not be cut short
         signal.signal(number, signal.SIG_IGN)
     raise KeyboardInterrupt
