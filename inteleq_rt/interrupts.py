@@ -6,7 +6,8 @@ and the run carries on: a Ctrl+C in the first second of ``process`` was lost and
 file rendered. ``install`` routes these signals to KeyboardInterrupt (SIGHUP too: a closed
 terminal must not leave a classifier's shared memory behind) and, when one is swallowed that
 way, raises it again in the main thread at once (from a helper thread, since the swallowing
-frame cannot), without the stray traceback.
+frame cannot), without the stray traceback. One interrupt is raised per command: further
+signals while it cleans up are ignored (SIGKILL still ends it).
 
 Once a command's work is done (its output renamed into place, a live stream stopped), a
 signal no longer interrupts: the command finishes its summary and exits as done, rather than
@@ -26,13 +27,16 @@ from contextlib import contextmanager
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _swallowed = threading.Event()
-_state = {"installed": False, "finish_on_commit": False, "holding": False, "pending": False}
+_state = {"installed": False, "finish_on_commit": False, "holding": False, "pending": False, "raised": False}
 
 
 def on_signal(_number: int, _frame) -> None:
-    """The handler: KeyboardInterrupt, or noted for later while an output is being committed."""
-    if held_back():
+    """The handler: KeyboardInterrupt, once (what follows it is the command cleaning up and
+    saying so, which a second signal must not cut short), or noted for later while an output
+    is being committed."""
+    if held_back() or _state["raised"]:
         return
+    _state["raised"] = True
     raise KeyboardInterrupt
 
 
@@ -52,6 +56,7 @@ def _raise_again() -> None:
 
 def _unraisable(unraisable, previous=sys.unraisablehook) -> None:
     if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        _state["raised"] = False  # it never reached the command: raise it again
         _swallowed.set()
     else:
         previous(unraisable)
@@ -66,7 +71,7 @@ def install(finish_on_commit: bool = False) -> None:
     sys.unraisablehook = _unraisable
     if not _state["installed"]:
         threading.Thread(target=_raise_again, name="interrupt again", daemon=True).start()
-    _state.update(installed=True, finish_on_commit=finish_on_commit)
+    _state.update(installed=True, finish_on_commit=finish_on_commit, raised=False)
 
 
 def finish() -> None:

@@ -262,8 +262,14 @@ EARLY = [0.3, 0.9, 1.1, 1.4]
 EVERY_MOMENT = [round(0.1 + 0.15 * k, 2) for k in range(20)]
 
 
+# An interrupted run may also end killed by the SIGINT Python sends itself when a KeyboardInterrupt
+# escapes after the clean-up (seen 1 in 20 here, after the message; a shell shows both as 130).
+INTERRUPTED = (130, -signal.SIGINT)
+
+
 @pytest.mark.parametrize("moments", [pytest.param(EARLY, id="early"),
-                                     pytest.param(EVERY_MOMENT, id="every-moment", marks=pytest.mark.slow)])
+                                     pytest.param(EVERY_MOMENT, id="every-moment",
+                                                  marks=[pytest.mark.slow, pytest.mark.stress])])
 def test_ctrl_c_at_any_moment_of_process_stops_it(tmp_path, moments):
     """A Ctrl+C that landed in a garbage-collector callback (JAX's) was lost, and the whole file
     rendered: every moment of start-up is tried, with SIGINT and SIGTERM in turn."""
@@ -273,13 +279,14 @@ def test_ctrl_c_at_any_moment_of_process_stops_it(tmp_path, moments):
     for number, after_s in enumerate(moments):
         chosen = (signal.SIGINT, signal.SIGTERM)[number % 2]
         code, took, stderr = _interrupt_at(source, output, after_s, chosen)
-        assert code == 130 and "interrupted; no output was left behind" in stderr, (after_s, stderr)
+        assert code in INTERRUPTED and "interrupted; no output was left behind" in stderr, (after_s, code, stderr)
         assert "Traceback" not in stderr and "ignored" not in stderr, stderr
         assert took < 3.0, (after_s, took)  # within a second measured here; a loaded CI core is slower
         assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav"]
 
 
 @pytest.mark.slow
+@pytest.mark.stress
 def test_an_interrupt_at_the_end_of_a_render_never_reports_a_complete_output_as_interrupted(tmp_path):
     """Signals across the moment the output is renamed into place: each run either finished
     (exit 0, the output whole) or was interrupted (exit 130, no output), never both."""
@@ -301,11 +308,11 @@ def test_an_interrupt_at_the_end_of_a_render_never_reports_a_complete_output_as_
         if job.returncode == 0:
             assert sf.info(str(output)).frames == 300 * rate and "wrote" in stdout
         else:
-            assert job.returncode == 130 and not output.exists(), (job.returncode, stderr)
+            assert job.returncode in INTERRUPTED and not output.exists(), (job.returncode, stderr)
         assert "Traceback" not in stderr
         assert not list(tmp_path.glob(".*partial*"))
-        outcomes.add(job.returncode)
-    assert outcomes == {0, 130}  # the signals did land on both sides of the rename
+        outcomes.add(job.returncode == 0)
+    assert outcomes == {True, False}  # the signals did land on both sides of the rename
 
 
 def test_a_pipe_a_device_and_text_named_mp3_get_one_line_each(tmp_path):

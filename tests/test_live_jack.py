@@ -338,7 +338,7 @@ def test_the_live_benchmark_stopped_by_sigterm_stops_its_jackd(tmp_path):
 
 @pytest.mark.parametrize("moments", [pytest.param([0.1, 0.6], id="two"),
                                      pytest.param([0.05 * k for k in range(1, 21)], id="twenty",
-                                                  marks=pytest.mark.slow)])
+                                                  marks=[pytest.mark.slow, pytest.mark.stress])])
 def test_sigterm_at_any_moment_of_a_live_run_ends_with_its_summary(jack_server, moments):
     for after_s in moments:
         live = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", "system, JACK", "--genre", "jazz"],

@@ -39,15 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     args = build_parser(command).parse_args(argv[1:] if command else argv)
-    interrupts.install(finish_on_commit=_writes_one_output(command, args))
-    try:
-        return _run(command, args)
-    finally:
-        interrupts.finish()  # the command is over: no signal cuts its exit short
-
-
-def _run(command: str | None, args) -> int:
-    try:
+    try:  # from the first handler on, an interrupt lands inside this try (3.11 checks for
+        # signals at every call and loop, install's own loop included)
+        interrupts.install(finish_on_commit=_writes_one_output(command, args))
         return _runner(command)(args)
     except KeyboardInterrupt:
         interrupts.finish()  # stopping already: a second signal must not cut this line short
@@ -66,3 +60,5 @@ def _run(command: str | None, args) -> int:
     except Exception as error:  # never a traceback
         print(f"{PROG}: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        interrupts.finish()  # the command is over: no signal cuts its exit short
