@@ -268,6 +268,7 @@ def test_a_vanished_device_ends_the_run_with_what_was_done_kept(tmp_path, comman
     assert stderr.strip().splitlines()[-1].endswith("the device stopped calling back: disconnected, "
                                                     "or its audio server stopped")
     assert "Assertion" not in stderr and "Traceback" not in stderr
+    assert not list(Path("/dev/shm").glob(f"*{server.name}*"))  # nothing of the dead server's left
     summary = json.loads(report.read_text())["summary"]
     assert "stopped calling back" in summary["stopped_by_error"]
     if command == "play":

@@ -6,9 +6,11 @@ Each server runs under its own name; clients find it through ``JACK_DEFAULT_SERV
 
 from __future__ import annotations
 
+import glob
 import os
 import subprocess
 import time
+from pathlib import Path
 
 
 class JackServer:
@@ -54,5 +56,8 @@ class JackServer:
     def release_registry_slot(self) -> None:
         """A killed jackd keeps its entry in JACK's machine-wide registry of 8 servers, so a
         few crashes would stop every later server from starting. jackd reclaims a dead
-        entry under its own name, and a clean stop then frees it."""
+        entry under its own name, and a clean stop then frees it. The semaphores its clients
+        left in /dev/shm (a client cannot close against a dead server) go too."""
         JackServer(self.name).stop()
+        for leftover in Path("/dev/shm").glob(f"jack_sem.*_{glob.escape(self.name)}_*"):
+            leftover.unlink(missing_ok=True)
