@@ -176,12 +176,11 @@ def _bands_filled(mono: np.ndarray, sample_rate: int) -> tuple[int, int]:
     from scipy import signal
 
     frequencies, psd = signal.welch(mono, sample_rate, nperseg=min(len(mono), 8192))
-    centres = 1000.0 * 2.0 ** (np.arange(-15, 13) / 3)  # 31.5 Hz .. 16 kHz
-    centres = centres[centres * 2 ** (1 / 6) < 0.45 * sample_rate]
-    powers = np.array([psd[(frequencies >= c / 2 ** (1 / 6)) & (frequencies < c * 2 ** (1 / 6))].sum()
-                       for c in centres])
+    bands = [(low, high) for low, high in band_set("third-octave")
+             if low >= 27.0 and high <= 18_000.0 and high < 0.45 * sample_rate]  # 31.5 Hz .. 16 kHz
+    powers = np.array([psd[(frequencies >= low) & (frequencies < high)].sum() for low, high in bands])
     levels = 10 * np.log10(np.maximum(powers, 1e-30))
-    return int(np.count_nonzero(levels > levels.max() - REFERENCE_SPAN_DB)), len(centres)
+    return int(np.count_nonzero(levels > levels.max() - REFERENCE_SPAN_DB)), len(bands)
 
 
 def conditioned(block: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import sys
 
 from .. import interrupts
 from ..errors import InteleqError
-from .parser import PROG, SUBCOMMANDS, build_parser
+from .parser import PROG, SUBCOMMANDS, build_parser, names_folders
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -32,7 +32,7 @@ def _writes_one_output(command: str | None, args) -> bool:
     outputs are many, each committed on its own)."""
     if command == "analyze":
         return True
-    return command == "process" and len(args.input) == 1 and not args.input[0].is_dir()
+    return command == "process" and not names_folders(args.input)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from ..engine import config as defaults
 from ..errors import InteleqError
 from ..options import Options
 from ..session import Outcome
-from .parser import PROG
+from .parser import PROG, names_folders
 
 EXIT_ERROR = 1
 
@@ -62,7 +62,7 @@ def run_monitor(args: argparse.Namespace) -> int:
 
 
 def run_process(args: argparse.Namespace) -> int:
-    if len(args.input) > 1 or args.input[0].is_dir():
+    if names_folders(args.input):
         if args.output is None:
             raise InteleqError("process: -o/--output names the folder to write into")
         from .library import run_process_folders

@@ -13,6 +13,11 @@ PROG = "inteleq-rt"
 SUBCOMMANDS = ("process", "analyze", "presets", "demo", "train", "classify", "bench", "plugins")
 
 
+def names_folders(inputs: list[Path]) -> bool:
+    """Whether `process` inputs are a library run's (several, or a folder) rather than one file."""
+    return len(inputs) > 1 or inputs[0].is_dir()
+
+
 def _weights_option(parser) -> None:
     parser.add_argument("--weights", metavar="NAME|DIR", default=None,
                         help=f"genre model: a folder, or a name looked up in ${WEIGHTS_ENV}, the user's "

@@ -46,13 +46,13 @@ def read_info(path: Path) -> AudioInfo:
         with _decoder_notes_silenced():
             info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as error:
-        raise AudioError(f"{path}: not a readable audio file ({_opening_error(error, path)})") from None
+        raise AudioError(f"{path}: not a readable audio file ({_opening_error(error)})") from None
     if info.frames <= 0:
         raise AudioError(f"{path}: holds no audio frames")
     return AudioInfo(info.samplerate, info.channels, info.frames, info.format, info.subtype)
 
 
-def _opening_error(error: Exception, path: Path) -> str:
+def _opening_error(error: Exception) -> str:
     """libsndfile's reason, without its "Error opening 'path': " and without its guess of a
     pipe for any regular file whose contents it does not know."""
     reason = str(error).split(": ", 1)[-1] if str(error).startswith("Error opening") else str(error)
@@ -118,15 +118,15 @@ def _nearest_subtypes(subtype: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=None)
-def can_write(container: str, subtype: str) -> bool:
-    """Whether libsndfile really writes ``subtype`` into ``container``: its own check_format
-    says yes to pairs it then refuses (MPEG layer III in WAV), so a few frames are written to
-    memory."""
+def can_write(container: str, subtype: str, sample_rate: int = 48_000, channels: int = 1) -> bool:
+    """Whether libsndfile really writes ``subtype`` into ``container`` at this rate and channel
+    count: its own check_format says yes to pairs it then refuses (MPEG layer III in WAV), and
+    the codecs have limits of their own (Opus's rates), so a few frames are written to memory."""
     if not sf.check_format(container, subtype):
         return False
     try:
-        with sf.SoundFile(io.BytesIO(), "w", 48_000, 1, subtype, format=container) as probe:
-            probe.write(np.zeros(64, np.float32))
+        with sf.SoundFile(io.BytesIO(), "w", sample_rate, channels, subtype, format=container) as probe:
+            probe.write(np.zeros((64, channels), np.float32))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         return False
     return True
@@ -141,7 +141,7 @@ def output_format(path: Path, like: AudioInfo) -> tuple[str, str]:
                        sf.default_subtype(container))
     if subtype is None or not can_write(container, subtype):
         raise AudioError(f"{path}: cannot write {Path(path).suffix} files")
-    if not _holds(container, subtype, like.sample_rate, like.channels):
+    if not can_write(container, subtype, like.sample_rate, like.channels):
         limits = CODEC_LIMITS.get(subtype, "")
         raise AudioError(f"{path}: {container} {subtype} cannot hold this input's {like.sample_rate} Hz, "
                          f"{like.channels}-channel audio{'; ' + limits if limits else ''}: choose another format")
@@ -151,17 +151,6 @@ def output_format(path: Path, like: AudioInfo) -> tuple[str, str]:
 # What the lossy codecs take, said in words (libsndfile says "Format not recognised").
 CODEC_LIMITS = {"OPUS": "Opus takes 8, 12, 16, 24 or 48 kHz, up to 8 channels",
                 "MPEG_LAYER_III": "MP3 takes 1 or 2 channels at 8-48 kHz"}
-
-
-@functools.lru_cache(maxsize=None)
-def _holds(container: str, subtype: str, sample_rate: int, channels: int) -> bool:
-    """Whether libsndfile opens ``container``/``subtype`` for this rate and channel count."""
-    try:
-        with sf.SoundFile(io.BytesIO(), "w", sample_rate, channels, subtype, format=container):
-            pass
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
-        return False
-    return True
 
 
 def format_note(container: str, subtype: str, like: AudioInfo) -> str:
