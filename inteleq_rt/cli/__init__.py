@@ -24,7 +24,7 @@ def _runner(command: str | None):
 
     return {None: audio.run_monitor, "process": audio.run_process, "analyze": audio.run_analyze,
             "classify": library.run_classify, "demo": audio.run_demo, "train": tools.run_train,
-            "bench": tools.run_bench, "presets": tools.run_presets, "plugins": tools.run_plugins}[command]
+            "bench": tools.run_bench, "presets": tools.run_presets, "targets": tools.run_targets, "plugins": tools.run_plugins}[command]
 
 
 def _writes_one_output(command: str | None, args) -> bool:

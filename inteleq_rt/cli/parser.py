@@ -10,7 +10,7 @@ from ..options import BAND_SETS, MODES, PLUGIN_POSITIONS
 from ..resources import DEFAULT_MODEL, PRESETS_ENV, WEIGHTS_ENV
 
 PROG = "inteleq-rt"
-SUBCOMMANDS = ("process", "analyze", "presets", "demo", "train", "classify", "bench", "plugins")
+SUBCOMMANDS = ("process", "analyze", "presets", "targets", "demo", "train", "classify", "bench", "plugins")
 
 
 def names_folders(inputs: list[Path]) -> bool:
@@ -114,7 +114,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(
             prog=PROG, parents=[engine],
             description="Genre-aware real-time equalizer. With no command, monitors a live input "
-                        "through the EQ. Commands: process (files), analyze, classify, train, bench, presets, plugins, demo; "
+                        "through the EQ. Commands: process (files), analyze, classify, train, targets, bench, presets, plugins, demo; "
                         f"`{PROG} COMMAND --help` for each.",
             epilog=f"examples:\n  {PROG} --list-devices\n  {PROG} --device 2 --genre jazz\n"
                    f"  {PROG} --device \"system, JACK\" --mode match --genre hiphop\n"
@@ -259,6 +259,16 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(prog=f"{PROG} plugins",
                                          description="List a VST3 plugin's parameters, their values and ranges.")
         parser.add_argument("plugin", metavar="PATH[:NAME=VALUE,...]")
+        return parser
+    if command == "targets":
+        parser = argparse.ArgumentParser(
+            prog=f"{PROG} targets",
+            description="Measure each genre's tonal range (1/3-octave balance: median and 10th-90th percentiles "
+                        "across songs, 31.5 Hz-16 kHz, each band from the songs that reach it) from folders of "
+                        "genre folders (GTZAN's genre names are mapped to ours).")
+        parser.add_argument("folders", type=Path, nargs="+", metavar="DATASET")
+        parser.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.toml")
+        parser.add_argument("--force", action="store_true", help="overwrite an existing output")
         return parser
     if command == "presets":
         parser = argparse.ArgumentParser(prog=f"{PROG} presets",

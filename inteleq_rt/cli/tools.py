@@ -201,6 +201,28 @@ def _validate_presets(args: argparse.Namespace) -> int:
     return EXIT_ERROR if failures else 0
 
 
+def run_targets(args: argparse.Namespace) -> int:
+    """Every genre's tonal range from the folders, written as the EQ's ranges file."""
+    from ..io.atomic import AtomicOutput, check_can_write
+    from ..tonal.targets import ranges_from_folders, write_ranges
+
+    for folder in args.folders:
+        if not folder.is_dir():
+            raise InteleqError(f"{folder}: not a folder of genre folders")
+    check_can_write(args.output, args.force)
+    ranges = ranges_from_folders(args.folders)
+    how = (f"Written by `inteleq-rt targets {' '.join(f.name for f in args.folders)}`: per genre, each song's\n"
+           "1/3-octave balance (Welch, mono, silence left out, dB re its median band below 10 kHz), then the\n"
+           "median and 10th-90th percentiles across songs, per band from the songs that reach it.")
+    with AtomicOutput(args.output) as temporary:
+        write_ranges(temporary, ranges, how)
+    for genre, r in ranges.items():
+        print(f"{genre:<11} {r.songs:4d} songs, {r.artists:3d} artists; bands with a range: "
+              f"{int((r.songs_per_band >= 3).sum())} of {len(r.songs_per_band)}")
+    print(f"wrote {args.output}")
+    return 0
+
+
 def run_presets(args: argparse.Namespace) -> int:
     from ..engine.presets import load_presets
 

@@ -67,6 +67,7 @@ class Preset:
 
 FLAT = "flat"  # the preset that changes nothing: what silence and non-music get
 TARGETS_FILE = "targets.toml"
+RANGES_FILE = "ranges.toml"  # each genre's tonal range (inteleq_rt/tonal/targets.py)
 _TOP_KEYS = {"name", "description", "source", "eq"}
 _FILTER_KEYS = {"type", "frequency_hz", "gain_db", "q"}
 _TARGET_KEYS = {"bands_hz", "levels_db", "spread_db", "clips", "corpus", "measured_below_hz"}
@@ -213,9 +214,13 @@ def load_preset_file(path: Path) -> Preset:
 
 
 def validate_file(path: Path) -> None:
-    """Validate one file as what its name says it is: the targets file or a preset."""
+    """Validate one file as what its name says it is: the targets file, the ranges file or a preset."""
     if Path(path).name == TARGETS_FILE:
         load_targets(Path(path))
+    elif Path(path).name == RANGES_FILE:
+        from ..tonal.targets import read_ranges
+
+        read_ranges(Path(path))
     else:
         load_preset_file(Path(path))
 
@@ -227,7 +232,7 @@ def load_presets(directory: Path | None = None, targets: Path | None = None) -> 
     from ..resources import presets_dir
 
     directory = presets_dir(directory)
-    files = sorted(p for p in Path(directory).glob("*.toml") if p.name != TARGETS_FILE)
+    files = sorted(p for p in Path(directory).glob("*.toml") if p.name not in (TARGETS_FILE, RANGES_FILE))
     if not files:
         raise PresetError(f"{directory}: no preset files (*.toml) found")
     presets = {preset.name: preset for preset in map(load_preset_file, files)}

@@ -1,0 +1,71 @@
+"""A correction curve (dB per 1/3-octave band) as a few broad EQ filters pedalboard runs.
+
+A mastering correction is smooth: a shelf for the lows, octave-wide peaks through the
+middle, a shelf for the air. Gains are fitted by least squares on the filters' responses
+(RBJ cookbook biquads, what pedalboard's filters are), refined twice since shelves and peaks
+add in dB only nearly; a small ridge keeps neighbouring filters from fighting each other.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..engine.presets import EqFilter
+from .spectrum import CENTRES_HZ
+
+SHELF_Q = 1 / math.sqrt(2)
+PEAK_Q = 1.0  # ~1.4 octaves between the -3 dB points: broad, never a narrow boost
+# (kind, frequency): the broad filters a correction is made of
+LAYOUT: tuple[tuple[str, float], ...] = (
+    ("low_shelf", 60.0), ("peak", 125.0), ("peak", 250.0), ("peak", 500.0), ("peak", 1000.0),
+    ("peak", 2000.0), ("peak", 4000.0), ("peak", 8000.0), ("high_shelf", 12_000.0))
+RIDGE = 0.02
+FIT_RATE = 48_000  # the responses are the same at any rate well above 16 kHz
+
+
+def response_db(filters: tuple[EqFilter, ...], frequencies_hz: np.ndarray, sample_rate: float = FIT_RATE) -> np.ndarray:
+    """The chain's magnitude response in dB at these frequencies (0 dB above Nyquist)."""
+    total = np.zeros(len(frequencies_hz))
+    z = np.exp(-1j * 2 * np.pi * np.minimum(frequencies_hz, sample_rate / 2) / sample_rate)
+    for f in filters:
+        b, a = _biquad(f, sample_rate)
+        h = (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
+        total += 20 * np.log10(np.abs(h))
+    return total
+
+
+def _biquad(f: EqFilter, rate: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    gain = 10 ** (f.gain_db / 40)
+    w = 2 * math.pi * min(f.frequency_hz, 0.49 * rate) / rate
+    alpha, cos = math.sin(w) / (2 * f.q), math.cos(w)
+    if f.kind == "peak":
+        return (1 + alpha * gain, -2 * cos, 1 - alpha * gain), (1 + alpha / gain, -2 * cos, 1 - alpha / gain)
+    root = 2 * math.sqrt(gain) * alpha
+    sign = 1 if f.kind == "low_shelf" else -1
+    b = (gain * ((gain + 1) - sign * (gain - 1) * cos + root),
+         sign * 2 * gain * ((gain - 1) - sign * (gain + 1) * cos),
+         gain * ((gain + 1) - sign * (gain - 1) * cos - root))
+    a = ((gain + 1) + sign * (gain - 1) * cos + root,
+         -sign * 2 * ((gain - 1) + sign * (gain + 1) * cos),
+         (gain + 1) + sign * (gain - 1) * cos - root)
+    return b, a
+
+
+def _filters(gains: np.ndarray) -> tuple[EqFilter, ...]:
+    return tuple(EqFilter(kind, frequency, float(gain), SHELF_Q if kind != "peak" else PEAK_Q)
+                 for (kind, frequency), gain in zip(LAYOUT, gains))
+
+
+def fit_filters(curve_db: np.ndarray, weights: np.ndarray | None = None, max_gain_db: float = 6.0) -> tuple[EqFilter, ...]:
+    """Broad filters whose response follows ``curve_db`` (one value per tonal band), each
+    gain within +-max_gain_db; ``weights`` (0..1 per band) say where the curve matters."""
+    weights = np.ones(len(curve_db)) if weights is None else weights
+    unit = np.stack([response_db(_filters(np.eye(len(LAYOUT))[i]), CENTRES_HZ) for i in range(len(LAYOUT))], axis=1)
+    gains = np.zeros(len(LAYOUT))
+    for _ in range(3):
+        residual = curve_db - response_db(_filters(gains), CENTRES_HZ)
+        lhs = unit.T @ (unit * weights[:, None]) + RIDGE * np.eye(len(LAYOUT))
+        gains = np.clip(gains + np.linalg.solve(lhs, unit.T @ (weights * residual)), -max_gain_db, max_gain_db)
+    return tuple(f for f in _filters(np.round(gains, 2)) if f.gain_db != 0.0)

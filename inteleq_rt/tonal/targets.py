@@ -1,0 +1,113 @@
+"""Each genre's tonal range: the spread of today's masters' balances, band by band.
+
+A genre is not one curve: songs of one genre differ from their genre's mean by ~5 dB RMS
+over the bands, while a mastering-sized EQ error is ~2 dB. So a target is the median and
+the 10th-90th percentiles across songs per 1/3-octave band, with how many songs (and
+artists) reached each band: a corpus band-limited at 11 kHz (GTZAN) says nothing above it.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..engine.presets import RANGES_FILE, read_toml
+from ..errors import InteleqError
+from .spectrum import BANDS, CENTRES_HZ, file_balance
+
+LOW_PERCENTILE, HIGH_PERCENTILE = 10.0, 90.0
+MIN_SONGS_PER_BAND = 3  # fewer songs reached a band: no range there (the rule leaves it alone)
+
+
+@dataclass(frozen=True)
+class GenreRange:
+    """One genre's balances across songs (dB relative to each song's median band below
+    10 kHz; NaN where fewer than MIN_SONGS_PER_BAND songs reached the band)."""
+
+    genre: str
+    median_db: np.ndarray
+    low_db: np.ndarray  # LOW_PERCENTILE across songs
+    high_db: np.ndarray  # HIGH_PERCENTILE
+    songs_per_band: np.ndarray
+    songs: int
+    artists: int  # distinct known artists (GTZAN names none)
+    corpus: str = ""
+
+
+def build_range(genre: str, balances: np.ndarray, artists: int, corpus: str = "") -> GenreRange:
+    """The range of ``balances`` (songs x bands, NaN where a song did not reach a band)."""
+    balances = np.atleast_2d(balances)
+    counts = np.isfinite(balances).sum(axis=0)
+    enough = counts >= MIN_SONGS_PER_BAND
+    stats = np.full((3, balances.shape[1]), np.nan)
+    if enough.any():
+        stats[:, enough] = np.nanpercentile(balances[:, enough], [50.0, LOW_PERCENTILE, HIGH_PERCENTILE], axis=0)
+    return GenreRange(genre, stats[0], stats[1], stats[2], counts, len(balances), artists, corpus)
+
+
+def _labelled_files(folder: Path) -> list[tuple[str, Path, str]]:
+    """(genre, file, artist) for a folder of genre folders; artists from a MANIFEST.tsv with
+    `file` and `artist_title` ("Artist - Title") columns, else "" (not known)."""
+    from ..genre.dataset import AUDIO_SUFFIXES, GTZAN_MAPPING
+
+    artists = {}
+    manifest = folder / "MANIFEST.tsv"
+    if manifest.exists():
+        with manifest.open(newline="") as table:
+            for row in csv.DictReader(table, delimiter="\t"):
+                if row.get("file") and row.get("artist_title"):
+                    artists[row["file"]] = row["artist_title"].split(" - ")[0].split(" feat")[0].strip().lower()
+    found = []
+    for genre_folder in sorted(p for p in folder.iterdir() if p.is_dir()):
+        genre = GTZAN_MAPPING.get(genre_folder.name, genre_folder.name)
+        for path in sorted(genre_folder.iterdir()):
+            if path.suffix.lower() in AUDIO_SUFFIXES:
+                name = f"{genre_folder.name}/{path.name}"
+                found.append((genre, path, artists.get(name, "")))
+    if not found:
+        raise InteleqError(f"{folder}: no genre folders with audio files in them")
+    return found
+
+
+def ranges_from_folders(folders: list[Path]) -> dict[str, GenreRange]:
+    """Every genre's range from folders of genre folders (GTZAN's names mapped to ours)."""
+    by_genre: dict[str, list[tuple[np.ndarray, str]]] = {}
+    for folder in folders:
+        for genre, path, artist in _labelled_files(folder):
+            by_genre.setdefault(genre, []).append((file_balance(path), artist))
+    corpus = " + ".join(Path(f).name for f in folders)
+    return {genre: build_range(genre, np.array([b for b, _ in songs]), len({a for _, a in songs} - {""}), corpus)
+            for genre, songs in sorted(by_genre.items())}
+
+
+def write_ranges(path: Path, ranges: dict[str, GenreRange], how: str) -> None:
+    """The ranges as TOML (NaN written as "nan": no range there), with how they were made."""
+    def numbers(values) -> str:
+        return "[" + ", ".join("nan" if not np.isfinite(v) else f"{v:.2f}" for v in values) + "]"
+
+    lines = [f"# {line}" for line in how.splitlines()]
+    lines += ["", f"centres_hz = {numbers(CENTRES_HZ)}", f"percentiles = [{LOW_PERCENTILE:g}, {HIGH_PERCENTILE:g}]"]
+    for genre, r in ranges.items():
+        lines += ["", f"[{genre}]", f"songs = {r.songs}", f"artists = {r.artists}", f'corpus = "{r.corpus}"',
+                  f"median_db = {numbers(r.median_db)}", f"low_db = {numbers(r.low_db)}",
+                  f"high_db = {numbers(r.high_db)}",
+                  "songs_per_band = [" + ", ".join(str(int(n)) for n in r.songs_per_band) + "]"]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_ranges(path: Path) -> dict[str, GenreRange]:
+    """Ranges written by ``write_ranges``; an error naming the file if they do not fit our bands."""
+    data = read_toml(path)
+    if len(data.get("centres_hz", ())) != len(BANDS):
+        raise InteleqError(f"{path}: not genre ranges on the {len(BANDS)} tonal bands (31.5 Hz-16 kHz)")
+    ranges = {}
+    for genre, table in data.items():
+        if isinstance(table, dict):
+            values = {key: np.array(table[key], float) for key in ("median_db", "low_db", "high_db")}
+            ranges[genre] = GenreRange(genre, values["median_db"], values["low_db"], values["high_db"],
+                                       np.array(table["songs_per_band"]), int(table["songs"]),
+                                       int(table["artists"]), str(table.get("corpus", "")))
+    return ranges

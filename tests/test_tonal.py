@@ -1,0 +1,141 @@
+"""Tonal ranges: the balance measurement, range building, the range rule and its filters."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy import signal
+
+from inteleq_rt.engine.presets import EqFilter
+from inteleq_rt.errors import InteleqError
+from inteleq_rt.tonal.curve import SHELF_Q, fit_filters, response_db
+from inteleq_rt.tonal.rule import blended_correction, explain, range_correction
+from inteleq_rt.tonal.spectrum import CENTRES_HZ, LongTermSpectrum
+from inteleq_rt.tonal.targets import build_range, read_ranges, write_ranges
+from tests.conftest import run_cli
+
+RATE = 44_100
+
+
+def noise(seconds=6.0, seed=0, lowpass_hz=None, tilt_db_per_octave=0.0):
+    """Noise whose band powers rise by ``tilt`` per octave (white noise: +3 dB per 1/3-octave
+    band per octave of width), optionally lowpassed like a lossy encoder's cliff."""
+    rng = np.random.default_rng(seed)
+    spectrum = np.fft.rfft(rng.standard_normal(int(seconds * RATE)))
+    frequencies = np.fft.rfftfreq(int(seconds * RATE), 1 / RATE)
+    shape = (np.maximum(frequencies, 20.0) / 1000.0) ** ((tilt_db_per_octave - 3.0) / 20 / np.log10(2) * 1.0)
+    audio = np.fft.irfft(spectrum * shape, int(seconds * RATE))
+    if lowpass_hz:
+        audio = signal.sosfilt(signal.butter(16, lowpass_hz, fs=RATE, output="sos"), audio)
+    return (0.1 * audio / np.std(audio))[:, None].astype(np.float32)
+
+
+def balance(audio):
+    spectrum = LongTermSpectrum(RATE)
+    for start in range(0, len(audio), 1000):  # blocks of any size
+        spectrum.add(audio[start : start + 1000])
+    return spectrum
+
+
+def test_equal_power_bands_measure_flat_and_a_tilt_measures_its_slope():
+    flat = balance(noise()).balance_db()
+    assert np.nanmax(np.abs(flat[CENTRES_HZ > 60])) < 1.5
+    tilted = balance(noise(tilt_db_per_octave=-3.0)).balance_db()
+    slope = np.polyfit(np.log2(CENTRES_HZ[CENTRES_HZ > 60]), tilted[CENTRES_HZ > 60], 1)[0]
+    assert slope == pytest.approx(-3.0, abs=0.4)
+
+
+def test_bands_above_an_encoders_lowpass_are_not_measured():
+    spectrum = balance(noise(lowpass_hz=11_000))
+    assert 10_500 < spectrum.bandwidth_hz() < 12_500
+    levels = spectrum.balance_db()
+    assert np.isfinite(levels[CENTRES_HZ < 9000]).all() and np.isnan(levels[CENTRES_HZ > 12_000]).all()
+
+
+def test_silence_is_left_out_of_the_balance():
+    music = noise()
+    with_gap = np.concatenate([music[: len(music) // 2], np.zeros((RATE * 10, 1), np.float32), music[len(music) // 2:]])
+    assert np.nanmax(np.abs(balance(with_gap).balance_db() - balance(music).balance_db())) < 0.3
+
+
+def test_a_range_is_the_median_and_percentiles_of_known_songs():
+    rng = np.random.default_rng(1)
+    base = np.linspace(-10, 5, len(CENTRES_HZ))
+    songs = base + rng.normal(0, 2.0, (400, len(CENTRES_HZ)))
+    songs[:390, -1] = np.nan  # few songs reach the top band: no range there
+    r = build_range("test", songs, artists=40)
+    assert np.allclose(r.median_db[:-1], base[:-1], atol=0.4)
+    assert np.allclose(r.high_db[:-1] - r.low_db[:-1], 2 * 1.2816 * 2.0, atol=0.6)
+    assert r.songs_per_band[-1] == 10 and np.isfinite(r.median_db[-1])
+    assert np.isnan(build_range("few", songs[:2], 1).median_db).all()
+
+
+def _range():
+    middle = np.zeros(len(CENTRES_HZ))
+    return build_range("genre", np.stack([middle - 2, middle, middle + 2]), 3)
+
+
+def test_a_song_inside_its_range_is_left_flat():
+    wobble = np.sin(np.arange(len(CENTRES_HZ)) / 2.0)  # within +-1 dB of the median
+    assert np.abs(range_correction(wobble, _range())).max() == 0.0
+    assert explain(range_correction(wobble, _range()), "genre").startswith("left flat")
+
+
+def test_a_song_outside_is_moved_back_by_its_excess_only():
+    song = np.zeros(len(CENTRES_HZ))
+    song[CENTRES_HZ < 150] += 6.0  # heavy lows: 6 dB over the median, ~4.5 over the range
+    correction = range_correction(song, _range())
+    lows = correction[CENTRES_HZ < 60]
+    assert np.all(lows < -2.5) and np.all(lows > -5.0)  # back to the edge, not the median
+    assert np.abs(correction[(CENTRES_HZ > 600) & (CENTRES_HZ < 6000)]).max() < 0.3
+    assert "over genre's range" in explain(correction, "genre")
+
+
+def test_an_unsure_genre_moves_less():
+    song = np.zeros(len(CENTRES_HZ))
+    song[CENTRES_HZ > 4000] -= 8.0
+    ranges = {"genre": _range()}
+    sure = blended_correction(song, ranges, {"genre": 1.0})
+    unsure = blended_correction(song, ranges, {"genre": 0.4, "other": 0.6})
+    assert np.allclose(unsure, 0.4 * sure) and sure.max() > 2.0
+
+
+def test_filters_follow_a_mastering_curve_within_a_fraction_of_a_db():
+    curve = response_db((EqFilter("low_shelf", 120.0, 4.0, SHELF_Q), EqFilter("peak", 900.0, -3.0, 0.9),
+                         EqFilter("high_shelf", 5000.0, -5.0, SHELF_Q)), CENTRES_HZ)
+    fitted = fit_filters(curve)
+    assert np.sqrt(np.mean((curve - response_db(fitted, CENTRES_HZ)) ** 2)) < 0.5
+    assert all(abs(f.gain_db) <= 6.0 and f.q <= 1.0 for f in fit_filters(curve * 4))
+
+
+def test_the_targets_command_writes_ranges_it_can_read(tmp_path):
+    for genre, tilt in (("bright", 1.0), ("dark", -2.0)):
+        (tmp_path / "corpus" / genre).mkdir(parents=True)
+        for seed in range(3):
+            sf.write(tmp_path / "corpus" / genre / f"{seed}.flac", noise(4.0, seed, tilt_db_per_octave=tilt), RATE)
+    out = tmp_path / "ranges.toml"
+    done = run_cli("targets", str(tmp_path / "corpus"), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    ranges = read_ranges(out)
+    assert set(ranges) == {"bright", "dark"} and ranges["dark"].songs == 3
+    assert ranges["bright"].median_db[-5] > ranges["dark"].median_db[-5] + 10
+    again = run_cli("targets", str(tmp_path / "corpus"), "-o", str(out))
+    assert again.returncode != 0 and "exists" in again.stderr and "Traceback" not in again.stderr
+    missing = run_cli("targets", str(tmp_path / "nothing"), "-o", str(tmp_path / "x.toml"))
+    assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_ranges_on_other_bands_are_refused(tmp_path):
+    """The shipped file reads; a file on other bands is refused with its name."""
+    from inteleq_rt.resources import presets_dir
+
+    assert "electronic" in read_ranges(presets_dir(None) / "ranges.toml")
+    (tmp_path / "ranges.toml").write_text("centres_hz = [1000.0]\n")
+    with pytest.raises(InteleqError, match="ranges.toml"):
+        read_ranges(tmp_path / "ranges.toml")
+
+
+def test_written_ranges_keep_missing_bands_missing(tmp_path):
+    r = build_range("g", np.array([[0.0] * 27 + [np.nan]] * 3), 1)
+    write_ranges(tmp_path / "r.toml", {"g": r}, "how")
+    back = read_ranges(tmp_path / "r.toml")["g"]
+    assert np.isnan(back.median_db[-1]) and back.median_db[0] == 0.0
