@@ -100,8 +100,8 @@ def _decode(made: _Render, temporary: Path) -> None:
 
 def _plan(source: Path, info: files.AudioInfo, options: Options, presets: dict, model) -> TrackPlan:
     """The whole-track decision (track.plan_track), its passes rendered through fresh engines."""
-    def render(pass_options: Options, prepare: Callable[[Engine], None]) -> float:
-        engine = Session(pass_options, info.sample_rate, info.channels, analyze=False, presets=presets).engine
+    def render(pass_options: Options, pass_presets: dict, prepare: Callable[[Engine], None]) -> float:
+        engine = Session(pass_options, info.sample_rate, info.channels, analyze=False, presets=pass_presets).engine
         prepare(engine)
         made = IntegratedLoudness(info.sample_rate, info.channels)
         for result in render_blocks(engine, files.stream(source)):
@@ -138,7 +138,8 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
     output = AtomicOutput(destination)
     with output as temporary:
         for _ in range(CODEC_TRIES if lossy else 1):
-            made = _render(source, temporary, info, container, subtype, render_options, presets, model, plan)
+            made = _render(source, temporary, info, container, subtype, render_options,
+                           plan.presets if plan else presets, model, plan)
             if not lossy:
                 break
             _decode(made, temporary)
@@ -238,7 +239,7 @@ def analyze_file(source: Path, options: Options = Options()) -> Analysis:
     presets = session_presets(options)
     model = load_genre_model(options.weights, ", or choose a genre with --genre") if options.automatic else None
     plan = None if options.follow else _plan(source, info, options, presets, model)
-    session = Session(plan.options if plan else options, rate, audio.shape[1], presets=presets,
+    session = Session(plan.options if plan else options, rate, audio.shape[1], presets=plan.presets if plan else presets,
                       model=None if plan else model)
     if plan is not None:
         plan.apply(session.engine)

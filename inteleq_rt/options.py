@@ -12,7 +12,7 @@ from pathlib import Path
 from .engine.config import CLASSIFIER_RING_S, MAX_BLOCK_SIZE, ConfigError, EngineConfig, check_range
 from .engine.config import band_set
 
-MODES = ("preset", "match")
+MODES = ("preset", "match", "range")
 BAND_SETS = ("paper", "octave", "third-octave")
 PLUGIN_POSITIONS = ("pre", "post")
 
@@ -60,6 +60,8 @@ class Options:
             check_range("target loudness", self.target_lufs, "--target-lufs")
             if self.follow:
                 raise ConfigError("--target-lufs needs a whole-track render: drop --follow")
+        if self.mode == "range" and self.follow:
+            raise ConfigError("--mode range decides one curve for the whole track: drop --follow")
         if self.reference is not None and (self.mode != "match" or self.genre is not None or self.blend):
             raise ConfigError("--reference steers match mode toward a track: use it without --genre, "
                               "--blend or --mode preset")

@@ -21,7 +21,7 @@ import numpy as np
 from .engine.config import MATCH_GATE_DB, band_set
 from .engine.levels import LongTermBalance
 from .engine.loudness import MAX_MATCH_DB, IntegratedLoudness
-from .engine.presets import Preset, Target
+from .engine.presets import FLAT, Preset, Target
 from .errors import InteleqError
 from .io import files
 from .options import Options
@@ -199,6 +199,7 @@ class TrackPlan:
     options: Options  # the render's: a fixed genre, and level matching on if a gain is held
     why: str  # how the genre was chosen, for the summary
     balance_db: np.ndarray | None  # match mode: the track's long-term balance
+    presets: dict[str, Preset]  # the render's (range mode: the genre's preset is the fitted curve)
     gain_db: float | None = None  # the constant gain after the EQ (None: no level matching)
 
     def apply(self, engine) -> None:
@@ -210,14 +211,20 @@ class TrackPlan:
 
 
 def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: dict[str, Preset],
-               render: Callable[[Options, Callable], float], model=None) -> TrackPlan:
+               render: Callable[[Options, dict, Callable], float], model=None) -> TrackPlan:
     """Listen to the whole track (through ``model``, in automatic mode), then measure what its
-    EQ hears and makes. ``render(options, prepare)`` runs the file through a fresh engine
-    (``prepare(engine)`` before the first block) and returns the loudness of its output."""
+    EQ hears and makes. ``render(options, presets, prepare)`` runs the file through a fresh
+    engine (``prepare(engine)`` before the first block) and returns its output's loudness."""
     from .genre.classifier import UNSURE
 
     rate, channels = info.sample_rate, info.channels
     balance = LongTermBalance(band_set(options.bands), rate, channels) if options.mode == "match" else None
+    ranges = genre_ranges(options) if options.mode == "range" else None
+    if ranges is not None:
+        from .tonal.spectrum import LongTermSpectrum
+
+        balance = LongTermSpectrum(rate)
+    verdict = None
     genre, why = options.genre, f"{options.genre or REFERENCE}: chosen"
     if model is not None and info.frames < model.window_s * rate:
         genre, why = "flat", f"flat: shorter than the {model.window_s:.3g} s the genre model listens to"
@@ -234,7 +241,11 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
         for block in files.stream(source):
             balance.add(block)
     fixed = options if options.reference is not None else replace(options, genre=genre, weights=None, blend=False)
-    plan = TrackPlan(fixed, why, balance.levels_db() if balance is not None else None)
+    if ranges is not None:
+        preset, moved = _range_preset(balance.balance_db(), ranges, genre, verdict, options.amount_percent / 100)
+        plan = TrackPlan(replace(fixed, mode="preset"), f"{why}; {moved}", None, presets | {genre: preset})
+    else:
+        plan = TrackPlan(fixed, why, balance.levels_db() if balance is not None else None, presets)
     if options.level_match or options.target_lufs is not None:
         meters = IntegratedLoudness(rate, channels), IntegratedLoudness(rate, channels)
 
@@ -242,16 +253,48 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
             plan.apply(engine)
             engine.measure_eq(meters)
 
-        render(replace(plan.options, level_match=False, ceiling_db=None), prepare)
+        render(replace(plan.options, level_match=False, ceiling_db=None), plan.presets, prepare)
         plan.gain_db = _gain(options, meters[0].lufs(), meters[1].lufs())
         plan.options = replace(plan.options, level_match=True)
     if options.target_lufs is not None:  # the limiter takes some loudness back: make up for it
         for _ in range(TARGET_TRIES):
-            short = options.target_lufs - render(plan.options, plan.apply)
+            short = options.target_lufs - render(plan.options, plan.presets, plan.apply)
             if not math.isfinite(short) or abs(short) < TARGET_TOLERANCE_LU or plan.gain_db >= MAX_TARGET_GAIN_DB:
                 break
             plan.gain_db = min(plan.gain_db + short, MAX_TARGET_GAIN_DB)
     return plan
+
+
+def genre_ranges(options: Options) -> dict:
+    """The tonal ranges range mode corrects by: the presets folder's ranges.toml."""
+    from .engine.presets import RANGES_FILE
+    from .resources import presets_dir
+    from .tonal.targets import read_ranges
+
+    path = presets_dir(options.presets) / RANGES_FILE
+    if not path.is_file():
+        raise InteleqError(f"{path}: no genre ranges for --mode range; write them with "
+                           f"`inteleq-rt targets DATASET -o {path}`")
+    return read_ranges(path)
+
+
+def _range_preset(balance_db: np.ndarray, ranges: dict, genre: str, verdict: "Classified | None",
+                  amount: float) -> tuple[Preset, str]:
+    """The track's correction toward its genre's range as a preset (broad fitted filters), and
+    what moved in one line. Automatic: each genre's correction weighted by its probability."""
+    from .tonal.rule import blended_correction, correction_filters, explain
+
+    if genre not in ranges:
+        weights = {}
+    elif verdict is None or verdict.genre not in verdict.probabilities:
+        weights = {genre: 1.0}  # a chosen genre, or electronic (a class of the tagger's, not the head's)
+    else:
+        weights = verdict.probabilities
+    curve = blended_correction(balance_db, ranges, weights)
+    filters = correction_filters(curve, balance_db) if weights else ()
+    moved = (explain(curve * amount, genre) if weights else "no correction" if genre == FLAT
+             else f"left flat: ranges.toml has no {genre} range")
+    return Preset(genre, f"range correction: {moved}", "inteleq_rt/tonal/rule.py", filters, None), moved
 
 
 def _gain(options: Options, input_lufs: float, eq_lufs: float) -> float:

@@ -139,3 +139,48 @@ def test_written_ranges_keep_missing_bands_missing(tmp_path):
     write_ranges(tmp_path / "r.toml", {"g": r}, "how")
     back = read_ranges(tmp_path / "r.toml")["g"]
     assert np.isnan(back.median_db[-1]) and back.median_db[0] == 0.0
+
+
+def _presets_with_range(tmp_path):
+    """The shipped presets, with a rock_pop range of bright songs around white noise."""
+    import shutil
+
+    from inteleq_rt.resources import presets_dir
+
+    folder = tmp_path / "presets"
+    shutil.copytree(presets_dir(None), folder)
+    songs = [balance(noise(4.0, seed)).balance_db() for seed in range(3)]
+    write_ranges(folder / "ranges.toml", {"rock_pop": build_range("rock_pop", np.array(songs), 3)}, "test")
+    return folder
+
+
+def test_range_mode_cuts_the_excess_and_leaves_an_inside_track_flat(tmp_path):
+    folder = _presets_with_range(tmp_path)
+    boomy = noise(8.0, 9)
+    boomy = boomy + 4 * signal.sosfilt(signal.butter(2, 120, fs=RATE, output="sos"), boomy, axis=0).astype(np.float32)
+    for name, audio in (("inside.wav", noise(8.0, 8)), ("boomy.wav", boomy)):
+        sf.write(tmp_path / name, 0.5 * audio / np.abs(audio).max(), RATE, subtype="FLOAT")
+    runs = {name: run_cli("process", str(tmp_path / f"{name}.wav"), "-o", str(tmp_path / f"{name}-out.wav"),
+                          "--mode", "range", "--genre", "rock_pop", "--presets", str(folder))
+            for name in ("inside", "boomy")}
+    assert all(r.returncode == 0 for r in runs.values()), runs["boomy"].stderr
+    assert "left flat: the balance lies inside rock_pop's range" in runs["inside"].stdout
+    assert "over rock_pop's range" in runs["boomy"].stdout
+    inside_in, inside_out = (balance(sf.read(tmp_path / n, dtype="float32")[0][:, None]).balance_db()
+                             for n in ("inside.wav", "inside-out.wav"))
+    assert np.nanmax(np.abs(inside_out - inside_in)) < 0.3
+    low = CENTRES_HZ < 80
+    before, after = (balance(sf.read(tmp_path / n, dtype="float32")[0][:, None]).balance_db()
+                     for n in ("boomy.wav", "boomy-out.wav"))
+    assert np.mean(after[low]) < np.mean(before[low]) - 3.0  # moved back toward the range
+
+
+def test_range_mode_is_offline_only_and_needs_ranges(tmp_path):
+    live = run_cli("--mode", "range", "--device", "nothing")
+    assert live.returncode != 0 and "whole track" in live.stderr and "Traceback" not in live.stderr
+    folder = _presets_with_range(tmp_path)
+    (folder / "ranges.toml").unlink()
+    sf.write(tmp_path / "in.wav", noise(4.0), RATE)
+    missing = run_cli("process", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "--mode", "range",
+                      "--genre", "rock_pop", "--presets", str(folder))
+    assert missing.returncode != 0 and "inteleq-rt targets" in missing.stderr and not (tmp_path / "out.wav").exists()
