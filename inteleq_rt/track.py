@@ -21,7 +21,7 @@ import numpy as np
 from .engine.config import MATCH_GATE_DB, band_set
 from .engine.levels import LongTermBalance
 from .engine.loudness import MAX_MATCH_DB, IntegratedLoudness
-from .engine.presets import FLAT, Preset, Target
+from .engine.presets import Preset, Target
 from .errors import InteleqError
 from .io import files
 from .options import Options
@@ -176,8 +176,9 @@ def _bands_filled(mono: np.ndarray, sample_rate: int) -> tuple[int, int]:
     from scipy import signal
 
     frequencies, psd = signal.welch(mono, sample_rate, nperseg=min(len(mono), 8192))
-    bands = [(low, high) for low, high in band_set("third-octave")
-             if low >= 27.0 and high <= 18_000.0 and high < 0.45 * sample_rate]  # 31.5 Hz .. 16 kHz
+    from .tonal.spectrum import BANDS
+
+    bands = [(low, high) for low, high in BANDS if high < 0.45 * sample_rate]
     powers = np.array([psd[(frequencies >= low) & (frequencies < high)].sum() for low, high in bands])
     levels = 10 * np.log10(np.maximum(powers, 1e-30))
     return int(np.count_nonzero(levels > levels.max() - REFERENCE_SPAN_DB)), len(bands)
@@ -219,11 +220,12 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
 
     rate, channels = info.sample_rate, info.channels
     balance = LongTermBalance(band_set(options.bands), rate, channels) if options.mode == "match" else None
-    ranges = genre_ranges(options) if options.mode == "range" else None
-    if ranges is not None:
+    ranges = None
+    if options.mode == "range":
         from .tonal.spectrum import LongTermSpectrum
+        from .tonal.targets import ranges_in
 
-        balance = LongTermSpectrum(rate)
+        ranges, balance = ranges_in(options.presets), LongTermSpectrum(rate)
     verdict = None
     genre, why = options.genre, f"{options.genre or REFERENCE}: chosen"
     if model is not None and info.frames < model.window_s * rate:
@@ -242,7 +244,11 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
             balance.add(block)
     fixed = options if options.reference is not None else replace(options, genre=genre, weights=None, blend=False)
     if ranges is not None:
-        preset, moved = _range_preset(balance.balance_db(), ranges, genre, verdict, options.amount_percent / 100)
+        from .tonal.rule import range_preset
+
+        weights = (verdict.probabilities if verdict is not None and verdict.genre in verdict.probabilities
+                   else {genre: 1.0})  # a chosen genre, or electronic (the tagger's class, not the head's)
+        preset, moved = range_preset(balance.balance_db(), ranges, genre, weights, options.amount_percent / 100)
         plan = TrackPlan(replace(fixed, mode="preset"), f"{why}; {moved}", None, presets | {genre: preset})
     else:
         plan = TrackPlan(fixed, why, balance.levels_db() if balance is not None else None, presets)
@@ -263,38 +269,6 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
                 break
             plan.gain_db = min(plan.gain_db + short, MAX_TARGET_GAIN_DB)
     return plan
-
-
-def genre_ranges(options: Options) -> dict:
-    """The tonal ranges range mode corrects by: the presets folder's ranges.toml."""
-    from .engine.presets import RANGES_FILE
-    from .resources import presets_dir
-    from .tonal.targets import read_ranges
-
-    path = presets_dir(options.presets) / RANGES_FILE
-    if not path.is_file():
-        raise InteleqError(f"{path}: no genre ranges for --mode range; write them with "
-                           f"`inteleq-rt targets DATASET -o {path}`")
-    return read_ranges(path)
-
-
-def _range_preset(balance_db: np.ndarray, ranges: dict, genre: str, verdict: "Classified | None",
-                  amount: float) -> tuple[Preset, str]:
-    """The track's correction toward its genre's range as a preset (broad fitted filters), and
-    what moved in one line. Automatic: each genre's correction weighted by its probability."""
-    from .tonal.rule import blended_correction, correction_filters, explain
-
-    if genre not in ranges:
-        weights = {}
-    elif verdict is None or verdict.genre not in verdict.probabilities:
-        weights = {genre: 1.0}  # a chosen genre, or electronic (a class of the tagger's, not the head's)
-    else:
-        weights = verdict.probabilities
-    curve = blended_correction(balance_db, ranges, weights)
-    filters = correction_filters(curve, balance_db) if weights else ()
-    moved = (explain(curve * amount, genre) if weights else "no correction" if genre == FLAT
-             else f"left flat: ranges.toml has no {genre} range")
-    return Preset(genre, f"range correction: {moved}", "inteleq_rt/tonal/rule.py", filters, None), moved
 
 
 def _gain(options: Options, input_lufs: float, eq_lufs: float) -> float:

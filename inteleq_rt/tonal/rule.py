@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine.presets import FLAT, Preset
 from .curve import fit_filters
 from .spectrum import CENTRES_HZ, NORMALIZE_BELOW_HZ
 from .targets import GenreRange
@@ -80,3 +81,15 @@ def explain(curve_db: np.ndarray, genre: str, threshold_db: float = 0.5) -> str:
 
 def _hz(value: float) -> str:
     return f"{value / 1000:.3g} kHz" if value >= 1000 else f"{value:.0f} Hz"
+
+
+def range_preset(balance_db: np.ndarray, ranges: dict[str, GenreRange], genre: str,
+                 probabilities: dict[str, float], amount: float) -> tuple[Preset, str]:
+    """A track's correction as the preset ``genre`` renders with (broad fitted filters), and
+    what moved, in one line; flat when there is no range for the genre."""
+    if genre not in ranges:
+        moved = "no correction" if genre == FLAT else f"left flat: ranges.toml has no {genre} range"
+        return Preset(genre, moved, __name__, (), None), moved
+    curve = blended_correction(balance_db, ranges, probabilities)
+    moved = explain(curve * amount, genre)
+    return Preset(genre, f"range correction: {moved}", __name__, correction_filters(curve, balance_db), None), moved

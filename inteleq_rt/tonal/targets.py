@@ -83,6 +83,17 @@ def ranges_from_folders(folders: list[Path]) -> dict[str, GenreRange]:
             for genre, songs in sorted(by_genre.items())}
 
 
+def ranges_in(presets_folder: Path | None) -> dict[str, GenreRange]:
+    """The ranges ``--mode range`` corrects by: the presets folder's ranges.toml."""
+    from ..resources import presets_dir
+
+    path = presets_dir(presets_folder) / RANGES_FILE
+    if not path.is_file():
+        raise InteleqError(f"{path}: no genre ranges for --mode range; write them with "
+                           f"`inteleq-rt targets DATASET -o {path}`")
+    return read_ranges(path)
+
+
 def write_ranges(path: Path, ranges: dict[str, GenreRange], how: str) -> None:
     """The ranges as TOML (NaN written as "nan": no range there), with how they were made."""
     def numbers(values) -> str:
