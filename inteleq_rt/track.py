@@ -3,7 +3,8 @@ renders (``plan_track``).
 
 A mastered file should keep one EQ from start to end. So `process` listens to the whole
 track first: the genre model's evidence averaged over the track (as `classify` does), its
-long-term balance (match mode steers once, from it) and its integrated loudness. A second,
+long-term balance (match mode steers once, from it; range mode fits one curve from its
+1/3-octave balance and the genre's range, tonal/) and its integrated loudness. A second,
 quick pass renders the decided EQ and measures the loudness of its output; the render then
 runs with that EQ and one constant gain: the input's loudness (level matching) or the
 --target-lufs. Loudness is BS.1770's (engine/loudness.py), so a render and a stream agree.
