@@ -89,7 +89,8 @@ def test_installed_commands_find_their_presets_and_model(installed):
 
 
 def test_shipped_data_is_found_through_the_package():
-    assert sorted(p.stem for p in shipped_presets().glob("*.toml") if p.stem != "targets") == list(SHIPPED)
+    assert sorted(p.stem for p in shipped_presets().glob("*.toml") if p.stem not in ("targets", "ranges")) == list(SHIPPED)
+    assert (shipped_presets() / "ranges.toml").is_file()  # the genre ranges --mode range corrects by
     assert weights_dir() == shipped_weights() / "musicnn-gtzan"
     assert weights_dir("gtzan") == shipped_weights() / "gtzan"
 
