@@ -27,7 +27,7 @@ from inteleq_rt.engine.presets import EqFilter, load_presets  # noqa: E402
 from inteleq_rt.tonal.curve import SHELF_Q, response_db  # noqa: E402
 from inteleq_rt.tonal.rule import correction_filters, range_correction  # noqa: E402
 from inteleq_rt.tonal.spectrum import CENTRES_HZ, file_balance  # noqa: E402
-from inteleq_rt.tonal.targets import _labelled_files, build_range  # noqa: E402
+from inteleq_rt.tonal.targets import build_range, labelled_files  # noqa: E402
 
 SCORED = CENTRES_HZ <= 10_500.0
 TRIALS = 3
@@ -58,14 +58,14 @@ def main() -> None:
     p.add_argument("masters", type=Path, help="a folder of genre folders of masters (with MANIFEST.tsv for artists)")
     p.add_argument("--gtzan", type=Path, help="GTZAN-style genre folders added to each range (below their bandwidth)")
     args = p.parse_args()
-    songs = _labelled_files(args.masters)
+    songs = labelled_files(args.masters)
     progress(f"measuring {len(songs)} masters")
     balances = np.array([file_balance(path) for _, path, _ in songs])
     genres = np.array([g for g, _, _ in songs])
     artists = np.array([a for _, _, a in songs])
     extra = {}
     if args.gtzan:
-        for genre, path, _ in _labelled_files(args.gtzan):
+        for genre, path, _ in labelled_files(args.gtzan):
             extra.setdefault(genre, []).append(file_balance(path))
     presets = load_presets()
     rules = {

@@ -48,7 +48,7 @@ def build_range(genre: str, balances: np.ndarray, artists: int, corpus: str = ""
     return GenreRange(genre, stats[0], stats[1], stats[2], counts, len(balances), artists, corpus)
 
 
-def _labelled_files(folder: Path) -> list[tuple[str, Path, str]]:
+def labelled_files(folder: Path) -> list[tuple[str, Path, str]]:
     """(genre, file, artist) for a folder of genre folders; artists from a MANIFEST.tsv with
     `file` and `artist_title` ("Artist - Title") columns, else "" (not known)."""
     from ..genre.dataset import AUDIO_SUFFIXES, GTZAN_MAPPING
@@ -76,7 +76,7 @@ def ranges_from_folders(folders: list[Path]) -> dict[str, GenreRange]:
     """Every genre's range from folders of genre folders (GTZAN's names mapped to ours)."""
     by_genre: dict[str, list[tuple[np.ndarray, str]]] = {}
     for folder in folders:
-        for genre, path, artist in _labelled_files(folder):
+        for genre, path, artist in labelled_files(folder):
             by_genre.setdefault(genre, []).append((file_balance(path), artist))
     corpus = " + ".join(Path(f).name for f in folders)
     return {genre: build_range(genre, np.array([b for b, _ in songs]), len({a for _, a in songs} - {""}), corpus)
