@@ -69,8 +69,8 @@ def main() -> None:
             extra.setdefault(genre, []).append(file_balance(path))
     presets = load_presets()
     rules = {
-        "range (the default)": lambda b, r, g: response_db(correction_filters(range_correction(b, r), b), CENTRES_HZ),
-        "preset curve": lambda b, r, g: response_db(presets[g].eq if g in presets else (), CENTRES_HZ),
+        "range (--mode range)": lambda b, r, g: response_db(correction_filters(range_correction(b, r), b), CENTRES_HZ),
+        "preset curve (the default)": lambda b, r, g: response_db(presets[g].eq if g in presets else (), CENTRES_HZ),
         "genre median (match)": lambda b, r, g: response_db(correction_filters(
             np.nan_to_num(r.median_db - (b - np.nanmedian((b - r.median_db)[SCORED]))), b), CENTRES_HZ),
     }
@@ -102,7 +102,7 @@ def main() -> None:
 
 def summarize(rows: list[tuple]) -> dict:
     result: dict = {}
-    print(f"{'rule':24} {'untouched dB (max)':>20} {'1x: ratio, worse':>18} {'3x: ratio, worse':>18}")
+    print(f"{'rule':28} {'untouched dB (max)':>20} {'1x: ratio, worse':>18} {'3x: ratio, worse':>18}")
     for name in dict.fromkeys(r[0] for r in rows):
         mine = [r for r in rows if r[0] == name]
         result[name] = {}
@@ -116,7 +116,7 @@ def summarize(rows: list[tuple]) -> dict:
                                                              (np.mean([r[4] for r in sized if r[1] == g]) if size else 1.0))
                                                     for g in sorted({r[1] for r in sized})}}
         s = result[name]
-        print(f"{name:24} {s['0.0']['mean_left_db']:8.2f} ({s['0.0']['max_left_db']:.2f})      "
+        print(f"{name:28} {s['0.0']['mean_left_db']:8.2f} ({s['0.0']['max_left_db']:.2f})      "
               f"{s['1.0']['ratio']:8.2f}, {s['1.0']['worse']:3d}/{s['1.0']['songs']}   "
               f"{s['3.0']['ratio']:8.2f}, {s['3.0']['worse']:3d}/{s['3.0']['songs']}")
     return result

@@ -204,7 +204,7 @@ def _validate_presets(args: argparse.Namespace) -> int:
 def run_targets(args: argparse.Namespace) -> int:
     """Every genre's tonal range from the folders, written as the EQ's ranges file."""
     from ..io.atomic import AtomicOutput, check_can_write
-    from ..tonal.targets import ranges_from_folders, write_ranges
+    from ..tonal.targets import MIN_SONGS_PER_BAND, ranges_from_folders, write_ranges
 
     for folder in args.folders:
         if not folder.is_dir():
@@ -218,7 +218,7 @@ def run_targets(args: argparse.Namespace) -> int:
         write_ranges(temporary, ranges, how)
     for genre, r in ranges.items():
         print(f"{genre:<11} {r.songs:4d} songs, {r.artists:3d} artists; bands with a range: "
-              f"{int((r.songs_per_band >= 3).sum())} of {len(r.songs_per_band)}")
+              f"{int((r.songs_per_band >= MIN_SONGS_PER_BAND).sum())} of {len(r.songs_per_band)}")
     print(f"wrote {args.output}")
     return 0
 

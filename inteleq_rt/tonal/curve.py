@@ -8,6 +8,7 @@ add in dB only nearly; a small ridge keeps neighbouring filters from fighting ea
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -58,11 +59,17 @@ def _filters(gains: np.ndarray) -> tuple[EqFilter, ...]:
                  for (kind, frequency), gain in zip(LAYOUT, gains))
 
 
+@functools.cache
+def _unit_responses() -> np.ndarray:
+    """Each LAYOUT filter's response at 1 dB of gain (bands x filters): the fit's linear model."""
+    return np.stack([response_db(_filters(row), CENTRES_HZ) for row in np.eye(len(LAYOUT))], axis=1)
+
+
 def fit_filters(curve_db: np.ndarray, weights: np.ndarray | None = None, max_gain_db: float = 6.0) -> tuple[EqFilter, ...]:
     """Broad filters whose response follows ``curve_db`` (one value per tonal band), each
     gain within +-max_gain_db; ``weights`` (0..1 per band) say where the curve matters."""
     weights = np.ones(len(curve_db)) if weights is None else weights
-    unit = np.stack([response_db(_filters(np.eye(len(LAYOUT))[i]), CENTRES_HZ) for i in range(len(LAYOUT))], axis=1)
+    unit = _unit_responses()
     gains = np.zeros(len(LAYOUT))
     for _ in range(3):
         residual = curve_db - response_db(_filters(gains), CENTRES_HZ)

@@ -52,10 +52,6 @@ class LongTermSpectrum:
                 self.frames_heard += 1
         self._pending = audio[len(starts) * hop :]
 
-    @property
-    def seconds_heard(self) -> float:
-        return self.frames_heard * self.frame / 2 / self.sample_rate
-
     def band_db(self) -> np.ndarray:
         """Band levels in dB (any reference), NaN where the band holds no music: above the
         rate's reach or the encoder's lowpass, or no frame above the silence gate."""
@@ -85,13 +81,13 @@ class LongTermSpectrum:
         return normalized(self.band_db())
 
 
-
 def normalized(levels: np.ndarray) -> np.ndarray:
+    """Levels relative to their median band below NORMALIZE_BELOW_HZ."""
     below = levels[(CENTRES_HZ < NORMALIZE_BELOW_HZ) & np.isfinite(levels)]
     return levels - np.median(below) if len(below) else levels
 
 
-def file_balance(path, seconds: float | None = None) -> np.ndarray:
+def file_balance(path) -> np.ndarray:
     """A file's balance (``balance_db``), read in blocks."""
     from ..io import files
 
