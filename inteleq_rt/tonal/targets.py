@@ -49,9 +49,10 @@ def build_range(genre: str, balances: np.ndarray, artists: int, corpus: str = ""
 
 
 def labelled_files(folder: Path) -> list[tuple[str, Path, str]]:
-    """(genre, file, artist) for a folder of genre folders; artists from a MANIFEST.tsv with
-    `file` and `artist_title` ("Artist - Title") columns, else "" (not known)."""
-    from ..genre.dataset import AUDIO_SUFFIXES, GTZAN_MAPPING
+    """(genre, file, artist) for a folder of genre folders, found as `train` finds a corpus
+    (GTZAN's genre names mapped to ours, any other folder a genre of its own name); artists
+    from a MANIFEST.tsv with `file` and `artist_title` ("Artist - Title") columns, else ""."""
+    from ..genre.dataset import GTZAN_MAPPING, discover
 
     artists = {}
     manifest = folder / "MANIFEST.tsv"
@@ -60,16 +61,9 @@ def labelled_files(folder: Path) -> list[tuple[str, Path, str]]:
             for row in csv.DictReader(table, delimiter="\t"):
                 if row.get("file") and row.get("artist_title"):
                     artists[row["file"]] = row["artist_title"].split(" - ")[0].split(" feat")[0].strip().lower()
-    found = []
-    for genre_folder in sorted(p for p in folder.iterdir() if p.is_dir()):
-        genre = GTZAN_MAPPING.get(genre_folder.name, genre_folder.name)
-        for path in sorted(genre_folder.iterdir()):
-            if path.suffix.lower() in AUDIO_SUFFIXES:
-                name = f"{genre_folder.name}/{path.name}"
-                found.append((genre, path, artists.get(name, "")))
-    if not found:
-        raise InteleqError(f"{folder}: no genre folders with audio files in them")
-    return found
+    genres = {p.name: GTZAN_MAPPING.get(p.name, p.name) for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else {}
+    clips, _ = discover(folder, genres)
+    return [(clip.label, clip.path, artists.get(f"{clip.folder}/{clip.path.name}", "")) for clip in clips]
 
 
 def ranges_from_folders(folders: list[Path]) -> dict[str, GenreRange]:
