@@ -77,6 +77,6 @@ class Options:
         return EngineConfig(sample_rate=sample_rate, channels=channels, bands=band_set(self.bands),
                             crossfade_s=self.crossfade_s, mode=self.mode, amount=self.amount_percent / 100.0,
                             presets_dir=self.presets, analyze_input=analyze, analyze_output=analyze,
-                            input_ring_s=CLASSIFIER_RING_S if self.automatic else 0.0,
+                            input_ring_s=CLASSIFIER_RING_S if self.automatic or self.mode == "range" else 0.0,
                             level_match=self.level_match, ceiling_db=self.ceiling_db,
                             max_block_size=max(MAX_BLOCK_SIZE, block_size))

@@ -104,19 +104,27 @@ class Session:
         self.timeline.sample()
 
     def beside_audio(self) -> AbstractContextManager:
-        """Live: the classifier in its own process for the duration of a stream."""
-        if not self.options.automatic:
+        """Live: the classifier (and in range mode, the balance's follower) in its own process
+        for the duration of a stream."""
+        options = self.options
+        if not options.automatic and options.mode != "range":
             return nullcontext()
         from .genre.process import ClassifierProcess
 
-        self.classifier = ClassifierProcess(self.engine, self.weights, self.classes,
-                                            self.options.classify_every_s, self.options.blend)
+        ranges = None
+        if options.mode == "range":
+            from .tonal.targets import ranges_in
+
+            ranges = ranges_in(options.presets)
+        self.classifier = ClassifierProcess(self.engine, self.weights if options.automatic else None,
+                                            self.classes or (), options.classify_every_s,
+                                            options.blend or options.mode == "range", ranges=ranges)
         self.timeline.classifier = self.classifier
         return self.classifier
 
     def supervise(self) -> None:
         """Live, from the main thread's ticks: restart the classifier's process if it died."""
-        if self.live and self.options.automatic:
+        if self.live and self.classifier is not None:
             self.classifier.supervise()
 
     def finish(self, title: str, summary: dict, failure: BaseException | None = None,

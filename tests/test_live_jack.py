@@ -197,6 +197,42 @@ def test_live_automatic_mode_recognizes_the_music(jack_server, trained, tmp_path
     assert max(decided[-1]["probabilities"], key=decided[-1]["probabilities"].get) == "hiphop"
 
 
+def bass_heavy_noise(seconds: float, seed: int = 5) -> np.ndarray:
+    """Noise falling 3 dB an octave, with everything under 150 Hz 12 dB too loud: far over any
+    genre's range in the lows."""
+    frames = int(seconds * JACK_RATE)
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(frames))
+    frequencies = np.fft.rfftfreq(frames, 1 / JACK_RATE)
+    shaped = np.fft.irfft(spectrum / np.sqrt(np.maximum(frequencies, 20.0)) * (1 + 3 * (frequencies < 150)), frames)
+    mono = (0.3 * shaped / np.max(np.abs(shaped))).astype(np.float32)
+    return np.stack([mono, mono], axis=1)
+
+
+def test_live_range_mode_cuts_what_lies_over_the_range_as_offline_does(jack_server, tmp_path):
+    from inteleq_rt.tonal.curve import LAYOUT, fit_gains
+    from inteleq_rt.tonal.rule import range_correction
+    from inteleq_rt.tonal.spectrum import LongTermSpectrum
+    from inteleq_rt.tonal.targets import ranges_in
+
+    music = bass_heavy_noise(4.0)
+    spectrum = LongTermSpectrum(JACK_RATE)
+    spectrum.add(music)
+    balance = spectrum.balance_db()
+    offline = fit_gains(range_correction(balance, ranges_in(None)["rock_pop"]), np.isfinite(balance).astype(float))
+    assert offline[0] < -3.0  # the low shelf has real work to do
+    report = tmp_path / "range.json"
+    # the follower's process starts, hears 5 s of music, then posts; gains ramp at 12 dB/s
+    run_live(jack_server, ToneLoop(jack_server.name, loop=music), 10.0, "--genre", "rock_pop",
+             "--mode", "range", "--report", str(report))
+    document = json.loads(report.read_text())
+    first, last = document["timeline"][0], document["timeline"][-1]
+    assert [f["frequency_hz"] for f in last["eq"]] == [frequency for _, frequency in LAYOUT]
+    assert all(f["gain_db"] == 0.0 for f in first["eq"])  # nothing moves before it has listened
+    live = np.array([f["gain_db"] for f in last["eq"]])
+    np.testing.assert_allclose(live, offline, atol=0.5)  # the same rule on the same measurement
+    assert document["summary"]["range_follower"] == "own process"
+
+
 def test_stream_stats_count_xruns_and_say_when():
     # Flags as PortAudio reports them; sounddevice itself stays out of this process, whose
     # PortAudio would outlive the test JACK server and abort at exit.

@@ -57,9 +57,6 @@ def run_monitor(args: argparse.Namespace) -> int:
     from ..live import monitor
 
     check_block_size(args.block_size)
-    if args.mode == "range":
-        raise InteleqError("--mode range corrects a whole track: use it with `process` or `analyze` "
-                           "(live: --mode preset or match)")
     return show(monitor(options_from(args), args.input_device or args.device, args.output_device or args.device,
                         args.block_size, args.channels, args.samplerate, args.duration))
 

@@ -9,7 +9,8 @@ is plain numbers, so a record can live in shared memory and be written by anothe
 
 Fields: a genre (index into the engine's genre names; -1: none chosen), an amount (0..1;
 NaN: unchanged), bypass (1: the EQ is bypassed, 0: not, NaN: unchanged), and blend weights
-over the genres (all 0: no blend).
+over the genres (all 0: no blend); range mode adds each genre's correction, ``curve_filters``
+gains per genre (NaN first: none posted yet).
 """
 
 from __future__ import annotations
@@ -23,22 +24,25 @@ NO_GENRE = -1.0
 class CommandRecord:
     """One sender's latest commands (see the module's docstring for the protocol)."""
 
-    def __init__(self, genres: int, buffer: np.ndarray | None = None) -> None:
-        size = self.size(genres)
+    def __init__(self, genres: int, buffer: np.ndarray | None = None, curve_filters: int = 0) -> None:
+        size = self.size(genres, curve_filters)
         self.values = np.zeros(size) if buffer is None else buffer[:size]
         self.values[GENRE] = NO_GENRE
         self.values[AMOUNT] = self.values[BYPASS] = np.nan
+        self._curves_at = BLEND + genres
+        self.values[self._curves_at :] = np.nan
+        self._curve_shape = (genres, curve_filters)
         self._copy = self.values.copy()
         self._seen = 0.0
 
     @staticmethod
-    def size(genres: int) -> int:
+    def size(genres: int, curve_filters: int = 0) -> int:
         """Float64 values a record over this many genres takes (in shared memory too)."""
-        return BLEND + genres
+        return BLEND + genres * (1 + curve_filters)
 
     # -- the sender's side --------------------------------------------------------------------
     def post(self, genre: int | None = None, amount: float | None = None, bypass: bool | None = None,
-             blend: np.ndarray | None = None, clear_blend: bool = False) -> None:
+             blend: np.ndarray | None = None, clear_blend: bool = False, curves: np.ndarray | None = None) -> None:
         """Publish new values for the fields given; the others keep what they had."""
         values = self.values
         values[SEQUENCE] += 1.0  # odd: a write is under way
@@ -49,9 +53,11 @@ class CommandRecord:
         if bypass is not None:
             values[BYPASS] = float(bypass)
         if blend is not None:
-            values[BLEND:] = blend
+            values[BLEND : self._curves_at] = blend
         elif clear_blend:
-            values[BLEND:] = 0.0
+            values[BLEND : self._curves_at] = 0.0
+        if curves is not None:
+            values[self._curves_at :] = curves.ravel()
         values[SEQUENCE] += 1.0
 
     def post_decision(self, genres: tuple[str, ...], genre: str, blend: dict[str, float] | None) -> None:
@@ -88,7 +94,11 @@ class CommandRecord:
         value = fields[BYPASS]
         return None if np.isnan(value) else bool(value)
 
-    @staticmethod
-    def blend(fields: np.ndarray) -> np.ndarray | None:
-        weights = fields[BLEND:]
+    def blend(self, fields: np.ndarray) -> np.ndarray | None:
+        weights = fields[BLEND : self._curves_at]
         return weights if weights.any() else None
+
+    def curves(self, fields: np.ndarray) -> np.ndarray | None:
+        """Range mode's gains, genres x filters (a view), or None before the first post."""
+        curves = fields[self._curves_at :]
+        return None if not len(curves) or np.isnan(curves[0]) else curves.reshape(self._curve_shape)

@@ -98,7 +98,9 @@ class EngineConfig:
     # Time constant of the running band RMS (a one-pole mean-square integrator, as in meters).
     rms_window_s: float = 0.4
     crossfade_s: float = 2.0
-    mode: str = "preset"  # "preset": the genre's EQ as written; "match": steer toward its target
+    # "preset": the genre's EQ as written; "match": steer toward its target; "range": follow
+    # the correction posted beside the audio path (curve_eq.py)
+    mode: str = "preset"
     amount: float = 1.0  # 0..1 scale on every EQ gain
     # Match mode: how slowly gains follow the measured difference, and how far they may go.
     match_smoothing_s: float = 3.0
@@ -113,7 +115,7 @@ class EngineConfig:
     level_match: bool = True
     # The limiter's sample-peak ceiling after everything else (None: no limiter).
     ceiling_db: float | None = -1.0
-    # Seconds of input kept for a classifier beside the audio path (0: no classifier).
+    # Seconds of input kept for a reader beside the audio path (classifier, range follower; 0: none).
     input_ring_s: float = 0.0
     # The preset folder (None: the one in force, see ``inteleq_rt.resources.presets_dir``).
     presets_dir: Path | None = None
@@ -128,7 +130,7 @@ class EngineConfig:
         check_range("match smoothing", self.match_smoothing_s)
         if self.ceiling_db is not None:
             check_range("ceiling", self.ceiling_db)
-        if self.mode not in ("preset", "match"):
-            raise ConfigError(f"mode must be 'preset' or 'match', not {self.mode!r}")
+        if self.mode not in ("preset", "match", "range"):
+            raise ConfigError(f"mode must be 'preset', 'match' or 'range', not {self.mode!r}")
         if not self.bands:
             raise ConfigError("at least one analysis band is needed")

@@ -22,6 +22,7 @@ import numpy as np
 
 from .commands import CommandRecord
 from .config import MIN_BLOCK_SIZE, EngineConfig
+from .curve_eq import CurveEQ
 from .eq import Equalizer, PresetEQ, crossfade
 from .filterbank import FilterBank
 from .front import INPUT_LIMIT, condition, front_end
@@ -61,10 +62,10 @@ class Engine:
         self.output_analysis = (
             FilterBank(config.bands, rate, channels, config.rms_window_s) if config.analyze_output else None
         )
-        self.eq: Equalizer = (MatchEQ(self.presets, config, genre, self.input_analysis) if config.mode == "match"
-                              else PresetEQ(self.presets, config, genre))
+        self.eq = self._equalizer(genre)
+        self.curve_filters = self.eq.curve_filters if isinstance(self.eq, CurveEQ) else 0  # posted per genre
         self.user_commands = CommandRecord(len(self.genres))
-        self.classifier_commands = CommandRecord(len(self.genres))
+        self.classifier_commands = CommandRecord(len(self.genres), curve_filters=self.curve_filters)
         self._user_genre: int | None = None
         self._classifier_genre: int | None = None
         self.pre_plugins, self.post_plugins = tuple(pre_plugins), tuple(post_plugins)
@@ -90,6 +91,16 @@ class Engine:
         self._warm_up()
         self._publish()
         self._stages = self._build_stages()
+
+    def _equalizer(self, genre: str) -> Equalizer:
+        config = self.config
+        if config.mode == "match":
+            return MatchEQ(self.presets, config, genre, self.input_analysis)
+        if config.mode == "range":
+            from ..tonal.curve import layout_filters
+
+            return CurveEQ(self.genres, layout_filters(), config, genre)
+        return PresetEQ(self.presets, config, genre)
 
     def _build_stages(self) -> tuple[Stage, ...]:
         """The block's path as a list of stages, built once: a stage that is off (no plugins,
@@ -169,9 +180,13 @@ class Engine:
         self.user_commands.post(bypass=bypassed)
 
     def post_decision(self, genre: str, blend: dict[str, float] | None = None) -> None:
-        """The classifier's genre, and (match mode) the weights of the genres' targets to blend."""
+        """The classifier's genre, and (match and range mode) the genres' weights to blend."""
         self._check_genre(genre)
         self.classifier_commands.post_decision(self.genres, genre, blend)
+
+    def post_curves(self, curves: np.ndarray) -> None:
+        """Range mode: each genre's correction (genres x ``curve_filters`` gains, dB)."""
+        self.classifier_commands.post(curves=curves)
 
     @property
     def latency_frames(self) -> int:
@@ -290,7 +305,10 @@ class Engine:
         decided = self.classifier_commands.read()
         if decided is not None:
             self._classifier_genre = CommandRecord.genre(decided)
-            self.eq.set_blend(CommandRecord.blend(decided))
+            self.eq.set_blend(self.classifier_commands.blend(decided))
+            curves = self.classifier_commands.curves(decided)
+            if curves is not None:
+                self.eq.set_curves(curves)
         wanted = self._user_genre if self._user_genre is not None else self._classifier_genre
         if wanted is not None and self.genres[wanted] != self.eq.target:
             self.eq.select(self.genres[wanted])

@@ -1,12 +1,14 @@
 """The EQ itself: pedalboard filter chains, preset crossfades and ramped gain changes.
 
-Two modes implement one interface, ``Equalizer``:
+Three modes implement one interface, ``Equalizer``:
 
 * ``PresetEQ`` (here) applies a genre preset's chain as written. A genre switch runs the old
   and the new chain side by side and crossfades them with a raised-cosine law (weights sum to
   one, so a signal common to both chains keeps its level).
 * ``MatchEQ`` (match.py) runs one filter per analysis band and steers each band's gain toward
   the genre's target balance from the measured input levels, smoothed over seconds.
+* ``CurveEQ`` (curve_eq.py) runs one chain of broad filters whose gains follow the range
+  correction measured beside the audio path (range mode, live).
 
 Neither pedalboard nor JUCE smooths parameters, so every gain change is slew-limited here.
 All chains are built before streaming starts; nothing here builds a plugin on the audio path.
@@ -118,6 +120,10 @@ class Equalizer(ABC):
     @abstractmethod
     def set_blend(self, weights: np.ndarray | None) -> None:
         """Weights over the genres (in preset order) to steer toward, or None for ``target``."""
+
+    def set_curves(self, curves: np.ndarray) -> None:
+        """Range mode's posted corrections (curve_eq.py); the other modes are never sent any."""
+        raise NotImplementedError(f"{type(self).__name__} follows no posted correction")
 
     @abstractmethod
     def process(self, block: np.ndarray, out: np.ndarray) -> None:

@@ -6,8 +6,10 @@ holds the engine's input ring, the classifier's command record and a status reco
 audio thread writes the ring and reads the command record exactly as it would in-process; the
 child runs ``GenreClassifier`` over the ring with its compiled code on one thread, scheduled
 only when a core is idle (SCHED_IDLE) and on the last core alone, posts decisions into the
-record and keeps a heartbeat. If the child dies or hangs, the audio goes on with the genre it
-had, and the supervisor starts a new one.
+record and keeps a heartbeat. In range mode it also follows the input's long-term balance
+(tonal/follow.py) and posts each genre's correction there, with a chosen genre too (then
+without a model). If the child dies or hangs, the audio goes on with the genre and the
+correction it had, and the supervisor starts a new one.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Layout:
     channels: int
     genres: tuple[str, ...]
     classes: tuple[str, ...]
+    curve_filters: int = 0  # range mode's gains per genre in the command record
 
     @property
     def ring_bytes(self) -> int:
@@ -60,7 +63,7 @@ class Layout:
 
     @property
     def status_offset(self) -> int:
-        return self.record_offset + 8 * CommandRecord.size(len(self.genres))
+        return self.record_offset + 8 * CommandRecord.size(len(self.genres), self.curve_filters)
 
     @property
     def size(self) -> int:
@@ -71,7 +74,8 @@ class Layout:
         buf = memory.buf
         counter = np.ndarray((1,), np.int64, buf, 0)
         ring = np.ndarray((self.frames, self.channels), np.float32, buf, 8)
-        record = np.ndarray((CommandRecord.size(len(self.genres)),), np.float64, buf, self.record_offset)
+        record = np.ndarray((CommandRecord.size(len(self.genres), self.curve_filters),), np.float64, buf,
+                            self.record_offset)
         status = np.ndarray((STATUS_FIELDS + len(self.classes),), np.float64, buf, self.status_offset)
         return counter, ring, record, status
 
@@ -87,15 +91,19 @@ class _EngineSide:
         self.presets = dict.fromkeys(layout.genres)
         self.genres = layout.genres
         self.config = EngineConfig(sample_rate=sample_rate, channels=layout.channels, max_block_size=max_block)
-        self._record = CommandRecord(len(layout.genres), record)
+        self._record = CommandRecord(len(layout.genres), record, layout.curve_filters)
 
     def post_decision(self, genre: str, blend: dict[str, float] | None = None) -> None:
         self._record.post_decision(self.genres, genre, blend)
 
+    def post_curves(self, curves: np.ndarray) -> None:
+        self._record.post(curves=curves)
 
-def _child(name: str, layout: Layout, weights: str, sample_rate: int, max_block: int, period_s: float,
-           blend: bool, poll_s: float) -> None:
-    """The classifier process: attach, load the model, classify until the parent goes away."""
+
+def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, sample_rate: int,
+           max_block: int, period_s: float, blend: bool, poll_s: float) -> None:
+    """The process beside the audio: attach, then classify (``weights``: a model's folder)
+    and follow the balance (``ranges``: range mode's) until the parent goes away."""
     os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     # the audio comes first: run only on a core nothing else wants (Linux), else at low priority;
@@ -113,32 +121,58 @@ def _child(name: str, layout: Layout, weights: str, sample_rate: int, max_block:
     memory = shared_memory.SharedMemory(name=name)
     counter, ring, record, status = layout.views(memory)
     try:
-        from .classifier import UNSURE, GenreClassifier
-        from .model import load_model
-
         engine = _EngineSide(layout, counter, ring, record, sample_rate, max_block)
-        classifier = GenreClassifier(engine, load_model(Path(weights)), period_s=period_s, blend=blend)
-        classifier._position = engine.input_ring.written  # start from now, not from old audio
+        classifier = follower = None
+        if weights is not None:
+            from .classifier import GenreClassifier
+            from .model import load_model
+
+            classifier = GenreClassifier(engine, load_model(Path(weights)), period_s=period_s, blend=blend)
+            classifier._position = engine.input_ring.written  # start from now, not from old audio
+        if ranges is not None:
+            from ..tonal.follow import RangeFollower
+
+            follower = RangeFollower(ranges, layout.genres, sample_rate, layout.frames, layout.channels, period_s)
+            follower.position = engine.input_ring.written
         status[READY_AT] = time.time()
         parent = os.getppid()
         while os.getppid() == parent:
-            classifier.step()
-            latest = classifier.latest
-            if latest is not None and classifier.decided != status[DECISIONS]:
-                status[STATUS_FIELDS:] = [latest.probabilities[c] for c in layout.classes]
-                status[TIME], status[MUSIC] = latest.time_s, latest.music
-                status[GENRE] = -1 if latest.genre == UNSURE else layout.genres.index(latest.genre)
-                if classifier.call_seconds:
-                    status[CALL_MS] = classifier.call_seconds[-1] * 1e3
-                    status[CALL_P99_MS] = np.percentile(np.array(classifier.call_seconds)[-1000:], 99) * 1e3
-                status[UNSURE_COUNT] = classifier.unsure
-                status[DECISIONS] = classifier.decided
+            if classifier is not None:
+                classifier.step()
+                _publish_status(classifier, layout, status)
+            # unsure (not music, or no genre yet) holds the correction, as it holds the genre
+            if follower is not None and follower.listen(engine.input_ring) and _sure(classifier):
+                engine.post_curves(follower.curves())
             status[HEARTBEAT] += 1
             time.sleep(poll_s)
     except Exception as error:  # one line, and no restart: it would fail the same way
         status[FAILED] = 1.0
         print(f"inteleq-rt: the classifier failed: {type(error).__name__}: {error}; the EQ holds its genre",
               file=sys.stderr, flush=True)
+
+
+def _publish_status(classifier, layout: Layout, status: np.ndarray) -> None:
+    """The classifier's latest decision and call times, into the status record."""
+    from .classifier import UNSURE
+
+    latest = classifier.latest
+    if latest is None or classifier.decided == status[DECISIONS]:
+        return
+    status[STATUS_FIELDS:] = [latest.probabilities[c] for c in layout.classes]
+    status[TIME], status[MUSIC] = latest.time_s, latest.music
+    status[GENRE] = -1 if latest.genre == UNSURE else layout.genres.index(latest.genre)
+    if classifier.call_seconds:
+        status[CALL_MS] = classifier.call_seconds[-1] * 1e3
+        status[CALL_P99_MS] = np.percentile(np.array(classifier.call_seconds)[-1000:], 99) * 1e3
+    status[UNSURE_COUNT] = classifier.unsure
+    status[DECISIONS] = classifier.decided
+
+
+def _sure(classifier) -> bool:
+    """Whether a correction may move: a chosen genre, or the classifier's last word a genre."""
+    from .classifier import UNSURE
+
+    return classifier is None or (classifier.latest is not None and classifier.latest.genre != UNSURE)
 
 
 def _start_tracker_deaf_to_hangup() -> None:
@@ -160,21 +194,26 @@ class ClassifierProcess:
     process for the duration of a stream; ``supervise()`` (from the main thread's ticks)
     restarts it if it died or hung; ``latest`` and ``summary()`` read its status."""
 
-    def __init__(self, engine: Engine, weights: Path, classes: tuple[str, ...], period_s: float = 1.0,
-                 blend: bool = False, poll_s: float = POLL_S, hang_s: float = HANG_S) -> None:
+    def __init__(self, engine: Engine, weights: Path | None, classes: tuple[str, ...], period_s: float = 1.0,
+                 blend: bool = False, poll_s: float = POLL_S, hang_s: float = HANG_S,
+                 ranges: dict | None = None) -> None:
+        """``weights`` None: no classifier (a chosen genre); ``ranges``: follow the balance
+        for range mode (tonal/follow.py)."""
         config = engine.config
         self.hang_s = hang_s
+        self.classifies = weights is not None
         _start_tracker_deaf_to_hangup()
-        self.layout = Layout(engine.input_ring.buffer.shape[0], config.channels, engine.genres, tuple(classes))
+        self.layout = Layout(engine.input_ring.buffer.shape[0], config.channels, engine.genres, tuple(classes),
+                             engine.curve_filters)
         self.memory = shared_memory.SharedMemory(create=True, size=self.layout.size)  # mode 0600
         counter, ring, record, self.status = self.layout.views(self.memory)
         self.status[:] = 0.0
         self.status[GENRE] = -2
         # The engine writes its ring and reads the classifier's record in shared memory from now on.
         engine.input_ring = InputRing(self.layout.frames, config.channels, config.max_block_size, ring, counter)
-        engine.classifier_commands = CommandRecord(len(engine.genres), record)
-        self._args = (self.memory.name, self.layout, str(weights), config.sample_rate, config.max_block_size,
-                      period_s, blend, poll_s)
+        engine.classifier_commands = CommandRecord(len(engine.genres), record, engine.curve_filters)
+        self._args = (self.memory.name, self.layout, None if weights is None else str(weights), ranges,
+                      config.sample_rate, config.max_block_size, period_s, blend, poll_s)
         self.process: multiprocessing.Process | None = None
         self.restarts = 0
         self._seen_beat, self._seen_at = -1.0, 0.0
@@ -218,6 +257,8 @@ class ClassifierProcess:
         return Decision(float(self.status[TIME]), genre, shares, float(self.status[MUSIC]))
 
     def summary(self) -> dict:
+        if not self.classifies:  # a chosen genre: the process only follows the balance
+            return {"range_follower": "own process", **({"classifier_restarts": self.restarts} if self.restarts else {})}
         summary = {"decisions": int(self.status[DECISIONS]), "unsure_decisions": int(self.status[UNSURE_COUNT]),
                    "classifier": "own process"}
         if self.status[CALL_MS]:

@@ -65,9 +65,14 @@ def _unit_responses() -> np.ndarray:
     return np.stack([response_db(_filters(row), CENTRES_HZ) for row in np.eye(len(LAYOUT))], axis=1)
 
 
-def fit_filters(curve_db: np.ndarray, weights: np.ndarray | None = None, max_gain_db: float = 6.0) -> tuple[EqFilter, ...]:
-    """Broad filters whose response follows ``curve_db`` (one value per tonal band), each
-    gain within +-max_gain_db; ``weights`` (0..1 per band) say where the curve matters."""
+def layout_filters(gains: np.ndarray | None = None) -> tuple[EqFilter, ...]:
+    """Every LAYOUT filter, with these gains (0 dB each when None): the live chain."""
+    return _filters(np.zeros(len(LAYOUT)) if gains is None else gains)
+
+
+def fit_gains(curve_db: np.ndarray, weights: np.ndarray | None = None, max_gain_db: float = 6.0) -> np.ndarray:
+    """Gains of the LAYOUT filters whose response follows ``curve_db`` (one value per tonal
+    band), each within +-max_gain_db; ``weights`` (0..1 per band) say where the curve matters."""
     weights = np.ones(len(curve_db)) if weights is None else weights
     unit = _unit_responses()
     gains = np.zeros(len(LAYOUT))
@@ -75,4 +80,9 @@ def fit_filters(curve_db: np.ndarray, weights: np.ndarray | None = None, max_gai
         residual = curve_db - response_db(_filters(gains), CENTRES_HZ)
         lhs = unit.T @ (unit * weights[:, None]) + RIDGE * np.eye(len(LAYOUT))
         gains = np.clip(gains + np.linalg.solve(lhs, unit.T @ (weights * residual)), -max_gain_db, max_gain_db)
-    return tuple(f for f in _filters(np.round(gains, 2)) if f.gain_db != 0.0)
+    return np.round(gains, 2)
+
+
+def fit_filters(curve_db: np.ndarray, weights: np.ndarray | None = None, max_gain_db: float = 6.0) -> tuple[EqFilter, ...]:
+    """The fitted filters that do something (``fit_gains``; 0 dB filters left out)."""
+    return tuple(f for f in _filters(fit_gains(curve_db, weights, max_gain_db)) if f.gain_db != 0.0)

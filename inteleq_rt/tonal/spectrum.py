@@ -27,11 +27,13 @@ CLIFF_DB = 30.0
 
 
 class LongTermSpectrum:
-    """Band powers accumulated from blocks of any size (frames x channels)."""
+    """Band powers accumulated from blocks of any size (frames x channels): a whole track's,
+    or live, the last ``memory_s`` or so (older frames fade exponentially)."""
 
-    def __init__(self, sample_rate: int) -> None:
+    def __init__(self, sample_rate: int, memory_s: float | None = None) -> None:
         self.sample_rate = sample_rate
         self.frame = 1 << max(int(math.log2(FRAME_S * sample_rate)), 8)
+        self._decay = 1.0 if memory_s is None else math.exp(-self.frame / 2 / sample_rate / memory_s)
         self._window = np.hanning(self.frame)
         self._pending = np.zeros(0)
         self._power = np.zeros(self.frame // 2 + 1)
@@ -48,6 +50,7 @@ class LongTermSpectrum:
         for start in starts:
             frame = audio[start : start + self.frame]
             if np.mean(frame * frame) > self._gate:
+                self._power *= self._decay
                 self._power += np.abs(np.fft.rfft(frame * self._window)) ** 2
                 self.frames_heard += 1
         self._pending = audio[len(starts) * hop :]

@@ -1,0 +1,62 @@
+"""Live range mode's ear: the stream's long-term balance, and the correction each genre's
+range asks of it, refreshed once a second beside the audio path.
+
+It reads the engine's input ring (as the classifier does, from its own position), measures
+with the same ``LongTermSpectrum`` a whole-track render uses, forgetting over ``memory_s``
+so a new song takes over within a minute, and fits every genre's range correction as gains
+of the fixed LAYOUT chain. The engine picks (or blends) the rows of the genre it plays, and
+ramps its gains there: the audio thread never fits anything.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine.ring import InputRing
+from .curve import LAYOUT, fit_gains
+from .rule import range_correction
+from .spectrum import LongTermSpectrum
+from .targets import GenreRange
+
+MEMORY_S = 30.0  # about a song's verse and chorus: long enough to be a balance, not a moment
+SETTLE_S = 5.0  # music heard before the first correction (an estimate from less is noise)
+
+
+class RangeFollower:
+    """``listen(ring)`` takes in what arrived; ``curves()`` is the correction per genre."""
+
+    def __init__(self, ranges: dict[str, GenreRange], genres: tuple[str, ...], sample_rate: int,
+                 ring_frames: int, channels: int, period_s: float = 1.0, memory_s: float = MEMORY_S) -> None:
+        self.ranges = ranges
+        self.genres = genres
+        self.spectrum = LongTermSpectrum(sample_rate, memory_s)
+        self.period_frames = int(period_s * sample_rate)
+        self._settle_frames = int(SETTLE_S * sample_rate)
+        self._scratch = np.zeros((ring_frames // 2, channels), dtype=np.float32)
+        self._curves = np.zeros((len(genres), len(LAYOUT)))
+        self.position = 0
+        self._since_curves = 0
+
+    def listen(self, ring: InputRing) -> bool:
+        """Measure the audio that arrived since the last call; True when new curves are due."""
+        while True:
+            frames, self.position, _lost = ring.read(self.position, self._scratch)
+            if frames == 0:
+                break
+            self.spectrum.add(self._scratch[:frames])
+            self._since_curves += frames
+        heard = self.spectrum.frames_heard * self.spectrum.frame // 2
+        if self._since_curves < self.period_frames or heard < self._settle_frames:
+            return False
+        self._since_curves = 0
+        return True
+
+    def curves(self) -> np.ndarray:
+        """Gains of the LAYOUT filters per genre (rows in ``genres`` order; zeros for a genre
+        without a range), at full amount."""
+        balance = self.spectrum.balance_db()
+        measured = np.isfinite(balance).astype(float)
+        for row, genre in enumerate(self.genres):
+            if genre in self.ranges:
+                self._curves[row] = fit_gains(range_correction(balance, self.ranges[genre]), measured)
+        return self._curves
