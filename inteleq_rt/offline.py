@@ -23,7 +23,7 @@ from .io.tags import carry_tags
 from .io.files import FILE_BLOCK
 from .options import Options
 from .memory import memory_mb
-from .session import Outcome, Session, render_blocks, session_presets
+from .session import Outcome, Session, check_genre, render_blocks, session_presets
 from .track import TrackPlan, conditioned, load_genre_model, plan_track
 
 
@@ -125,6 +125,7 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
     check_outputs({"-o": destination, "--report": options.report}, options.force, (source,))
     container, subtype = files.output_format(destination, info)
     presets = session_presets(options)  # read (a --reference track too) and checked before any work
+    check_genre(options.genre, presets)
     loading = time.perf_counter()
     if not options.automatic:  # a chosen genre (or reference) is not second-guessed
         model = None
@@ -237,6 +238,7 @@ def analyze_file(source: Path, options: Options = Options()) -> Analysis:
     info = files.read_info(source)
     audio, rate = files.read_audio(source)
     presets = session_presets(options)
+    check_genre(options.genre, presets)
     model = load_genre_model(options.weights, ", or choose a genre with --genre") if options.automatic else None
     plan = None if options.follow else _plan(source, info, options, presets, model)
     session = Session(plan.options if plan else options, rate, audio.shape[1], presets=plan.presets if plan else presets,

@@ -26,7 +26,7 @@ class Options:
     classify_every_s: float = 1.0
     blend: bool = False  # automatic match mode: steer toward the probability-weighted targets
     targets: Path | None = None  # match mode's target balances (None: the presets folder's)
-    mode: str = "preset"
+    mode: str = "range"  # the default that measured best (README); "preset" where no ranges.toml
     amount_percent: float = 100.0
     crossfade_s: float = 2.0
     bands: str = "paper"
@@ -60,8 +60,6 @@ class Options:
             check_range("target loudness", self.target_lufs, "--target-lufs")
             if self.follow:
                 raise ConfigError("--target-lufs needs a whole-track render: drop --follow")
-        if self.mode == "range" and self.follow:
-            raise ConfigError("--mode range decides one curve for the whole track: drop --follow")
         if self.reference is not None and (self.mode != "match" or self.genre is not None or self.blend):
             raise ConfigError("--reference steers match mode toward a track: use it without --genre, "
                               "--blend or --mode preset")

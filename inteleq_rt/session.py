@@ -36,6 +36,12 @@ def session_presets(options: Options) -> dict:
     return presets
 
 
+def check_genre(genre: str | None, presets: dict) -> None:
+    """A chosen genre must name a preset (range mode too: its range belongs to a genre)."""
+    if genre is not None and genre not in presets:
+        raise InteleqError(f"unknown genre {genre!r}; available: {', '.join(sorted(presets))}")
+
+
 @dataclass
 class Outcome:
     """What a run did, for the caller to show: a title, a summary, warnings, the genre timeline."""
@@ -76,10 +82,14 @@ class Session:
             if not live and model is None:
                 model = load_genre_model(options.weights, ", or choose a genre with --genre")
         presets = presets if presets is not None else session_presets(options)
+        self.ranges = None  # range mode's genre ranges, for the balance's follower
+        if options.mode == "range":
+            from .tonal.targets import ranges_in
+
+            self.ranges = ranges_in(options.presets)
         genre = options.genre or (REFERENCE if options.reference is not None else "flat")
         self.home_genre = None if options.automatic else genre  # where live controls' "a" returns
-        if genre not in presets:
-            raise InteleqError(f"unknown genre {genre!r}; available: {', '.join(sorted(presets))}")
+        check_genre(genre, presets)
         plugins = [PluginInsert(parse_plugin_spec(text), channels, sample_rate, config.max_block_size)
                    for text in options.plugins]
         self.engine = Engine(config, presets, genre=genre, **{f"{options.plugin_position}_plugins": plugins})
@@ -91,16 +101,26 @@ class Session:
             from .genre.classifier import GenreClassifier
 
             self.classifier = GenreClassifier(self.engine, model, period_s=options.classify_every_s,
-                                              blend=options.blend)
+                                              blend=options.blend or options.mode == "range")
+        self.follower = None  # range mode offline (--follow): stepped here, as the classifier is
+        if self.ranges is not None and not live:
+            from .tonal.follow import RangeFollower
+
+            ring = self.engine.input_ring
+            self.follower = RangeFollower(self.ranges, self.engine.genres, sample_rate, ring.buffer.shape[0],
+                                          channels, options.classify_every_s)
         # live without a report, only the genre changes are kept (hours of samples are not)
         self.timeline = Timeline(self.engine, self.classifier, keep=not live or options.report is not None)
         self.mode = ("automatic" if options.automatic else f"genre {options.genre}" if options.genre
                      else f"reference {options.reference.name}")
 
     def after_block(self) -> None:
-        """Offline: classify synchronously (deterministic), then sample the timeline."""
+        """Offline: classify and follow the balance synchronously (deterministic), then sample
+        the timeline."""
         if self.classifier is not None:
             self.classifier.step()
+        if self.follower is not None:
+            self.follower.step(self.engine.input_ring, self.engine.post_curves, self.classifier)
         self.timeline.sample()
 
     def beside_audio(self) -> AbstractContextManager:
@@ -111,14 +131,9 @@ class Session:
             return nullcontext()
         from .genre.process import ClassifierProcess
 
-        ranges = None
-        if options.mode == "range":
-            from .tonal.targets import ranges_in
-
-            ranges = ranges_in(options.presets)
         self.classifier = ClassifierProcess(self.engine, self.weights if options.automatic else None,
                                             self.classes or (), options.classify_every_s,
-                                            options.blend or options.mode == "range", ranges=ranges)
+                                            options.blend or options.mode == "range", ranges=self.ranges)
         self.timeline.classifier = self.classifier
         return self.classifier
 

@@ -25,7 +25,8 @@ def write_clip(path, rate: int, channels: int, seconds: float = 2.0, subtype: st
 def test_process_round_trip_with_report(tmp_path, rate, channels):
     source, output, report = tmp_path / "in.wav", tmp_path / "out.wav", tmp_path / "r.json"
     write_clip(source, rate, channels)
-    result = run_cli("process", str(source), "-o", str(output), "--genre", "hiphop", "--report", str(report))
+    result = run_cli("process", str(source), "-o", str(output), "--genre", "hiphop", "--mode", "preset",
+                     "--report", str(report))
     assert result.returncode == 0, result.stderr
     info_in, info_out = sf.info(str(source)), sf.info(str(output))
     assert (info_out.frames, info_out.channels, info_out.samplerate, info_out.subtype) == (

@@ -158,7 +158,7 @@ def on_a_terminal(jack_server, *args: str, steps: tuple[tuple[float, bytes], ...
 
 
 def test_live_monitoring_on_a_terminal_shows_the_panel_and_ctrl_c_stops_it(jack_server):
-    text = on_a_terminal(jack_server, "--genre", "jazz", steps=((8.0, b""),))
+    text = on_a_terminal(jack_server, "--genre", "jazz", "--mode", "preset", steps=((8.0, b""),))
     assert "band Hz" in text and "low shelf 100Hz" in text and "genre jazz" in text
     assert re.search(r"xruns \d+\s+EQ on .*\+/- amount\s+stopped", text), text  # the last panel, then the summary
     assert "Traceback" not in text and f"{JACK_RATE} Hz" in text
@@ -173,7 +173,7 @@ def test_keys_on_a_terminal_bypass_switch_genre_and_set_amount_while_jack_runs(j
     genres = list(presets)
     following = genres[(genres.index("jazz") + 1) % len(genres)]
     report = tmp_path / "keys.json"
-    text = on_a_terminal(jack_server, "--genre", "jazz", "--report", str(report),
+    text = on_a_terminal(jack_server, "--genre", "jazz", "--mode", "preset", "--report", str(report),
                          steps=((5.0, b"b"), (2.0, b"bn--"), (4.0, b"")))
     assert "BYPASSED  amount 100%  genre jazz" in text
     assert f"EQ on  amount 80%  genre {following}" in text

@@ -103,3 +103,32 @@ def test_match_mode_target_change_is_click_free():
     events = {block_at(1.5): lambda e: e.request_genre("classical")}
     out = run(engine, sine(1000.0, 4.0, RATE), events)
     assert worst_out_of_band_db(out, 1000.0) < -60.0
+
+
+@pytest.mark.parametrize("tone_hz", [100.0, 1000.0, 5000.0])
+def test_range_mode_corrections_and_genre_changes_are_click_free(tone_hz):
+    """Live range mode: corrections posted abruptly (+-6 dB, every filter at once), a genre
+    change and a probability blend are ramped on one chain, never stepped."""
+    engine = Engine(EngineConfig(mode="range"), genre="rock_pop")
+    shape = (len(engine.genres), engine.curve_filters)
+    up, down = np.full(shape, 6.0), np.full(shape, -6.0)
+    down[engine.genres.index("classical")] = 3.0
+    blend = {"rock_pop": 0.5, "classical": 0.5}
+    events = {block_at(1.0): lambda e: e.post_curves(up), block_at(1.6): lambda e: e.post_curves(down),
+              block_at(2.4): lambda e: e.request_genre("classical"),
+              block_at(3.0): lambda e: e.post_decision("rock_pop", blend)}
+    out = run(engine, sine(tone_hz, 5.0, RATE), events)
+    assert worst_out_of_band_db(out, tone_hz) < -60.0
+    gains = np.array([g for _, g in engine.snapshot().eq_gains])
+    assert engine.genre == "classical"  # the user's genre outranks the classifier's
+    np.testing.assert_allclose(gains, 3.0)  # classical's row alone: its weight is the user's choice
+
+
+def test_range_mode_blends_the_classifiers_genres_by_probability():
+    engine = Engine(EngineConfig(mode="range"), genre="flat")
+    curves = np.zeros((len(engine.genres), engine.curve_filters))
+    curves[engine.genres.index("rock_pop")], curves[engine.genres.index("classical")] = 4.0, -2.0
+    engine.post_curves(curves)
+    engine.post_decision("rock_pop", {"rock_pop": 0.6, "classical": 0.3, "jazz": 0.1})
+    run(engine, np.zeros((2 * RATE, 2), np.float32))
+    np.testing.assert_allclose([g for _, g in engine.snapshot().eq_gains], 0.6 * 4.0 - 0.3 * 2.0)

@@ -88,6 +88,16 @@ def test_installed_commands_find_their_presets_and_model(installed):
     assert any((folder.parent / "home" / ".cache" / "inteleq-rt" / "numba").rglob("*.nbi"))
 
 
+def test_the_wheel_lists_every_package():
+    """pyproject names its packages one by one: a new folder left out imports in an editable
+    install and is missing from a regular one (range mode's tonal/ was, once)."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "inteleq_rt").rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)
+
+
 def test_shipped_data_is_found_through_the_package():
     assert sorted(p.stem for p in shipped_presets().glob("*.toml") if p.stem not in ("targets", "ranges")) == list(SHIPPED)
     assert (shipped_presets() / "ranges.toml").is_file()  # the genre ranges --mode range corrects by

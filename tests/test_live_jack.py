@@ -126,7 +126,7 @@ def run_live(jack_server, tester: ToneLoop, seconds: float, *args: str) -> tuple
 def test_live_monitoring_processes_a_known_signal_and_stops_on_sigint(jack_server, tmp_path):
     report = tmp_path / "live.json"
     received, stdout, _ = run_live(jack_server, ToneLoop(jack_server.name), 3.0, "--genre", "hiphop",
-                                   "--no-level-match", "--report", str(report))
+                                   "--mode", "preset", "--no-level-match", "--report", str(report))
     gain = np.max(np.abs(received), axis=0) / AMPLITUDE
     expected = expected_gain("hiphop")
     assert 20 * np.log10(expected) > 3.0  # the EQ really acts on this tone
@@ -166,11 +166,11 @@ def test_realtime_file_playback_matches_offline_render(jack_server, tmp_path):
     sf.write(str(source), audio, JACK_RATE, subtype="FLOAT")
     live, offline = tmp_path / "live.wav", tmp_path / "offline.wav"
     result = run_cli("process", str(source), "--realtime", "--device", "system, JACK", "-o", str(live),
-                     "--genre", "disco", "--no-level-match", env=jack_server.env)
+                     "--genre", "disco", "--mode", "preset", "--no-level-match", env=jack_server.env)
     assert result.returncode == 0, result.stderr
     assert "played" in result.stdout
-    assert run_cli("process", str(source), "-o", str(offline), "--genre", "disco", "--no-level-match",
-                   "--follow").returncode == 0
+    assert run_cli("process", str(source), "-o", str(offline), "--genre", "disco", "--mode", "preset",
+                   "--no-level-match", "--follow").returncode == 0
     played, _ = sf.read(str(live), dtype="float32")
     rendered, _ = sf.read(str(offline), dtype="float32")
     assert played.shape == rendered.shape == audio.shape

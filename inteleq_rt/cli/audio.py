@@ -24,8 +24,20 @@ def options_from(args: argparse.Namespace, **overrides) -> Options:
                   plugin_position=args.plugin_position, report=args.report, force=args.force,
                   level_match=args.level_match, ceiling_db=args.ceiling, reference=args.reference)
     if args.mode is None:
-        fields["mode"] = "match" if args.reference is not None else "preset"
+        fields["mode"] = default_mode(args)
     return Options(**{**fields, **overrides})
+
+
+def default_mode(args: argparse.Namespace) -> str:
+    """Match for a reference or a blend (their mode); else range, which measured best on
+    untouched and detuned masters (README), where the presets folder has genre ranges;
+    a folder of one's own presets without them: its curves, as written."""
+    from ..engine.presets import RANGES_FILE
+    from ..resources import presets_dir
+
+    if args.reference is not None or args.blend:
+        return "match"
+    return "range" if (presets_dir(args.presets) / RANGES_FILE).is_file() else "preset"
 
 
 def check_block_size(block_size: int) -> None:

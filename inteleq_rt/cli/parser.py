@@ -65,10 +65,10 @@ def _engine_options() -> argparse.ArgumentParser:
                        help="target balances for match mode (default: presets/targets.toml; "
                             "`train` writes one next to its weights)")
     group.add_argument("--mode", choices=MODES, default=None,
-                       help="preset: the genre's EQ as written; match: steer each band toward the "
-                            "genre's target balance from the measured levels; range (process, analyze): "
-                            "move the track's 1/3-octave balance only where it lies outside its genre's "
-                            "range (presets/ranges.toml) (default: preset; match with --reference)")
+                       help="range: move the 1/3-octave balance only where it lies outside its genre's "
+                            "range (presets/ranges.toml); preset: the genre's EQ curve as written; match: "
+                            "steer each band toward the genre's target balance (default: range, or preset "
+                            "when the presets folder has no ranges.toml; match with --reference or --blend)")
     group.add_argument("--reference", type=Path, metavar="FILE|DIR",
                        help="match mode steers toward this track's long-term balance instead of a genre's "
                             "(a folder: its tracks' balances averaged)")

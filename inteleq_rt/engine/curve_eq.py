@@ -15,6 +15,11 @@ from .config import EngineConfig
 from .eq import Equalizer, GainRamp, build_chain, usable_filters
 from .presets import EqFilter
 
+# A balance changes over seconds, and the follower posts once a second: gains need not move
+# faster than this (at the engine's 12 dB/s, nine filters stepping together at a block's edge
+# left sidebands at -53 dB under a 100 Hz tone; at this rate, under -60 dB).
+SLEW_DB_PER_S = 3.0
+
 
 class CurveEQ(Equalizer):
     """The chain of ``filters`` (their gains ignored), steered by ``set_curves``."""
@@ -29,7 +34,7 @@ class CurveEQ(Equalizer):
         self._filters = usable_filters(every, self.sample_rate)
         self._usable = np.array([i for i, f in enumerate(every) if f in self._filters], dtype=np.int64)
         self._board, plugins = build_chain(self._filters)
-        self._ramp = GainRamp(plugins, config.gain_slew_db_per_s)
+        self._ramp = GainRamp(plugins, min(config.gain_slew_db_per_s, SLEW_DB_PER_S))
         self._curves = np.zeros((len(genres), len(filters)))
         self._blend = np.zeros(len(genres))
         self._blending = False

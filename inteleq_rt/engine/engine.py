@@ -68,6 +68,7 @@ class Engine:
         self.classifier_commands = CommandRecord(len(self.genres), curve_filters=self.curve_filters)
         self._user_genre: int | None = None
         self._classifier_genre: int | None = None
+        self._classifier_blend: np.ndarray | None = None
         self.pre_plugins, self.post_plugins = tuple(pre_plugins), tuple(post_plugins)
         ring_frames = int(config.input_ring_s * rate)
         self.input_ring = (InputRing(ring_frames, channels, config.max_block_size)
@@ -294,6 +295,7 @@ class Engine:
     def _apply_commands(self) -> None:
         """What the records say, once per block; a genre switch refused mid-fade is tried again."""
         user = self.user_commands.read()
+        decided = self.classifier_commands.read()
         if user is not None:
             self._user_genre = CommandRecord.genre(user)
             amount = CommandRecord.amount(user)
@@ -302,13 +304,14 @@ class Engine:
             bypass = CommandRecord.bypass(user)
             if bypass is not None:
                 self._bypassed = bypass
-        decided = self.classifier_commands.read()
         if decided is not None:
             self._classifier_genre = CommandRecord.genre(decided)
-            self.eq.set_blend(self.classifier_commands.blend(decided))
+            self._classifier_blend = self.classifier_commands.blend(decided)
             curves = self.classifier_commands.curves(decided)
             if curves is not None:
                 self.eq.set_curves(curves)
+        if user is not None or decided is not None:  # the user's choice outranks the classifier's blend
+            self.eq.set_blend(self._classifier_blend if self._user_genre is None else None)
         wanted = self._user_genre if self._user_genre is not None else self._classifier_genre
         if wanted is not None and self.genres[wanted] != self.eq.target:
             self.eq.select(self.genres[wanted])

@@ -140,9 +140,8 @@ def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, 
             if classifier is not None:
                 classifier.step()
                 _publish_status(classifier, layout, status)
-            # unsure (not music, or no genre yet) holds the correction, as it holds the genre
-            if follower is not None and follower.listen(engine.input_ring) and _sure(classifier):
-                engine.post_curves(follower.curves())
+            if follower is not None:
+                follower.step(engine.input_ring, engine.post_curves, classifier)
             status[HEARTBEAT] += 1
             time.sleep(poll_s)
     except Exception as error:  # one line, and no restart: it would fail the same way
@@ -166,13 +165,6 @@ def _publish_status(classifier, layout: Layout, status: np.ndarray) -> None:
         status[CALL_P99_MS] = np.percentile(np.array(classifier.call_seconds)[-1000:], 99) * 1e3
     status[UNSURE_COUNT] = classifier.unsure
     status[DECISIONS] = classifier.decided
-
-
-def _sure(classifier) -> bool:
-    """Whether a correction may move: a chosen genre, or the classifier's last word a genre."""
-    from .classifier import UNSURE
-
-    return classifier is None or (classifier.latest is not None and classifier.latest.genre != UNSURE)
 
 
 def _start_tracker_deaf_to_hangup() -> None:

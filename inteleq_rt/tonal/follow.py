@@ -10,6 +10,8 @@ ramps its gains there: the audio thread never fits anything.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..engine.ring import InputRing
@@ -23,7 +25,8 @@ SETTLE_S = 5.0  # music heard before the first correction (an estimate from less
 
 
 class RangeFollower:
-    """``listen(ring)`` takes in what arrived; ``curves()`` is the correction per genre."""
+    """``step`` listens and posts; ``listen(ring)`` takes in what arrived, ``curves()`` is the
+    correction per genre."""
 
     def __init__(self, ranges: dict[str, GenreRange], genres: tuple[str, ...], sample_rate: int,
                  ring_frames: int, channels: int, period_s: float = 1.0, memory_s: float = MEMORY_S) -> None:
@@ -50,6 +53,16 @@ class RangeFollower:
             return False
         self._since_curves = 0
         return True
+
+    def step(self, ring: InputRing, post: Callable[[np.ndarray], None], classifier=None) -> None:
+        """Listen, and ``post`` the curves when due, unless ``classifier`` (a GenreClassifier,
+        if one decides) has no genre yet or is unsure: that holds the correction, as it holds
+        the genre."""
+        from ..genre.classifier import UNSURE
+
+        if self.listen(ring) and (classifier is None or (classifier.latest is not None
+                                                         and classifier.latest.genre != UNSURE)):
+            post(self.curves())
 
     def curves(self) -> np.ndarray:
         """Gains of the LAYOUT filters per genre (rows in ``genres`` order; zeros for a genre
