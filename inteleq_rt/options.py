@@ -17,6 +17,19 @@ BAND_SETS = ("paper", "octave", "third-octave")
 PLUGIN_POSITIONS = ("pre", "post")
 
 
+def frequency_span(text: str) -> tuple[float, float]:
+    """'LOW-HIGH' in Hz (a trailing k: kHz), as ``--protect`` takes it."""
+    def hz(part: str) -> float:
+        part = part.strip().lower().removesuffix("hz")
+        return float(part[:-1]) * 1000 if part.endswith("k") else float(part)
+
+    try:
+        low, high = (hz(part) for part in text.split("-"))
+    except ValueError:
+        raise ConfigError(f"--protect {text!r}: give LOW-HIGH in Hz, e.g. 10000-20000 or 10k-20k") from None
+    return low, high
+
+
 @dataclass(frozen=True)
 class Options:
     """How to equalize, and what to write beside the audio; every field has the default."""
@@ -41,6 +54,8 @@ class Options:
     follow: bool = False  # offline: follow the stream as live does, instead of one EQ per track
     target_lufs: float | None = None  # offline whole-track: deliver at this loudness instead
     reference: Path | None = None  # match mode steers toward this track's long-term balance
+    max_gain_db: float = 6.0  # range and match mode: no filter (match: no band) beyond this
+    protect_hz: tuple[tuple[float, float], ...] = ()  # range mode: spans (Hz) left at 0 dB
 
     def __post_init__(self) -> None:
         if self.genre is not None and not self.genre.strip():
@@ -60,9 +75,22 @@ class Options:
             check_range("target loudness", self.target_lufs, "--target-lufs")
             if self.follow:
                 raise ConfigError("--target-lufs needs a whole-track render: drop --follow")
+        check_range("max gain", self.max_gain_db, "--max-gain")
+        for low, high in self.protect_hz:
+            if not 0 <= low < high:
+                raise ConfigError(f"--protect {low:g}-{high:g}: give LOW-HIGH in Hz, LOW below HIGH")
+        if self.protect_hz and self.mode != "range":
+            raise ConfigError("--protect keeps bands out of range mode's correction: use it with --mode range")
         if self.reference is not None and (self.mode != "match" or self.genre is not None or self.blend):
             raise ConfigError("--reference steers match mode toward a track: use it without --genre, "
                               "--blend or --mode preset")
+
+    @property
+    def limits(self):
+        """Range mode's limits on its correction (tonal.rule.Limits)."""
+        from .tonal.rule import Limits
+
+        return Limits(self.max_gain_db, self.protect_hz)
 
     @property
     def automatic(self) -> bool:
@@ -77,4 +105,5 @@ class Options:
                             presets_dir=self.presets, analyze_input=analyze, analyze_output=analyze,
                             input_ring_s=CLASSIFIER_RING_S if self.automatic or self.mode == "range" else 0.0,
                             level_match=self.level_match, ceiling_db=self.ceiling_db,
+                            match_max_gain_db=self.max_gain_db,
                             max_block_size=max(MAX_BLOCK_SIZE, block_size))

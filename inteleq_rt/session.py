@@ -108,7 +108,7 @@ class Session:
 
             ring = self.engine.input_ring
             self.follower = RangeFollower(self.ranges, self.engine.genres, sample_rate, ring.buffer.shape[0],
-                                          channels, options.classify_every_s)
+                                          channels, options.classify_every_s, options.limits)
         # live without a report, only the genre changes are kept (hours of samples are not)
         self.timeline = Timeline(self.engine, self.classifier, keep=not live or options.report is not None)
         self.mode = ("automatic" if options.automatic else f"genre {options.genre}" if options.genre
@@ -133,7 +133,8 @@ class Session:
 
         self.classifier = ClassifierProcess(self.engine, self.weights if options.automatic else None,
                                             self.classes or (), options.classify_every_s,
-                                            options.blend or options.mode == "range", ranges=self.ranges)
+                                            options.blend or options.mode == "range", ranges=self.ranges,
+                                            limits=options.limits)
         self.timeline.classifier = self.classifier
         return self.classifier
 

@@ -249,7 +249,8 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
 
         weights = (verdict.probabilities if verdict is not None and verdict.genre in verdict.probabilities
                    else {genre: 1.0})  # a chosen genre, or electronic (the tagger's class, not the head's)
-        preset, moved = range_preset(balance.balance_db(), ranges, genre, weights, options.amount_percent / 100)
+        preset, moved = range_preset(balance.balance_db(), ranges, genre, weights, options.amount_percent / 100,
+                                     options.limits)
         plan = TrackPlan(replace(fixed, mode="preset"), f"{why}; {moved}", None, presets | {genre: preset})
     else:
         plan = TrackPlan(fixed, why, balance.levels_db() if balance is not None else None, presets)

@@ -209,8 +209,8 @@ def bass_heavy_noise(seconds: float, seed: int = 5) -> np.ndarray:
 
 
 def test_live_range_mode_cuts_what_lies_over_the_range_as_offline_does(jack_server, tmp_path):
-    from inteleq_rt.tonal.curve import LAYOUT, fit_gains
-    from inteleq_rt.tonal.rule import range_correction
+    from inteleq_rt.tonal.curve import LAYOUT
+    from inteleq_rt.tonal.rule import Limits, range_correction
     from inteleq_rt.tonal.spectrum import LongTermSpectrum
     from inteleq_rt.tonal.targets import ranges_in
 
@@ -218,7 +218,7 @@ def test_live_range_mode_cuts_what_lies_over_the_range_as_offline_does(jack_serv
     spectrum = LongTermSpectrum(JACK_RATE)
     spectrum.add(music)
     balance = spectrum.balance_db()
-    offline = fit_gains(range_correction(balance, ranges_in(None)["rock_pop"]), np.isfinite(balance).astype(float))
+    offline = Limits().fit(range_correction(balance, ranges_in(None)["rock_pop"]), balance)
     assert offline[0] < -3.0  # the low shelf has real work to do
     report = tmp_path / "range.json"
     # the follower's process starts, hears 5 s of music, then posts; gains ramp at 12 dB/s

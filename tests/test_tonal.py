@@ -7,8 +7,8 @@ from scipy import signal
 
 from inteleq_rt.engine.presets import EqFilter
 from inteleq_rt.errors import InteleqError
-from inteleq_rt.tonal.curve import SHELF_Q, fit_filters, response_db
-from inteleq_rt.tonal.rule import blended_correction, explain, range_correction
+from inteleq_rt.tonal.curve import SHELF_Q, filters_of, fit_gains, response_db
+from inteleq_rt.tonal.rule import Limits, blended_correction, explain, range_correction
 from inteleq_rt.tonal.spectrum import CENTRES_HZ, LongTermSpectrum
 from inteleq_rt.tonal.targets import build_range, read_ranges, write_ranges
 from tests.conftest import run_cli
@@ -102,9 +102,9 @@ def test_an_unsure_genre_moves_less():
 def test_filters_follow_a_mastering_curve_within_a_fraction_of_a_db():
     curve = response_db((EqFilter("low_shelf", 120.0, 4.0, SHELF_Q), EqFilter("peak", 900.0, -3.0, 0.9),
                          EqFilter("high_shelf", 5000.0, -5.0, SHELF_Q)), CENTRES_HZ)
-    fitted = fit_filters(curve)
+    fitted = filters_of(fit_gains(curve))
     assert np.sqrt(np.mean((curve - response_db(fitted, CENTRES_HZ)) ** 2)) < 0.5
-    assert all(abs(f.gain_db) <= 6.0 and f.q <= 1.0 for f in fit_filters(curve * 4))
+    assert all(abs(f.gain_db) <= 6.0 and f.q <= 1.0 for f in filters_of(fit_gains(curve * 4)))
 
 
 def test_the_targets_command_writes_ranges_it_can_read(tmp_path):
@@ -182,3 +182,26 @@ def test_range_mode_needs_ranges(tmp_path):
     missing = run_cli("process", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "--mode", "range",
                       "--genre", "rock_pop", "--presets", str(folder))
     assert missing.returncode != 0 and "inteleq-rt targets" in missing.stderr and not (tmp_path / "out.wav").exists()
+
+
+def test_user_limits_cap_the_correction_and_keep_protected_bands_flat():
+    genre = _range()
+    heard = np.where(CENTRES_HZ < 150, 10.0, np.where(CENTRES_HZ > 9000, -8.0, 0.0))  # boomy and dull
+    curve = range_correction(heard, genre)
+    free = response_db(filters_of(Limits().fit(curve, heard)), CENTRES_HZ)
+    assert free[CENTRES_HZ < 80].mean() < -4.0 and free[CENTRES_HZ > 10_000].mean() > 2.0
+    capped = filters_of(Limits(max_gain_db=2.0).fit(curve, heard))
+    assert capped and all(abs(f.gain_db) <= 2.0 for f in capped)
+    kept = response_db(filters_of(Limits(protect_hz=((8000.0, 20_000.0),)).fit(curve, heard)), CENTRES_HZ)
+    assert np.abs(kept[CENTRES_HZ >= 8000]).max() < 0.6  # the air is left alone
+    assert kept[CENTRES_HZ < 80].mean() < -4.0  # the bass is still cut
+
+
+def test_limits_are_checked_in_one_line(tmp_path):
+    sf.write(tmp_path / "in.wav", noise(4.0), RATE)
+    for args, said in ((["--protect", "loud"], "LOW-HIGH"), (["--protect", "9k-2k"], "LOW below HIGH"),
+                       (["--max-gain", "40"], "between 0 and 12 dB"),
+                       (["--protect", "1k-2k", "--mode", "preset"], "use it with --mode range")):
+        made = run_cli("process", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "--genre", "jazz", *args)
+        assert made.returncode != 0 and said in made.stderr and len(made.stderr.strip().splitlines()) == 1, made.stderr
+    assert not (tmp_path / "out.wav").exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..engine import config as defaults
 from ..errors import InteleqError
-from ..options import Options
+from ..options import Options, frequency_span
 from ..session import Outcome
 from .parser import PROG, names_folders
 
@@ -22,7 +22,8 @@ def options_from(args: argparse.Namespace, **overrides) -> Options:
                   targets=args.targets, mode=args.mode, amount_percent=args.amount, crossfade_s=args.crossfade,
                   bands=args.bands, presets=args.presets, plugins=tuple(args.plugin),
                   plugin_position=args.plugin_position, report=args.report, force=args.force,
-                  level_match=args.level_match, ceiling_db=args.ceiling, reference=args.reference)
+                  level_match=args.level_match, ceiling_db=args.ceiling, reference=args.reference,
+                  max_gain_db=args.max_gain, protect_hz=tuple(frequency_span(span) for span in args.protect))
     if args.mode is None:
         fields["mode"] = default_mode(args)
     return Options(**{**fields, **overrides})

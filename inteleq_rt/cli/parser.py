@@ -74,6 +74,11 @@ def _engine_options() -> argparse.ArgumentParser:
                             "(a folder: its tracks' balances averaged)")
     group.add_argument("--amount", type=float, default=100.0, metavar="PERCENT",
                        help="scale every EQ gain, 0-100 (default: 100)")
+    group.add_argument("--max-gain", type=float, default=6.0, metavar="DB",
+                       help="range and match mode: no filter (match: no band) moves more than this, "
+                            "0-12 dB (default: 6)")
+    group.add_argument("--protect", action="append", default=[], metavar="LOW-HIGH",
+                       help="range mode: leave this span alone (Hz, e.g. 10000-20000 or 10k-20k; repeatable)")
     group.add_argument("--crossfade", type=float, default=2.0, metavar="SECONDS",
                        help="crossfade time when the genre changes (default: 2)")
     group.add_argument("--bands", choices=BAND_SETS, default="paper",

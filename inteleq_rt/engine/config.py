@@ -71,6 +71,7 @@ LIMITS: dict[str, tuple[float, float, str]] = {
     "match smoothing": (0.001, 600.0, "seconds"),
     "ceiling": (-20.0, 0.0, "dBFS"),
     "target loudness": (-40.0, -5.0, "LUFS"),
+    "max gain": (0.0, 12.0, "dB"),
 }
 
 

@@ -100,7 +100,7 @@ class _EngineSide:
         self._record.post(curves=curves)
 
 
-def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, sample_rate: int,
+def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, limits, sample_rate: int,
            max_block: int, period_s: float, blend: bool, poll_s: float) -> None:
     """The process beside the audio: attach, then classify (``weights``: a model's folder)
     and follow the balance (``ranges``: range mode's) until the parent goes away."""
@@ -132,7 +132,8 @@ def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, 
         if ranges is not None:
             from ..tonal.follow import RangeFollower
 
-            follower = RangeFollower(ranges, layout.genres, sample_rate, layout.frames, layout.channels, period_s)
+            follower = RangeFollower(ranges, layout.genres, sample_rate, layout.frames, layout.channels, period_s,
+                                     limits)
             follower.position = engine.input_ring.written
         status[READY_AT] = time.time()
         parent = os.getppid()
@@ -188,9 +189,9 @@ class ClassifierProcess:
 
     def __init__(self, engine: Engine, weights: Path | None, classes: tuple[str, ...], period_s: float = 1.0,
                  blend: bool = False, poll_s: float = POLL_S, hang_s: float = HANG_S,
-                 ranges: dict | None = None) -> None:
+                 ranges: dict | None = None, limits=None) -> None:
         """``weights`` None: no classifier (a chosen genre); ``ranges``: follow the balance
-        for range mode (tonal/follow.py)."""
+        for range mode (tonal/follow.py), within ``limits`` (tonal.rule.Limits)."""
         config = engine.config
         self.hang_s = hang_s
         self.classifies = weights is not None
@@ -204,7 +205,7 @@ class ClassifierProcess:
         # The engine writes its ring and reads the classifier's record in shared memory from now on.
         engine.input_ring = InputRing(self.layout.frames, config.channels, config.max_block_size, ring, counter)
         engine.classifier_commands = CommandRecord(len(engine.genres), record, engine.curve_filters)
-        self._args = (self.memory.name, self.layout, None if weights is None else str(weights), ranges,
+        self._args = (self.memory.name, self.layout, None if weights is None else str(weights), ranges, limits,
                       config.sample_rate, config.max_block_size, period_s, blend, poll_s)
         self.process: multiprocessing.Process | None = None
         self.restarts = 0

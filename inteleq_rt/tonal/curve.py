@@ -83,6 +83,6 @@ def fit_gains(curve_db: np.ndarray, weights: np.ndarray | None = None, max_gain_
     return np.round(gains, 2)
 
 
-def fit_filters(curve_db: np.ndarray, weights: np.ndarray | None = None, max_gain_db: float = 6.0) -> tuple[EqFilter, ...]:
-    """The fitted filters that do something (``fit_gains``; 0 dB filters left out)."""
-    return tuple(f for f in _filters(fit_gains(curve_db, weights, max_gain_db)) if f.gain_db != 0.0)
+def filters_of(gains: np.ndarray) -> tuple[EqFilter, ...]:
+    """The LAYOUT filters with these gains, those at 0 dB left out: a preset's EQ."""
+    return tuple(f for f in _filters(gains) if f.gain_db != 0.0)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 
 from ..engine.ring import InputRing
-from .curve import LAYOUT, fit_gains
-from .rule import range_correction
+from .curve import LAYOUT
+from .rule import Limits, range_correction
 from .spectrum import LongTermSpectrum
 from .targets import GenreRange
 
@@ -29,8 +29,10 @@ class RangeFollower:
     correction per genre."""
 
     def __init__(self, ranges: dict[str, GenreRange], genres: tuple[str, ...], sample_rate: int,
-                 ring_frames: int, channels: int, period_s: float = 1.0, memory_s: float = MEMORY_S) -> None:
+                 ring_frames: int, channels: int, period_s: float = 1.0, limits: Limits | None = None,
+                 memory_s: float = MEMORY_S) -> None:
         self.ranges = ranges
+        self.limits = limits or Limits()
         self.genres = genres
         self.spectrum = LongTermSpectrum(sample_rate, memory_s)
         self.period_frames = int(period_s * sample_rate)
@@ -66,10 +68,9 @@ class RangeFollower:
 
     def curves(self) -> np.ndarray:
         """Gains of the LAYOUT filters per genre (rows in ``genres`` order; zeros for a genre
-        without a range), at full amount."""
+        without a range), at full amount, within the user's limits."""
         balance = self.spectrum.balance_db()
-        measured = np.isfinite(balance).astype(float)
         for row, genre in enumerate(self.genres):
             if genre in self.ranges:
-                self._curves[row] = fit_gains(range_correction(balance, self.ranges[genre]), measured)
+                self._curves[row] = self.limits.fit(range_correction(balance, self.ranges[genre]), balance)
         return self._curves

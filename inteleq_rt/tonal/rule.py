@@ -14,10 +14,12 @@ for ~6 dB errors, and 0.31 dB mean change to untouched masters.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..engine.presets import FLAT, Preset
-from .curve import fit_filters
+from .curve import filters_of, fit_gains, response_db
 from .spectrum import CENTRES_HZ, NORMALIZE_BELOW_HZ
 from .targets import GenreRange
 
@@ -47,7 +49,7 @@ def range_correction(balance_db: np.ndarray, genre: GenreRange, octaves: float =
     with np.errstate(invalid="ignore"):
         correction = np.where(level > high, high - level, np.where(level < low, low - level, 0.0))
     known = np.isfinite(balance_db) & np.isfinite(genre.median_db)
-    return np.clip(np.where(known, np.nan_to_num(correction), 0.0), -MAX_GAIN_DB, MAX_GAIN_DB)
+    return np.where(known, np.nan_to_num(correction), 0.0)  # limited where it is fitted (Limits)
 
 
 def blended_correction(balance_db: np.ndarray, ranges: dict[str, GenreRange],
@@ -61,10 +63,31 @@ def blended_correction(balance_db: np.ndarray, ranges: dict[str, GenreRange],
     return total
 
 
-def correction_filters(curve_db: np.ndarray, balance_db: np.ndarray, max_gain_db: float = MAX_GAIN_DB):
-    """The curve as broad EQ filters (``--amount`` scales them in the EQ); unmeasured bands do
-    not steer the fit."""
-    return fit_filters(curve_db, np.isfinite(balance_db).astype(float), max_gain_db)
+@dataclass(frozen=True)
+class Limits:
+    """What a user allows the correction: a largest gain, and bands it must leave alone
+    (``--protect LOW-HIGH`` Hz: held at 0 dB there, and the fit keeps its filters off them)."""
+
+    max_gain_db: float = MAX_GAIN_DB
+    protect_hz: tuple[tuple[float, float], ...] = ()
+
+    def protected(self) -> np.ndarray:
+        """True for each tonal band that lies (by its centre) in a protected span."""
+        return np.array([any(low <= centre <= high for low, high in self.protect_hz) for centre in CENTRES_HZ],
+                        dtype=bool)
+
+    def fit(self, curve_db: np.ndarray, balance_db: np.ndarray) -> np.ndarray:
+        """Gains of the LAYOUT filters for this curve: unmeasured bands do not steer the fit,
+        protected ones steer it to 0 dB."""
+        protected = self.protected()
+        weights = np.where(protected, 1.0, np.isfinite(balance_db).astype(float))
+        return fit_gains(np.where(protected, 0.0, np.clip(curve_db, -self.max_gain_db, self.max_gain_db)),
+                         weights, self.max_gain_db)
+
+
+def correction_filters(curve_db: np.ndarray, balance_db: np.ndarray, limits: Limits = Limits()):
+    """The curve as broad EQ filters within ``limits`` (``--amount`` scales them in the EQ)."""
+    return filters_of(limits.fit(curve_db, balance_db))
 
 
 def explain(curve_db: np.ndarray, genre: str, threshold_db: float = 0.5) -> str:
@@ -84,12 +107,13 @@ def _hz(value: float) -> str:
 
 
 def range_preset(balance_db: np.ndarray, ranges: dict[str, GenreRange], genre: str,
-                 probabilities: dict[str, float], amount: float) -> tuple[Preset, str]:
+                 probabilities: dict[str, float], amount: float, limits: Limits = Limits()) -> tuple[Preset, str]:
     """A track's correction as the preset ``genre`` renders with (broad fitted filters), and
     what moved, in one line; flat when there is no range for the genre."""
     if genre not in ranges:
         moved = "no correction" if genre == FLAT else f"left flat: ranges.toml has no {genre} range"
         return Preset(genre, moved, __name__, (), None), moved
     curve = blended_correction(balance_db, ranges, probabilities)
-    moved = explain(curve * amount, genre)
-    return Preset(genre, f"range correction: {moved}", __name__, correction_filters(curve, balance_db), None), moved
+    filters = correction_filters(curve, balance_db, limits)
+    moved = explain(response_db(filters, CENTRES_HZ) * amount, genre)
+    return Preset(genre, f"range correction: {moved}", __name__, filters, None), moved
