@@ -14,7 +14,6 @@ band's centre): a render does the same to within a few tenths of a dB.
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 

@@ -53,7 +53,7 @@ class Options:
     dither: bool = True  # TPDF dither when an integer output has fewer bits than float32
     follow: bool = False  # offline: follow the stream as live does, instead of one EQ per track
     target_lufs: float | None = None  # offline whole-track: deliver at this loudness instead
-    reference: Path | None = None  # match mode steers toward this track's long-term balance
+    reference: Path | None = None  # range or match mode's target: this track's (folder's) balance
     max_gain_db: float = 6.0  # range and match mode: no filter (match: no band) beyond this
     protect_hz: tuple[tuple[float, float], ...] = ()  # range mode: spans (Hz) left at 0 dB
 
@@ -81,8 +81,9 @@ class Options:
                 raise ConfigError(f"--protect {low:g}-{high:g}: give LOW-HIGH in Hz, LOW below HIGH")
         if self.protect_hz and self.mode != "range":
             raise ConfigError("--protect keeps bands out of range mode's correction: use it with --mode range")
-        if self.reference is not None and (self.mode != "match" or self.genre is not None or self.blend):
-            raise ConfigError("--reference steers match mode toward a track: use it without --genre, "
+        if self.reference is not None and (self.mode not in ("match", "range") or self.genre is not None
+                                           or self.blend):
+            raise ConfigError("--reference steers range or match mode toward tracks: use it without --genre, "
                               "--blend or --mode preset")
 
     @property

@@ -22,7 +22,8 @@ from .io.files import FILE_BLOCK
 from .options import Options
 from .report import Timeline
 from .resources import weights_dir
-from .track import REFERENCE, load_genre_model, reference_preset
+from .reference import REFERENCE, reference_preset
+from .track import load_genre_model
 
 
 def session_presets(options: Options) -> dict:
@@ -85,8 +86,10 @@ class Session:
         self.ranges = None  # range mode's genre ranges, for the balance's follower
         if options.mode == "range":
             from .tonal.targets import ranges_in
+            from .reference import reference_range
 
-            self.ranges = ranges_in(options.presets)
+            self.ranges = ({REFERENCE: reference_range(options.reference)} if options.reference is not None
+                           else ranges_in(options.presets))
         genre = options.genre or (REFERENCE if options.reference is not None else "flat")
         self.home_genre = None if options.automatic else genre  # where live controls' "a" returns
         check_genre(genre, presets)

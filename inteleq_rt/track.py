@@ -22,21 +22,17 @@ import numpy as np
 from .engine.config import MATCH_GATE_DB, band_set
 from .engine.levels import LongTermBalance
 from .engine.loudness import MAX_MATCH_DB, IntegratedLoudness
-from .engine.presets import Preset, Target
+from .engine.presets import Preset
 from .errors import InteleqError
 from .io import files
 from .options import Options
+from .reference import REFERENCE, reference_range
 from .resources import weights_dir
 
-REFERENCE = "reference"  # the genre name a --reference track's balance goes by
 MAX_TARGET_GAIN_DB = 24.0  # --target-lufs never raises a track more than this
 # --target-lufs measures the limited render and corrects its gain up to this many times, until
 # it is this close
 TARGET_TRIES, TARGET_TOLERANCE_LU = 2, 0.1
-# A --reference must hold this much sound above the silence gate, spread over at least this
-# share of the third-octave bands (within this many dB of its loudest): music does, a tone not.
-MIN_REFERENCE_S = 3.0
-REFERENCE_SPAN_DB, REFERENCE_FILLED_SHARE = 60.0, 0.6
 
 
 def load_genre_model(weights: str | Path | None, alternative: str = ""):
@@ -135,56 +131,6 @@ def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None =
                       round(music, 4), tags)
 
 
-def reference_preset(path: Path, bands: tuple[tuple[float, float], ...]) -> Preset:
-    """A preset whose target is ``path``'s long-term balance: match mode steers toward it.
-    ``path`` is a track, or a folder whose tracks' balances are averaged (in dB, each track
-    weighing the same). Each is heard as an input is (NaN and Inf as silence, absurd levels
-    clamped) and refused, with its name, when it holds too little music to steer by."""
-    if Path(path).is_dir():
-        from .library.walk import is_audio_name
-
-        tracks = sorted(p for p in Path(path).rglob("*") if p.is_file() and is_audio_name(p))
-        if not tracks:
-            raise InteleqError(f"{path}: no audio files to take as references")
-    else:
-        tracks = [Path(path)]
-    balances, rates = zip(*(_reference_balance(track, bands) for track in tracks))
-    what = f"{Path(path).name} ({len(tracks)} tracks averaged)" if len(tracks) > 1 else Path(path).name
-    return Preset(REFERENCE, f"the long-term balance of {what}", str(path), (),
-                  Target(bands, tuple(np.mean(balances, axis=0)), None, min(rates) * 0.45))
-
-
-def _reference_balance(track: Path, bands: tuple[tuple[float, float], ...]) -> tuple[np.ndarray, int]:
-    """One reference's balance (dB per band) and its sample rate, once it passed the checks."""
-    info = files.read_info(track)
-    balance = LongTermBalance(bands, info.sample_rate, info.channels)
-    audio = conditioned(files.read_audio(track)[0])
-    balance.add(audio)
-    if balance.seconds_heard < MIN_REFERENCE_S:
-        raise InteleqError(f"{track}: a reference needs {MIN_REFERENCE_S:g} s of music above {MATCH_GATE_DB:g} dBFS; "
-                           f"it holds {balance.seconds_heard:.1f} s")
-    filled, of = _bands_filled(audio.mean(axis=1), info.sample_rate)
-    if filled < REFERENCE_FILLED_SHARE * of:
-        raise InteleqError(f"{track}: not music to steer by: its sound fills {filled} of {of} third-octave bands "
-                           f"(within {REFERENCE_SPAN_DB:g} dB of its loudest); a tone or a narrow sound?")
-    return balance.levels_db(), info.sample_rate
-
-
-def _bands_filled(mono: np.ndarray, sample_rate: int) -> tuple[int, int]:
-    """How many third-octave bands from 31.5 Hz up to 16 kHz (or 0.45 x the rate) hold sound
-    within REFERENCE_SPAN_DB of the loudest: a long-term spectrum (Welch), not the engine's
-    few wide filters, whose skirts let a tone reach every band."""
-    from scipy import signal
-
-    frequencies, psd = signal.welch(mono, sample_rate, nperseg=min(len(mono), 8192))
-    from .tonal.spectrum import BANDS
-
-    bands = [(low, high) for low, high in BANDS if high < 0.45 * sample_rate]
-    powers = np.array([psd[(frequencies >= low) & (frequencies < high)].sum() for low, high in bands])
-    levels = 10 * np.log10(np.maximum(powers, 1e-30))
-    return int(np.count_nonzero(levels > levels.max() - REFERENCE_SPAN_DB)), len(bands)
-
-
 def conditioned(block: np.ndarray) -> np.ndarray:
     """A block as the engine hears an input (engine/front.py's conditioning)."""
     from .engine.front import INPUT_LIMIT, condition
@@ -226,9 +172,11 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
         from .tonal.spectrum import LongTermSpectrum
         from .tonal.targets import ranges_in
 
-        ranges, balance = ranges_in(options.presets), LongTermSpectrum(rate)
+        ranges = {REFERENCE: reference_range(options.reference)} if options.reference else ranges_in(options.presets)
+        balance = LongTermSpectrum(rate)
     verdict = None
-    genre, why = options.genre, f"{options.genre or REFERENCE}: chosen"
+    genre = REFERENCE if options.reference is not None else options.genre
+    why = f"{genre}: chosen"
     if model is not None and info.frames < model.window_s * rate:
         genre, why = "flat", f"flat: shorter than the {model.window_s:.3g} s the genre model listens to"
         model = None
@@ -251,7 +199,8 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
                    else {genre: 1.0})  # a chosen genre, or electronic (the tagger's class, not the head's)
         preset, moved = range_preset(balance.balance_db(), ranges, genre, weights, options.amount_percent / 100,
                                      options.limits)
-        plan = TrackPlan(replace(fixed, mode="preset"), f"{why}; {moved}", None, presets | {genre: preset})
+        rendered = replace(fixed, mode="preset", genre=genre, reference=None)  # the fitted curve, as a preset
+        plan = TrackPlan(rendered, f"{why}; {moved}", None, presets | {genre: preset})
     else:
         plan = TrackPlan(fixed, why, balance.levels_db() if balance is not None else None, presets)
     if options.level_match or options.target_lufs is not None:

@@ -282,7 +282,7 @@ def test_output_formats_and_devices_that_cannot_be_are_said_in_our_words(tmp_pat
 
 def test_a_folder_of_references_is_averaged_and_each_checked(tmp_path):
     from inteleq_rt.engine.config import band_set
-    from inteleq_rt.track import reference_preset
+    from inteleq_rt.reference import reference_preset
 
     folder = tmp_path / "refs"
     folder.mkdir()

@@ -241,7 +241,7 @@ def test_a_reference_track_steers_match_mode_toward_its_balance(tmp_path):
     (["--ceiling", "3"], "--ceiling 3: must be between -20 and 0 dBFS"),
     (["--target-lufs", "-14", "--follow"], "--target-lufs needs a whole-track render: drop --follow"),
     (["--target-lufs", "0"], "--target-lufs 0: must be between -40 and -5 LUFS"),
-    (["--reference", "ref.wav", "--genre", "jazz"], "--reference steers match mode toward a track"),
+    (["--reference", "ref.wav", "--genre", "jazz"], "--reference steers range or match mode toward tracks"),
 ])
 def test_bad_sound_options_are_one_line_errors(tmp_path, arguments, message):
     source = tmp_path / "in.wav"

@@ -205,3 +205,32 @@ def test_limits_are_checked_in_one_line(tmp_path):
         made = run_cli("process", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "--genre", "jazz", *args)
         assert made.returncode != 0 and said in made.stderr and len(made.stderr.strip().splitlines()) == 1, made.stderr
     assert not (tmp_path / "out.wav").exists()
+
+
+def _tilt_db_per_octave(path):
+    measured = balance(sf.read(path, dtype="float32", always_2d=True)[0]).balance_db()
+    scored = np.isfinite(measured) & (CENTRES_HZ < 10_000)
+    return np.polyfit(np.log2(CENTRES_HZ[scored]), measured[scored], 1)[0]
+
+
+def test_one_reference_is_matched_and_several_span_a_range(tmp_path):
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    for tilt in (-1.0, 0.0, 1.0):
+        sf.write(refs / f"ref{tilt:+g}.wav", noise(6.0, int(tilt + 5), tilt_db_per_octave=tilt), RATE, subtype="FLOAT")
+    for tilt in (0.5, 1.5, 2.5):
+        sf.write(tmp_path / f"in{tilt:g}.wav", noise(6.0, 20, tilt_db_per_octave=tilt), RATE, subtype="FLOAT")
+
+    def rendered_tilt(name, reference):
+        out = tmp_path / f"{name}-{reference.stem}.wav"
+        made = run_cli("process", str(tmp_path / f"{name}.wav"), "-o", str(out), "--reference", str(reference),
+                       "--no-level-match")
+        assert made.returncode == 0, made.stderr
+        assert "range" in made.stdout  # range mode is what --reference means by default
+        return _tilt_db_per_octave(out)
+
+    # one reference: a precise target (1.5 dB/octave too bright -> the reference's own 0)
+    assert abs(rendered_tilt("in1.5", refs / "ref+0.wav")) < 0.3
+    # three: a range from -1 to +1 dB/octave; inside it a track stays, outside it moves to the edge
+    assert abs(rendered_tilt("in0.5", refs) - 0.5) < 0.15
+    assert 0.8 < rendered_tilt("in2.5", refs) < 1.4

@@ -30,15 +30,18 @@ def options_from(args: argparse.Namespace, **overrides) -> Options:
 
 
 def default_mode(args: argparse.Namespace) -> str:
-    """Match for a reference or a blend (their mode); else range, which measured best on
-    untouched and detuned masters (README), where the presets folder has genre ranges;
-    a folder of one's own presets without them: its curves, as written."""
+    """Range, which measured best on untouched and detuned masters and toward a reference
+    (README), where it has what it needs (a reference, or the presets folder's genre
+    ranges); a folder of one's own presets without them: its curves, as written; match for
+    a blend (its mode)."""
     from ..engine.presets import RANGES_FILE
     from ..resources import presets_dir
 
-    if args.reference is not None or args.blend:
+    if args.blend:
         return "match"
-    return "range" if (presets_dir(args.presets) / RANGES_FILE).is_file() else "preset"
+    if args.reference is not None or (presets_dir(args.presets) / RANGES_FILE).is_file():
+        return "range"
+    return "preset"
 
 
 def check_block_size(block_size: int) -> None:

@@ -2,8 +2,8 @@
 
 A master inside its genre's 10th-90th percentiles is left flat, band by band; one outside
 is moved back to the range's edge, no further (the rest of the genre's character is the
-song's own). Balance and range are both smoothed over an octave first: a correction is
-broad, never chasing one band. With several genres in play, each genre's correction is
+song's own). Balance and range are both smoothed first, over an octave for a genre (a
+correction is broad, never chasing one band), finer for a reference (a precise target). With several genres in play, each genre's correction is
 weighted by its probability, so an unsure verdict moves less. Stereo: linked, one curve
 for both channels (a balance problem is the mix's, not a side's).
 
@@ -23,12 +23,11 @@ from .curve import filters_of, fit_gains, response_db
 from .spectrum import CENTRES_HZ, NORMALIZE_BELOW_HZ
 from .targets import GenreRange
 
-SMOOTHING_OCTAVES = 1.0
 MAX_GAIN_DB = 6.0  # mastering-sized
 _BANDS_PER_OCTAVE = 3
 
 
-def smoothed(values: np.ndarray, octaves: float = SMOOTHING_OCTAVES) -> np.ndarray:
+def smoothed(values: np.ndarray, octaves: float) -> np.ndarray:
     """A Gaussian average over neighbouring bands (NaN bands left out; NaN if all are)."""
     index = np.arange(len(values))
     known = np.isfinite(values)
@@ -38,9 +37,10 @@ def smoothed(values: np.ndarray, octaves: float = SMOOTHING_OCTAVES) -> np.ndarr
         return np.where(total > 0, weights @ np.nan_to_num(values) / total, np.nan)
 
 
-def range_correction(balance_db: np.ndarray, genre: GenreRange, octaves: float = SMOOTHING_OCTAVES) -> np.ndarray:
+def range_correction(balance_db: np.ndarray, genre: GenreRange) -> np.ndarray:
     """dB per tonal band that brings ``balance_db`` back inside the genre's range (0 inside
-    it, and where the track or the range has no measurement)."""
+    it, and where the track or the range has no measurement), both smoothed as the range says."""
+    octaves = genre.smoothing_octaves
     offset = np.nanmedian((balance_db - genre.median_db)[CENTRES_HZ < NORMALIZE_BELOW_HZ])
     if not np.isfinite(offset):
         return np.zeros(len(balance_db))

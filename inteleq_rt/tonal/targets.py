@@ -20,6 +20,7 @@ from .spectrum import BANDS, CENTRES_HZ, file_balance
 
 LOW_PERCENTILE, HIGH_PERCENTILE = 10.0, 90.0
 MIN_SONGS_PER_BAND = 3  # fewer songs reached a band: no range there (the rule leaves it alone)
+GENRE_SMOOTHING_OCTAVES = 1.0  # a genre's range is read this broadly: a correction never chases one band
 
 
 @dataclass(frozen=True)
@@ -35,17 +36,22 @@ class GenreRange:
     songs: int
     artists: int  # distinct known artists (GTZAN names none)
     corpus: str = ""
+    # how broadly the rule reads it (rule.py): a genre's spread is coarse, one reference precise
+    smoothing_octaves: float = GENRE_SMOOTHING_OCTAVES
 
 
-def build_range(genre: str, balances: np.ndarray, artists: int, corpus: str = "") -> GenreRange:
-    """The range of ``balances`` (songs x bands, NaN where a song did not reach a band)."""
+def build_range(genre: str, balances: np.ndarray, artists: int, corpus: str = "",
+                min_songs: int = MIN_SONGS_PER_BAND,
+                smoothing_octaves: float = GENRE_SMOOTHING_OCTAVES) -> GenreRange:
+    """The range of ``balances`` (songs x bands, NaN where a song did not reach a band);
+    bands fewer than ``min_songs`` songs reached have none."""
     balances = np.atleast_2d(balances)
     counts = np.isfinite(balances).sum(axis=0)
-    enough = counts >= MIN_SONGS_PER_BAND
+    enough = counts >= min_songs
     stats = np.full((3, balances.shape[1]), np.nan)
     if enough.any():
         stats[:, enough] = np.nanpercentile(balances[:, enough], [50.0, LOW_PERCENTILE, HIGH_PERCENTILE], axis=0)
-    return GenreRange(genre, stats[0], stats[1], stats[2], counts, len(balances), artists, corpus)
+    return GenreRange(genre, stats[0], stats[1], stats[2], counts, len(balances), artists, corpus, smoothing_octaves)
 
 
 def labelled_files(folder: Path) -> list[tuple[str, Path, str]]:
