@@ -3,7 +3,8 @@
 A few masters per genre are detuned by a seeded random EQ through pedalboard (shelves at
 120 Hz and 5 kHz, 2-6 dB, a 300 Hz-3 kHz peak, 1.5-4 dB; x0, x1, x3), written as float WAV,
 then corrected by `process_file` (the genre given, so the genre model plays no part:
-``eq_range.py`` and the outside check judge recognition) in range and preset mode, and by
+``eq_range.py`` and the outside check judge recognition) in range and preset mode, with
+``--reference`` the untouched master and three other masters of the genre, and by
 Matchering 2 given the untouched master as its reference and given another master of the
 same genre. Range mode's ranges are rebuilt for each master without its artist's songs
 (leave-one-artist-out). Score: the 1/3-octave error of the output against the untouched
@@ -95,6 +96,12 @@ def main() -> None:
             original = work / "original.wav"
             sf.write(str(original), audio, rate, subtype="FLOAT")
             others = [j for j in np.flatnonzero(keep) if genres[j] == genre]
+            same_genre = work / "same-genre" if len(others) >= 3 else None
+            if same_genre is not None:
+                shutil.rmtree(same_genre, ignore_errors=True)
+                same_genre.mkdir()
+                for j in others[:3]:
+                    (same_genre / songs[j][1].name).symlink_to(songs[j][1].resolve())
             for size in SIZES:
                 source = work / f"detuned-{size:g}.wav"
                 sf.write(str(source), detuned(audio, rate, int(i), size), rate, subtype="FLOAT")
@@ -104,6 +111,11 @@ def main() -> None:
                     out = work / f"{mode}.wav"
                     process_file(source, out, Options(genre=genre, mode=mode, presets=presets, force=True))
                     outputs[f"--mode {mode}"] = out
+                for name, reference in (("the original", original), ("3 other masters of the genre", same_genre)):
+                    if reference is not None:
+                        out = work / f"reference-{len(outputs)}.wav"
+                        process_file(source, out, Options(mode="range", reference=reference, force=True))
+                        outputs[f"--reference {name}"] = out
                 outputs["Matchering, the original as reference"] = matchering(source, original, work / "m-own.wav")
                 if others:
                     outputs["Matchering, another same-genre master"] = matchering(
@@ -137,7 +149,7 @@ def balances_of(path: Path) -> np.ndarray:
 
 def summarize(rows: list[tuple]) -> dict:
     result: dict = {}
-    print(f"{'system':40} {'untouched dB (max)':>19} {'1x: ratio, worse':>17} {'3x: ratio':>10}")
+    print(f"{'system':44} {'untouched dB (max)':>19} {'1x: ratio, worse':>17} {'3x: ratio':>10}")
     for name in dict.fromkeys(r[0] for r in rows):
         result[name] = {}
         for size in SIZES:
@@ -153,7 +165,7 @@ def summarize(rows: list[tuple]) -> dict:
         s = result[name]
         untouched = (f"{s['0.0']['mean_left_db']:6.2f} ({s['0.0']['max_left_db']:.2f})" if s["0.0"]["songs"]
                      else f"refused {s['0.0']['refused']}")
-        print(f"{name:40} {untouched:>19} {s['1.0']['ratio']:9.2f}, {s['1.0']['worse']:2d}/{s['1.0']['songs']:<3d}"
+        print(f"{name:44} {untouched:>19} {s['1.0']['ratio']:9.2f}, {s['1.0']['worse']:2d}/{s['1.0']['songs']:<3d}"
               f" {s['3.0']['ratio']:9.2f}")
     return result
 

@@ -16,8 +16,10 @@ from .errors import InteleqError
 from .io import files
 
 REFERENCE = "reference"  # the genre name a --reference track's balance goes by
-# Range mode reads a reference finer than a genre (0.4 octave, not 1): with the original master
-# as reference, 0.21 of a detuning remained instead of 0.33 (7 masters; Matchering 2: 0.21).
+# Range mode reads one reference finer than a genre (0.4 octave, not 1): with the original
+# master as reference, 0.21 of a detuning remained instead of 0.33 (7 masters; Matchering 2:
+# 0.21). Several are read as a genre is: 1.12 remained with three others of the genre, 1.18 at
+# 0.4 octave (benchmarks/eq_rendered.py).
 REFERENCE_SMOOTHING_OCTAVES = 0.4
 # A --reference must hold this much sound above the silence gate, spread over at least this
 # share of the third-octave bands (within this many dB of its loudest): music does, a tone not.
@@ -43,13 +45,14 @@ def reference_range(path: Path):
     --max-gain); several span a range, and only what lies outside their spread moves. Each
     is checked as ``reference_preset`` checks it."""
     from .tonal.spectrum import file_balance
-    from .tonal.targets import build_range
+    from .tonal.targets import GENRE_SMOOTHING_OCTAVES, build_range
 
     tracks = _reference_tracks(path)
     for track in tracks:
         _reference_balance(track, band_set("paper"))
     return build_range(REFERENCE, np.array([file_balance(track) for track in tracks]), 0, Path(path).name,
-                       min_songs=1, smoothing_octaves=REFERENCE_SMOOTHING_OCTAVES)
+                       min_songs=1, smoothing_octaves=REFERENCE_SMOOTHING_OCTAVES if len(tracks) == 1
+                       else GENRE_SMOOTHING_OCTAVES)
 
 
 def _reference_tracks(path: Path) -> list[Path]:
