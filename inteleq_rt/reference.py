@@ -6,6 +6,7 @@ mode a range spanned by their 1/3-octave balances."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from .engine.levels import LongTermBalance
 from .engine.presets import Preset, Target
 from .errors import InteleqError
 from .io import files
+
+if TYPE_CHECKING:
+    from .tonal.targets import GenreRange
 
 REFERENCE = "reference"  # the genre name a --reference track's balance goes by
 # Range mode reads one reference finer than a genre (0.4 octave, not 1): with the original
@@ -39,7 +43,7 @@ def reference_preset(path: Path, bands: tuple[tuple[float, float], ...]) -> Pres
                   Target(bands, tuple(np.mean(balances, axis=0)), None, min(rates) * 0.45))
 
 
-def reference_range(path: Path):
+def reference_range(path: Path) -> GenreRange:
     """Range mode's target from ``path`` (a track, or a folder of them): one track's balance
     is a precise target (its range has no width: matched to the fit's resolution, within
     --max-gain); several span a range, and only what lies outside their spread moves. Each
