@@ -124,7 +124,7 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
     info = files.read_info(source)
     check_outputs({"-o": destination, "--report": options.report}, options.force, (source,))
     container, subtype = files.output_format(destination, info)
-    presets = session_presets(options)  # read (a --reference track too) and checked before any work
+    presets = session_presets(options)  # read and checked before any work (range mode reads its --reference in the plan)
     check_genre(options.genre, presets)
     loading = time.perf_counter()
     if not options.automatic:  # a chosen genre (or reference) is not second-guessed

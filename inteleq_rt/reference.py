@@ -37,7 +37,7 @@ def reference_preset(path: Path, bands: tuple[tuple[float, float], ...]) -> Pres
     weighing the same). Each is heard as an input is (NaN and Inf as silence, absurd levels
     clamped) and refused, with its name, when it holds too little music to steer by."""
     tracks = _reference_tracks(path)
-    balances, rates = zip(*(_reference_balance(track, bands) for track in tracks))
+    balances, rates = zip(*(_checked(track, bands)[1:] for track in tracks))
     what = f"{Path(path).name} ({len(tracks)} tracks averaged)" if len(tracks) > 1 else Path(path).name
     return Preset(REFERENCE, f"the long-term balance of {what}", str(path), (),
                   Target(bands, tuple(np.mean(balances, axis=0)), None, min(rates) * 0.45))
@@ -48,13 +48,17 @@ def reference_range(path: Path) -> GenreRange:
     is a precise target (its range has no width: matched to the fit's resolution, within
     --max-gain); several span a range, and only what lies outside their spread moves. Each
     is checked as ``reference_preset`` checks it."""
-    from .tonal.spectrum import file_balance
+    from .tonal.spectrum import LongTermSpectrum
     from .tonal.targets import GENRE_SMOOTHING_OCTAVES, build_range
 
     tracks = _reference_tracks(path)
+    balances = []
     for track in tracks:
-        _reference_balance(track, band_set("paper"))
-    return build_range(REFERENCE, np.array([file_balance(track) for track in tracks]), 0, Path(path).name,
+        audio, _, rate = _checked(track, band_set("paper"))
+        spectrum = LongTermSpectrum(rate)
+        spectrum.add(audio)
+        balances.append(spectrum.balance_db())
+    return build_range(REFERENCE, np.array(balances), 0, Path(path).name,
                        min_songs=1, smoothing_octaves=REFERENCE_SMOOTHING_OCTAVES if len(tracks) == 1
                        else GENRE_SMOOTHING_OCTAVES)
 
@@ -70,8 +74,9 @@ def _reference_tracks(path: Path) -> list[Path]:
     return tracks
 
 
-def _reference_balance(track: Path, bands: tuple[tuple[float, float], ...]) -> tuple[np.ndarray, int]:
-    """One reference's balance (dB per band) and its sample rate, once it passed the checks."""
+def _checked(track: Path, bands: tuple[tuple[float, float], ...]) -> tuple[np.ndarray, np.ndarray, int]:
+    """One reference as the engine hears it (conditioned), its balance on ``bands`` (dB per
+    band) and its sample rate, once it passed the checks: each track is read once."""
     info = files.read_info(track)
     balance = LongTermBalance(bands, info.sample_rate, info.channels)
     from .track import conditioned
@@ -85,7 +90,7 @@ def _reference_balance(track: Path, bands: tuple[tuple[float, float], ...]) -> t
     if filled < REFERENCE_FILLED_SHARE * of:
         raise InteleqError(f"{track}: not music to steer by: its sound fills {filled} of {of} third-octave bands "
                            f"(within {REFERENCE_SPAN_DB:g} dB of its loudest); a tone or a narrow sound?")
-    return balance.levels_db(), info.sample_rate
+    return audio, balance.levels_db(), info.sample_rate
 
 
 def _bands_filled(mono: np.ndarray, sample_rate: int) -> tuple[int, int]:

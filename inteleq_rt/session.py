@@ -27,14 +27,19 @@ from .track import load_genre_model
 
 
 def session_presets(options: Options) -> dict:
-    """The presets a run can use: the folder in force, and a --reference track's balance."""
+    """The presets a run can use: the folder in force, and a --reference's: in match mode its
+    balance as a target; in range mode a name only (its range, ``reference_range``, is what
+    the correction follows, and checks the tracks)."""
     from .engine.config import band_set
-    from .engine.presets import load_presets
+    from .engine.presets import Preset, load_presets
 
     presets = load_presets(options.presets, options.targets)
-    if options.reference is not None:
-        presets = {**presets, REFERENCE: reference_preset(options.reference, band_set(options.bands))}
-    return presets
+    if options.reference is None:
+        return presets
+    if options.mode == "range":
+        return {**presets, REFERENCE: Preset(REFERENCE, f"range mode's target: {options.reference.name}",
+                                             str(options.reference), (), None)}
+    return {**presets, REFERENCE: reference_preset(options.reference, band_set(options.bands))}
 
 
 def check_genre(genre: str | None, presets: dict) -> None:
