@@ -100,11 +100,12 @@ def check_speech_after_song(model, speech_folder: Path) -> dict:
 
 def check_playlists(model, corpus: Path, folds: int = 5) -> dict:
     """Held-out corpus clips back to back: per fold, a head fitted on the other folds (the
-    shipped model's music detector and electronic threshold kept) hears that fold's clips in
+    shipped model's music detector kept) hears that fold's clips in
     a shuffled order. A good switch is the first change after a change of genre, to it."""
     from dataclasses import replace
 
     from inteleq_rt.genre import dataset, tag_training, tag_workflow
+    from inteleq_rt.genre.metrics import grouped_folds
     from inteleq_rt.genre.tag_model import TagGenreModel
     from inteleq_rt.resources import shipped_weights
 
@@ -112,7 +113,7 @@ def check_playlists(model, corpus: Path, folds: int = 5) -> dict:
     classes = dataset.classes_of(clips)
     tagged, _ = tag_training.tag_clips(clips, shipped_weights() / tag_workflow.TAGGER, dataset.default_cache_dir())
     logits, labels, groups = tag_training._stack(tagged, classes)
-    fold_of = tag_training.stratified_clip_folds([c.clip.label for c in tagged], folds, 0)
+    fold_of = grouped_folds([c.clip.label for c in tagged], [c.clip.group for c in tagged], folds, 0)
     changes = late = good = inside = 0
     hours = 0.0
     delays = []

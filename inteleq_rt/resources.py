@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import InteleqError
 
-DEFAULT_MODEL = "musicnn-gtzan"
+DEFAULT_MODEL = "musicnn-genres"
 PRESETS_ENV = "INTELEQ_RT_PRESETS"
 WEIGHTS_ENV = "INTELEQ_RT_WEIGHTS"
 

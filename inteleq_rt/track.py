@@ -70,7 +70,7 @@ BATCH = 8
 class Classified:
     """A whole file's verdict: the mean of its windows' evidence."""
 
-    genre: str  # a class, "electronic", or "unsure"
+    genre: str  # a class, or "unsure"
     probabilities: dict[str, float]
     music: float
     top_tags: list[tuple[str, float]]  # the tagger's own view (a tagger model only)
@@ -79,7 +79,7 @@ class Classified:
 
 def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None = None) -> Classified:
     """The model's verdict on a whole file, read in blocks; ``also`` sees every block."""
-    from .genre.classifier import ELECTRONIC, MUSIC_THRESHOLD, UNSURE
+    from .genre.classifier import MUSIC_THRESHOLD, UNSURE
 
     info = files.read_info(path)
     try:
@@ -116,13 +116,7 @@ def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None =
         raise InteleqError(f"{path}: shorter than the {model.window_s:.3g} s the model listens to")
     probabilities = np.mean([e.probabilities for e in heard], axis=0)
     music = float(np.mean([e.music for e in heard]))
-    electronic = [e.electronic for e in heard if e.electronic is not None]
-    if music < MUSIC_THRESHOLD:
-        genre = UNSURE
-    elif electronic and np.mean(electronic) > 0:
-        genre = ELECTRONIC
-    else:
-        genre = model.classes[int(np.argmax(probabilities))]
+    genre = UNSURE if music < MUSIC_THRESHOLD else model.classes[int(np.argmax(probabilities))]
     tags = []
     if heard[0].tag_logits is not None:
         mean = 1.0 / (1.0 + np.exp(-np.mean([e.tag_logits for e in heard], axis=0)))
@@ -196,7 +190,7 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
         from .tonal.rule import range_preset
 
         weights = (verdict.probabilities if verdict is not None and verdict.genre in verdict.probabilities
-                   else {genre: 1.0})  # a chosen genre, or electronic (the tagger's class, not the head's)
+                   else {genre: 1.0})  # a chosen genre
         preset, moved = range_preset(balance.balance_db(), ranges, genre, weights, options.amount_percent / 100,
                                      options.limits)
         rendered = replace(fixed, mode="preset", genre=genre, reference=None)  # the fitted curve, as a preset

@@ -184,7 +184,7 @@ def test_a_name_as_long_as_the_filesystem_takes_is_written(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.wav", output.name])
 
 
-@pytest.mark.parametrize("weights", ["musicnn-gtzan", "gtzan"])
+@pytest.mark.parametrize("weights", ["musicnn-genres", "gtzan"])
 def test_silence_and_sound_under_the_gate_are_unsure(tmp_path, weights):
     """Digital silence was 'rock_pop, music 94%' (default model) and 'classical 100%' (gtzan)."""
     silent, quiet = tmp_path / "silent.wav", tmp_path / "quiet.wav"

@@ -101,7 +101,7 @@ def test_the_wheel_lists_every_package():
 def test_shipped_data_is_found_through_the_package():
     assert sorted(p.stem for p in shipped_presets().glob("*.toml") if p.stem not in ("targets", "ranges")) == list(SHIPPED)
     assert (shipped_presets() / "ranges.toml").is_file()  # the genre ranges --mode range corrects by
-    assert weights_dir() == shipped_weights() / "musicnn-gtzan"
+    assert weights_dir() == shipped_weights() / "musicnn-genres"
     assert weights_dir("gtzan") == shipped_weights() / "gtzan"
 
 

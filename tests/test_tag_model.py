@@ -17,7 +17,7 @@ from inteleq_rt.genre.model import load_model
 from inteleq_rt.resources import weights_dir
 
 from .conftest import run_cli
-from .synthetic import make_corpus
+from .synthetic import make_corpus, synthetic_clip
 
 
 def noises(folder, rate=16000, seconds=6.0):
@@ -34,15 +34,36 @@ def noises(folder, rate=16000, seconds=6.0):
     return folder
 
 
-def test_train_writes_a_head_on_the_tagger_that_keeps_its_knowledge(tmp_path):
+def masters(root, rate=44100):
+    """A second corpus as reference-masters lays one out: folders named as classes (electronic
+    among them), full band, and a manifest naming each song's artist and source."""
+    rows = ["file\tartist_title\tsource_repo"]
+    for number, (label, folder) in enumerate((("rock_pop", "rock"), ("jazz", "jazz"), ("electronic", "disco"))):
+        (root / label).mkdir(parents=True)
+        for i in range(4):
+            audio = synthetic_clip(folder, 6.0, rate, 50_000 + 100 * number + i)
+            if label == "electronic":  # its own balance: a sub-bass pulse under the band
+                audio += 0.2 * np.sin(2 * np.pi * 45 * np.arange(len(audio)) / rate)[:, None].astype(np.float32)
+            sf.write(str(root / label / f"{label}{i}.wav"), audio, rate, subtype="PCM_16")
+            rows.append(f"{label}/{label}{i}.wav\tArtist {label} {i // 2} - Song {i}\towner/{label}-{i % 2}")
+    (root / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_train_on_two_corpora_writes_a_head_with_electronic_and_checks_across_them(tmp_path):
     corpus = make_corpus(tmp_path / "genres", clips_per_class=4)
     out = tmp_path / "head"
-    result = run_cli("train", str(corpus), "--folds", "2", "--non-music", str(noises(tmp_path / "noise")),
-                     "-o", str(out), "--cache-dir", str(tmp_path / "cache"), timeout=900)
+    result = run_cli("train", str(corpus), str(masters(tmp_path / "masters")), "--folds", "2",
+                     "--non-music", str(noises(tmp_path / "noise")), "-o", str(out),
+                     "--cache-dir", str(tmp_path / "cache"), timeout=900)
     assert result.returncode == 0, result.stderr
     assert "5 x 2-fold" in result.stdout and "zero-shot" in result.stdout and "calibration error" in result.stdout
+    assert "trained on genres alone -> masters (8 clips of its classes)" in result.stdout  # electronic: not scored
+    assert "trained on masters alone -> genres (8 clips of its classes)" in result.stdout  # its rock_pop and jazz
+    assert "corpus shortcut: 12 full-band clips made like GTZAN" in result.stdout
     document = json.loads((out / "model.json").read_text())
     assert document["kind"] == "tag_head" and document["tagger"] == "musicnn"
+    assert "electronic" in document["classes"] and document["record"]["corpus"]["groups"] == 24 + 3  # one per synthetic clip; per label in masters
     model = load_model(out)  # the tagger is found among the shipped weights
     prior = prior_weights(model.classes, model.tagger.tags)
     moved = np.abs(model.head.weights - prior).max()

@@ -6,7 +6,7 @@ import librosa
 import numpy as np
 import pytest
 
-from inteleq_rt.genre.mel import MelStream, log_mel, mel_filters
+from inteleq_rt.genre.mel import PATCH_FRAMES, MelStream, log_compress, mel_filters, mel_power, patch_log_mel
 from inteleq_rt.genre.tagger import load_tagger
 from inteleq_rt.resources import shipped_weights
 
@@ -33,14 +33,28 @@ def test_the_mel_front_end_is_librosas():
     x = np.random.default_rng(0).normal(scale=0.1, size=16000 * 3).astype(np.float32)
     expected = librosa.feature.melspectrogram(y=x, sr=16000, n_fft=512, hop_length=256, n_mels=96,
                                               center=True, pad_mode="constant").T
-    np.testing.assert_allclose(log_mel(x, 16000), np.log10(1 + 10000 * expected), atol=1e-5)
+    np.testing.assert_allclose(log_compress(mel_power(x, 16000)[0]), np.log10(1 + 10000 * expected), atol=1e-5)
     np.testing.assert_allclose(mel_filters(), librosa.filters.mel(sr=16000, n_fft=512, n_mels=96), atol=1e-7)
 
 
 def test_loud_music_stays_finite():
     """musicnn's own code casts to float16 before the log and overflowed on 151 of 198 clips."""
     loud = np.clip(np.random.default_rng(1).normal(scale=4.0, size=(16000 * 2, 2)), -1, 1).astype(np.float32)
-    assert np.all(np.isfinite(log_mel(loud, 16000)))
+    power, levels = mel_power(loud, 16000)
+    assert np.all(np.isfinite(patch_log_mel(power[:PATCH_FRAMES], levels[:PATCH_FRAMES])))
+
+
+@pytest.mark.parametrize("attenuation_db", [0.0, 20.0, 40.0])
+def test_a_patch_is_the_same_at_any_playback_level(attenuation_db):
+    """The tagger hears every patch at one level: the same music 0-40 dB quieter makes the
+    same patch (the genre moved with level before: jazz at 0 and -20 dB, classical at -40)."""
+    from inteleq_rt.demo import demo_clip
+
+    audio, rate = demo_clip(4.0, 16000)
+    reference = patch_log_mel(*(part[:PATCH_FRAMES] for part in mel_power(audio, rate)))
+    quieter = audio * np.float32(10 ** (-attenuation_db / 20))
+    power, levels = mel_power(quieter, rate)
+    np.testing.assert_allclose(patch_log_mel(power[:PATCH_FRAMES], levels[:PATCH_FRAMES]), reference, atol=2e-3)
 
 
 @pytest.mark.parametrize("rate", [16000, 44100, 48000])

@@ -177,11 +177,15 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     if command == "train":
         parser = argparse.ArgumentParser(
             prog=f"{PROG} train",
-            description="Train and cross-validate the genre model on a folder of genre folders "
-                        "(GTZAN layout: blues/blues.00000.wav, ...). Prints accuracy, macro-F1 and the "
-                        "confusion matrix; with -o, also writes the weights, a model card and the genre "
-                        "targets for match mode.")
-        parser.add_argument("dataset", type=Path, help="folder of genre folders")
+            description="Train and cross-validate the genre model on folders of genre folders "
+                        "(GTZAN layout: blues/blues.00000.wav, ...; or folders named as the classes: "
+                        "electronic/, rock_pop/, ...). Prints accuracy, macro-F1 and the confusion matrix, "
+                        "and with several corpora, each one's head scored on the others; with -o, also "
+                        "writes the weights, a model card and the genre targets for match mode.")
+        parser.add_argument("datasets", type=Path, nargs="+", metavar="dataset",
+                            help="folder of genre folders (several: trained on all, checked across them; a "
+                                 "MANIFEST.tsv with artist_title and source_repo columns keeps each artist's "
+                                 "and source's songs on one side of every split)")
         where = parser.add_mutually_exclusive_group()
         where.add_argument("-o", "--output", type=Path, metavar="DIR", help="weights folder to write")
         where.add_argument("--name", help="write the weights into the user's data folder under this name, "

@@ -63,7 +63,7 @@ def run_train(args: argparse.Namespace) -> int:
         _check_weights_folder(output, args.force)
     cache = None if args.no_cache else (args.cache_dir or training.dataset.default_cache_dir())
     workers = Workers(args.jobs, args.dask)
-    dataset = workers.path(args.dataset)
+    datasets = [workers.path(folder) for folder in args.datasets]
     common = dict(mapping=args.mapping, folds=args.folds, cache_dir=cache and workers.path(cache),
                   known_genres=tuple(load_presets()), workers=workers)
     kinds = [kind] + ([k for k in ("tags", "filterbank", "paper") if k != kind] if args.compare else [])
@@ -74,10 +74,10 @@ def run_train(args: argparse.Namespace) -> int:
             if each == "tags":
                 from ..resources import shipped_weights
 
-                evaluations.append(tag_workflow.evaluate(dataset, stage, shipped_weights() / tag_workflow.TAGGER,
+                evaluations.append(tag_workflow.evaluate(datasets, stage, shipped_weights() / tag_workflow.TAGGER,
                                                          **common))
             else:
-                evaluations.append(training.evaluate(dataset, stage, baseline=each == "paper", seed=args.seed,
+                evaluations.append(training.evaluate(datasets, stage, baseline=each == "paper", seed=args.seed,
                                                      **common))
     for problem in evaluations[0].skipped:
         print(f"skipped {problem}", file=sys.stderr)
@@ -89,7 +89,8 @@ def run_train(args: argparse.Namespace) -> int:
             print(f"{evaluation.name:<40} " + " ".join(f"{v:>8.3f}" for v in _headline(evaluation)))
     if output is None:
         return 0
-    command, corpus_name = shlex.join([PROG, *sys.argv[1:]]), args.corpus_name or args.dataset.resolve().name
+    command, corpus_name = shlex.join([PROG, *sys.argv[1:]]), args.corpus_name or " + ".join(
+        folder.resolve().name for folder in args.datasets)
     if kind == "tags":
         compared = [{"model": e.name, **dict(zip(("clip_accuracy", "clip_macro_f1", "excerpt_accuracy"),
                                                  _headline(e)))} for e in evaluations]

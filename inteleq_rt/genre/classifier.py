@@ -8,9 +8,6 @@ frames), and every ``period_s`` of stream time asks the model for its evidence, 
 * not music (speech, noise, tones: the model's music evidence below one half), or no class
   clearly ahead (the smoothed top probability under ``confidence``): "unsure", and nothing
   is posted, so the EQ holds its genre (or stays flat before the first decision);
-* electronic evidence over the model's threshold (and an ``electronic`` preset): electronic,
-  entered from a class only ``electronic_margin`` above the threshold and left only as far
-  below it;
 * otherwise the leading class, switching only when another leads by ``margin``;
 
 and a change of genre stands only once the same challenger has won ``patience`` decisions
@@ -38,7 +35,6 @@ if TYPE_CHECKING:  # the classifier's process never loads the engine (numba)
     from ..engine.engine import Engine
 
 UNSURE = "unsure"
-ELECTRONIC = "electronic"
 MUSIC_THRESHOLD = 0.5  # below this music evidence, the classifier is unsure
 RECENT = 3600  # decisions and call times kept for the summary: an hour at one decision a second
 
@@ -46,7 +42,7 @@ RECENT = 3600  # decisions and call times kept for the summary: an hour at one d
 @dataclass(frozen=True)
 class Decision:
     time_s: float
-    genre: str  # a class, "electronic", or "unsure"
+    genre: str  # a class, or "unsure"
     probabilities: dict[str, float]
     music: float = 1.0
 
@@ -55,8 +51,7 @@ class GenreClassifier:
     """Turns the engine's input into genre decisions; ``step`` does whatever work is due."""
 
     def __init__(self, engine: Engine, model, period_s: float = 1.0, smoothing_s: float = 4.0,
-                 margin: float = 0.2, confidence: float = 0.4, electronic_margin: float = 0.5,
-                 patience: int = 2, blend: bool = False) -> None:
+                 margin: float = 0.2, confidence: float = 0.4, patience: int = 2, blend: bool = False) -> None:
         if engine.input_ring is None:
             raise ValueError("the engine keeps no input for a classifier (EngineConfig.input_ring_s)")
         missing = [c for c in model.classes if c not in engine.presets]
@@ -69,11 +64,9 @@ class GenreClassifier:
         self.smoothing = 1.0 - math.exp(-period_s / smoothing_s)
         self.margin = margin
         self.confidence = confidence
-        self.electronic_margin = electronic_margin
         self.patience = patience
         self._challenger: tuple[str, int] = ("", 0)  # who would replace the genre, for how many decisions
         self.blend = blend
-        self.names_electronic = ELECTRONIC in engine.presets
         config = engine.config
         self.tracker = model.tracker(config.sample_rate, config.channels)
         self._scratch = np.zeros((engine.input_ring.buffer.shape[0] // 2, config.channels), dtype=np.float32)
@@ -81,7 +74,6 @@ class GenreClassifier:
         self._next_decision_s = model.window_s
         self.smoothed: np.ndarray | None = None
         self._music = 1.0
-        self._electronic = -math.inf
         self.genre: str | None = None  # the last genre posted (None before the first)
         self.latest: Decision | None = None
         # the recent decisions and call times (a live run goes on for hours: kept bounded), and counts
@@ -130,9 +122,6 @@ class GenreClassifier:
         else:
             self.smoothed += self.smoothing * (evidence.probabilities - self.smoothed)
         self._music = evidence.music if first else self._music + self.smoothing * (evidence.music - self._music)
-        if evidence.electronic is not None:
-            self._electronic = (evidence.electronic if first
-                                else self._electronic + self.smoothing * (evidence.electronic - self._electronic))
         shares = {name: float(p) for name, p in zip(self.model.classes, self.smoothed)}
         genre = self._persist(self._choose())
         if genre != UNSURE:
@@ -156,12 +145,6 @@ class GenreClassifier:
     def _choose(self) -> str:
         if self._music < MUSIC_THRESHOLD:
             return UNSURE
-        if self.names_electronic:  # electronic is entered and left with hysteresis, like a class
-            if self.genre == ELECTRONIC and self._electronic > -self.electronic_margin:
-                return ELECTRONIC
-            entry = self.electronic_margin if self.genre in self.model.classes else 0.0
-            if self._electronic > entry:
-                return ELECTRONIC
         best = int(np.argmax(self.smoothed))
         if self.genre in self.model.classes:
             current = self.model.classes.index(self.genre)

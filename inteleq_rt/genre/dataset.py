@@ -1,6 +1,8 @@
 """Labelled corpora: find clips, and turn each into model features (cached, in parallel).
 
-``discover`` finds labelled clips in a folder of genre folders, ``extract_corpus`` runs the
+``discover`` finds labelled clips in a folder of genre folders, with the group each belongs
+to for cross-validation (songs of one artist or one source on one side of every split, read
+from the corpus's MANIFEST.tsv where it names them); ``extract_corpus`` runs the
 streaming feature code (the same the classifier runs live) over each whole clip, on the
 library's workers (local processes or a Dask cluster), caching each clip's result under a
 key of its path, size, time and feature spec.
@@ -8,6 +10,7 @@ key of its path, size, time and feature spec.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -26,6 +29,8 @@ GTZAN_MAPPING = {
     "rock": "rock_pop", "pop": "rock_pop", "blues": "rock_pop", "reggae": "rock_pop", "metal": "rock_pop",
     "classical": "classical", "country": "country", "hiphop": "hiphop", "jazz": "jazz", "disco": "disco",
 }
+# without a mapping file, GTZAN's folders and folders named as a class (electronic/, rock_pop/...)
+DEFAULT_MAPPING = GTZAN_MAPPING | {name: name for name in (*GTZAN_MAPPING.values(), "electronic")}
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".aiff", ".aif", ".au", ".mp3", ".opus", ".w64", ".caf"}
 CACHE_VERSION = 3  # bump when feature semantics change without the spec changing
 
@@ -39,6 +44,8 @@ class Clip:
     path: Path
     label: str
     folder: str
+    group: str = ""  # clips of one group (an artist, a source) stay on one side of a split
+    corpus: str = ""  # the name of the folder it was found in
 
 
 @dataclass
@@ -58,7 +65,9 @@ def discover(root: Path, mapping: dict[str, str] | None = None) -> tuple[list[Cl
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder of genre folders")
-    mapping = mapping or GTZAN_MAPPING
+    given = mapping is not None
+    mapping = mapping or DEFAULT_MAPPING
+    groups = manifest_groups(root)
     clips, unmapped = [], []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if folder.name not in mapping:
@@ -66,13 +75,43 @@ def discover(root: Path, mapping: dict[str, str] | None = None) -> tuple[list[Cl
             continue
         for path in sorted(folder.iterdir()):
             if path.suffix.lower() in AUDIO_SUFFIXES:
-                clips.append(Clip(path, mapping[folder.name], folder.name))
+                name = f"{folder.name}/{path.name}"
+                clips.append(Clip(path, mapping[folder.name], folder.name, f"{root.name}:{groups.get(name, name)}",
+                                  root.name))
     if not clips:
         raise DatasetError(f"{root}: no audio files in folders named {', '.join(sorted(mapping))}")
     missing = sorted(set(mapping.values()) - {c.label for c in clips})
-    if missing:
+    if given and missing:
         raise DatasetError(f"{root}: no clips for class(es) {', '.join(missing)}")
     return clips, unmapped
+
+
+def manifest_groups(root: Path) -> dict[str, str]:
+    """``folder/file`` -> its group, from ``root/MANIFEST.tsv`` where it has the columns file,
+    artist_title ("Artist - Title") and source_repo: songs that share an artist or a source
+    repository (one uploader's picks, often one mastering chain) join one group. Without
+    them, every clip is its own group (GTZAN's manifest names no artists)."""
+    try:
+        with open(root / "MANIFEST.tsv", newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}
+    if not rows or not {"file", "artist_title", "source_repo"} <= set(rows[0]):
+        return {}
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    for row in rows:
+        artist = row["artist_title"].split(" - ")[0].strip().lower()
+        keys = [f"file {row['file']}", f"repo {row['source_repo']}"]
+        keys += [f"artist {artist}"] if artist and artist != "unknown artist" else []
+        for key in keys[1:]:
+            parent[find(key)] = find(keys[0])
+    return {row["file"]: find(f"file {row['file']}").split(" ", 1)[1] for row in rows}
 
 
 def read_mapping(path: Path) -> dict[str, str]:

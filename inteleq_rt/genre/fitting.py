@@ -15,7 +15,7 @@ import numpy as np
 from ..engine.config import PAPER_BANDS, band_set
 from .dataset import ClipFeatures
 from .features import STATISTICS, FeatureSpec, clip_bands
-from .metrics import score, stratified_clip_folds
+from .metrics import score, grouped_folds
 from .model import Architecture
 
 
@@ -51,7 +51,7 @@ def fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, recipe: Recipe, classe
 
     clip_labels = {g: l for g, l in zip(groups, y)}
     clip_ids = np.array(sorted(clip_labels))
-    held = stratified_clip_folds([clip_labels[g] for g in clip_ids], 7, seed) == 0
+    held = grouped_folds([clip_labels[g] for g in clip_ids], None, 7, seed) == 0
     validation = np.isin(groups, clip_ids[held])
     mean = x[~validation].mean(axis=0)
     scale = x[~validation].std(axis=0) + 1e-3
@@ -121,9 +121,10 @@ def stack(corpus: list[ClipFeatures], classes: tuple[str, ...]) -> tuple[np.ndar
 
 def cross_validate(corpus: list[ClipFeatures], recipe: Recipe, folds: int, seed: int,
                    classes: tuple[str, ...], progress=None) -> dict:
-    """Clip-grouped stratified k-fold: scores per excerpt and per clip (mean probabilities)."""
+    """Stratified k-fold grouped by artist or source (dataset.discover): scores per excerpt and
+    per clip (mean probabilities)."""
     x, y, groups = stack(corpus, classes)
-    clip_fold = stratified_clip_folds([c.clip.label for c in corpus], folds, seed)
+    clip_fold = grouped_folds([c.clip.label for c in corpus], [c.clip.group for c in corpus], folds, seed)
     fold_of_example = clip_fold[groups]
     example_pred = np.zeros(len(y), dtype=int)
     clip_true = np.array([classes.index(c.clip.label) for c in corpus])

@@ -6,12 +6,9 @@ pulls them only as far from it as the corpus insists (the penalty is on the dist
 mapping, not to zero), so what a few hundred clips cannot teach is not erased. A temperature
 calibrates the probabilities.
 
-Beside the genre, the head keeps two pieces of evidence the classes cannot hold:
-
-* music: a logistic detector on the tagger's 1706-value embedding, trained on the corpus
-  (music) against non-music recordings, so speech, noise and tones are "unsure";
-* electronic: the mean log-odds of the tagger's electronic tags, over a threshold set on the
-  corpus (which holds no electronic music), names music outside the six classes.
+Beside the genre, the head keeps what the classes cannot hold: whether it is music at all,
+a logistic detector on the tagger's 1706-value embedding, trained on the corpus (music)
+against non-music recordings, so speech, noise, calls and single notes are "unsure".
 """
 
 from __future__ import annotations
@@ -28,8 +25,8 @@ PRIOR_TAGS = {
     "hiphop": ("Hip-Hop", "rnb"),
     "jazz": ("jazz",),
     "disco": ("dance", "funk", "soul"),
+    "electronic": ("electronic", "electro", "electronica", "House"),
 }
-ELECTRONIC_TAGS = ("electronic", "electro", "electronica", "House")
 
 
 def prior_weights(classes: tuple[str, ...], tags: tuple[str, ...]) -> np.ndarray:
@@ -48,7 +45,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 @dataclass
 class TagHead:
-    """The fitted head: class weights over tags, temperature, music and electronic evidence."""
+    """The fitted head: class weights over tags, temperature, and the music detector."""
 
     classes: tuple[str, ...]
     tags: tuple[str, ...]
@@ -59,7 +56,6 @@ class TagHead:
     music_scale: np.ndarray
     music_weights: np.ndarray  # (1706,)
     music_bias: float
-    electronic_threshold: float  # on the mean log-odds of ELECTRONIC_TAGS
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities for (..., tags) tag log-odds."""
@@ -70,23 +66,18 @@ class TagHead:
         z = ((embedding - self.music_mean) / self.music_scale) @ self.music_weights + self.music_bias
         return 1.0 / (1.0 + np.exp(-z))
 
-    def electronic(self, logits: np.ndarray) -> np.ndarray:
-        """The electronic evidence: mean log-odds of the electronic tags."""
-        return logits[..., [self.tags.index(t) for t in ELECTRONIC_TAGS]].mean(axis=-1)
-
     def to_dict(self) -> dict:
         return {"classes": list(self.classes), "tags": list(self.tags), "weights": self.weights.round(6).tolist(),
                 "bias": self.bias.round(6).tolist(), "temperature": round(float(self.temperature), 6),
                 "music": {"mean": self.music_mean.round(6).tolist(), "scale": self.music_scale.round(6).tolist(),
-                          "weights": self.music_weights.round(6).tolist(), "bias": round(float(self.music_bias), 6)},
-                "electronic": {"tags": list(ELECTRONIC_TAGS), "threshold": round(float(self.electronic_threshold), 6)}}
+                          "weights": self.music_weights.round(6).tolist(), "bias": round(float(self.music_bias), 6)}}
 
     @classmethod
     def from_dict(cls, data: dict) -> TagHead:
         music = data["music"]
         return cls(tuple(data["classes"]), tuple(data["tags"]), np.array(data["weights"]), np.array(data["bias"]),
                    float(data["temperature"]), np.array(music["mean"]), np.array(music["scale"]),
-                   np.array(music["weights"]), float(music["bias"]), float(data["electronic"]["threshold"]))
+                   np.array(music["weights"]), float(music["bias"]))
 
 
 def _adam(loss_and_grad, params: dict, steps: int, learning_rate: float) -> dict:

@@ -5,6 +5,11 @@ musicnn was trained on librosa's mel spectrogram (n_fft 512, hop 256, Hann windo
 is the same computation in numpy, in float32 throughout (musicnn's own code casts to
 float16 before the log, and loud music overflows to inf).
 
+The compression is not level-invariant: the same song heard 20 dB quieter gave the tagger
+other tags (jazz at 0 and -20 dB, classical at -40 dB). So each 3 s patch is brought to one
+level (``PATCH_LEVEL_DB``, its frames' mean power) before the log: ``patch_log_mel``, the
+only way a patch is made, live and in training alike.
+
 ``MelStream`` takes audio at any rate and channel count in blocks of any size: the mono
 downmix goes through a streaming resampler (soxr) to 16 kHz, and a frame is emitted as soon
 as its 512-sample window is complete, so a live stream and a whole file (split any way)
@@ -21,6 +26,8 @@ N_FFT = 512
 HOP = 256
 N_MELS = 96
 PATCH_FRAMES = 187  # the tagger's input: 187 frames = 3 s
+PATCH_LEVEL_DB = -14.0  # every patch's mean frame power, as a released master's is (dBFS, a sine at -3)
+MAX_PATCH_GAIN_DB = 50.0  # quieter patches are raised this far at most (the gate is at -60 dBFS)
 
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -53,8 +60,16 @@ def log_compress(mel_power: np.ndarray) -> np.ndarray:
     return np.log10(1.0 + 10000.0 * mel_power, dtype=np.float32)
 
 
+def patch_log_mel(mel_power: np.ndarray, levels_db: np.ndarray) -> np.ndarray:
+    """A patch's log-mel frames at ``PATCH_LEVEL_DB``: ``mel_power`` (frames, 96) scaled by
+    the gain that brings its frames' mean power (``levels_db``, per frame) there."""
+    level = 10.0 * np.log10(np.mean(10.0 ** (np.asarray(levels_db, np.float64) / 10.0)) + 1e-12)
+    gain_db = min(PATCH_LEVEL_DB - level, MAX_PATCH_GAIN_DB)
+    return log_compress(mel_power * np.float32(10.0 ** (gain_db / 10.0)))
+
+
 class MelStream:
-    """Log-mel frames of a stream of any rate and channel count (see the module docstring)."""
+    """Mel power frames of a stream of any rate and channel count (see the module docstring)."""
 
     def __init__(self, sample_rate: float, channels: int) -> None:
         import soxr
@@ -69,8 +84,9 @@ class MelStream:
         self.levels_db = np.zeros(0)  # per frame of the last push: windowed RMS in dBFS
 
     def push(self, audio: np.ndarray, last: bool = False) -> np.ndarray:
-        """Log-mel frames (n, 96) completed by this audio (frames, channels) float32; with
-        ``last``, the stream ends here and is padded like librosa's final frames."""
+        """Mel power frames (n, 96) completed by this audio (frames, channels) float32, their
+        levels in ``levels_db``; with ``last``, the stream ends here and is padded like
+        librosa's final frames."""
         mono = audio.mean(axis=1, dtype=np.float32) if audio.ndim == 2 else np.asarray(audio, np.float32)
         if self.resampler is not None:
             mono = self.resampler.resample_chunk(mono, last=last)
@@ -89,10 +105,12 @@ class MelStream:
         power = np.abs(np.fft.rfft(windows, axis=1)).astype(np.float32) ** 2
         self.pending = buffer[count * HOP :]
         self.frames += count
-        return log_compress(power @ self.filters.T)
+        return power @ self.filters.T
 
 
-def log_mel(audio: np.ndarray, sample_rate: float) -> np.ndarray:
-    """A whole signal's log-mel frames: one ``MelStream`` pushed once, to its end."""
+def mel_power(audio: np.ndarray, sample_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """A whole signal's mel power frames and their levels (dBFS): one ``MelStream`` pushed
+    once, to its end."""
     audio = audio if audio.ndim == 2 else audio[:, None]
-    return MelStream(sample_rate, audio.shape[1]).push(audio, last=True)
+    stream = MelStream(sample_rate, audio.shape[1])
+    return stream.push(audio, last=True), stream.levels_db

@@ -1,4 +1,4 @@
-"""Splits and scores: clip-grouped stratified folds, accuracy, macro-F1, confidence intervals."""
+"""Splits and scores: grouped stratified folds, accuracy, macro-F1, confidence intervals."""
 
 from __future__ import annotations
 
@@ -7,14 +7,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-def stratified_clip_folds(labels: list[str], folds: int, seed: int) -> np.ndarray:
-    """A fold number per clip: each class's clips shuffled and dealt round-robin."""
-    rng = np.random.default_rng(seed)
+def grouped_folds(labels: list, groups: list | None, folds: int, seed: int) -> np.ndarray:
+    """A fold number per clip, stratified by class, every group (an artist, a source: see
+    dataset.discover; None: each clip its own) in one fold (scikit-learn's StratifiedGroupKFold)."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    groups = list(range(len(labels))) if groups is None else groups
     assignment = np.zeros(len(labels), dtype=int)
-    for label in sorted(set(labels)):
-        members = np.flatnonzero(np.array(labels) == label)
-        rng.shuffle(members)
-        assignment[members] = (np.arange(len(members)) + rng.integers(folds)) % folds
+    with warnings.catch_warnings():  # a class smaller than the folds is allowed: its folds go short
+        warnings.simplefilter("ignore", UserWarning)
+        splits = StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(
+            np.zeros(len(labels)), [str(label) for label in labels], [str(group) for group in groups])
+        for fold, (_, test) in enumerate(splits):
+            assignment[test] = fold
     return assignment
 
 

@@ -27,12 +27,10 @@ FORMAT_VERSION = 1
 @dataclass(frozen=True)
 class Evidence:
     """What a model heard in its latest window: class probabilities, how likely it is music
-    (1.0 for a model that cannot tell), how electronic it sounds (its score against its
-    threshold: above 0 means electronic; None for a model that cannot tell), and its tags."""
+    (1.0 for a model that cannot tell), and its tags."""
 
     probabilities: np.ndarray
     music: float = 1.0
-    electronic: float | None = None
     tag_logits: np.ndarray | None = None  # a tagger's own tags (log-odds), where there is one
 
 

@@ -1,7 +1,7 @@
 """The default genre model: the musicnn tagger with a genre head on its tags.
 
 A weights folder of this kind holds ``model.json`` with ``"kind": "tag_head"``, the head
-(class weights over tags, temperature, music detector, electronic threshold), the name of
+(class weights over tags, temperature, music detector), the name of
 the tagger folder it listens through (found beside it, or among the shipped weights), and
 how it was made; ``MODEL_CARD.md`` says what it scored.
 """
@@ -20,7 +20,7 @@ from .model import Evidence, WeightsError
 from .tagger import Tagger, TaggerError, load_tagger
 from .tags import TagTracker
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: electronic is a class, patches level-normalized (2's head does not fit)
 
 
 class TagGenreModel:
@@ -49,15 +49,14 @@ class TagGenreModel:
         return self.evidence_batch(self.heard(tracker)[None])[0]
 
     def heard(self, tracker: TagTracker) -> np.ndarray:
-        """What a decision hears now (a copy of the patch), for ``evidence_batch`` later."""
-        return tracker.patch().copy()
+        """What a decision hears now (the patch, its own array), for ``evidence_batch`` later."""
+        return tracker.patch()
 
     def evidence_batch(self, heard: np.ndarray) -> list[Evidence]:
         """Evidence on many ``heard`` patches (stacked) in one forward pass."""
         outputs = self.tagger.tag(heard)
         head = self.head
-        return [Evidence(head.probabilities(logits), float(head.music(embedding)),
-                         float(head.electronic(logits) - head.electronic_threshold), logits)
+        return [Evidence(head.probabilities(logits), float(head.music(embedding)), logits)
                 for logits, embedding in zip(outputs.logits, outputs.embedding)]
 
     def save(self, folder: Path, card: str) -> None:

@@ -19,13 +19,14 @@ import numpy as np
 from ..library.pool import Workers, map_in_order, worker_cached
 from .dataset import Clip, save_cache
 from .head import TagHead, fit_classes, fit_music, fit_temperature, prior_weights, softmax
-from .metrics import score, stratified_clip_folds
+from .metrics import score, grouped_folds
 from .tagger import Tagger
 from .tags import tag_file
 
 STEP_FRAMES = 94  # a patch every 1.5 s
 REPEATS = 5
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: level-normalized patches
+GTZAN_RATE = 22_050
 
 
 @dataclass
@@ -39,10 +40,21 @@ class TaggedClip:
         return len(self.logits)
 
 
-def _cache_path(cache_dir: Path, path: Path) -> Path:
+def _cache_path(cache_dir: Path, path: Path, gtzan_like: bool) -> Path:
     stat = path.stat()
-    key = json.dumps([CACHE_VERSION, "musicnn", str(path.resolve()), stat.st_size, stat.st_mtime_ns, STEP_FRAMES])
+    key = json.dumps([CACHE_VERSION, "musicnn", str(path.resolve()), stat.st_size, stat.st_mtime_ns, STEP_FRAMES,
+                      gtzan_like])
     return cache_dir / f"tags-{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
+
+
+def as_gtzan(audio: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
+    """Audio made like a GTZAN clip: mono, 22.05 kHz, 16-bit (the corpus-shortcut check)."""
+    import soxr
+
+    mono = audio.mean(axis=1)
+    if rate != GTZAN_RATE:
+        mono = soxr.resample(mono, rate, GTZAN_RATE)
+    return (np.round(np.clip(mono, -1, 1) * 32767) / 32767).astype(np.float32)[:, None], GTZAN_RATE
 
 
 def shared_tagger(folder: Path) -> Tagger:
@@ -53,12 +65,12 @@ def shared_tagger(folder: Path) -> Tagger:
     return worker_cached(("tagger", str(folder)), lambda: load_tagger(folder))
 
 
-def _tag_clip(job: tuple[Clip, Path, Path | None]) -> TaggedClip | str:
+def _tag_clip(job: tuple[Clip, Path, Path | None, bool]) -> TaggedClip | str:
     """Worker: one clip's tagger outputs (from the cache when it holds them), or its problem."""
     import soundfile as sf
 
-    clip, tagger_folder, cache_dir = job
-    cached = _cache_path(cache_dir, clip.path) if cache_dir else None
+    clip, tagger_folder, cache_dir, gtzan_like = job
+    cached = _cache_path(cache_dir, clip.path, gtzan_like) if cache_dir else None
     if cached is not None and cached.is_file():
         with np.load(cached) as data:
             return TaggedClip(clip, data["logits"], data["embedding"])
@@ -66,6 +78,8 @@ def _tag_clip(job: tuple[Clip, Path, Path | None]) -> TaggedClip | str:
         audio, rate = sf.read(str(clip.path), dtype="float32", always_2d=True)
     except Exception as error:  # reported per clip; one bad file does not stop training
         return f"{clip.path}: unreadable ({error})"
+    if gtzan_like:
+        audio, rate = as_gtzan(audio, rate)
     _, outputs = tag_file(audio, rate, shared_tagger(tagger_folder), STEP_FRAMES)
     if len(outputs.logits) == 0:
         return f"{clip.path}: shorter than the tagger's 3 s patch"
@@ -75,10 +89,12 @@ def _tag_clip(job: tuple[Clip, Path, Path | None]) -> TaggedClip | str:
 
 
 def tag_clips(clips: list[Clip], tagger_folder: Path, cache_dir: Path | None, workers: Workers = Workers(),
-              progress: Callable[[], None] = lambda: None) -> tuple[list[TaggedClip], list[str]]:
-    """The tagger's outputs on every clip, in the clips' order, on ``workers`` (each loads the
-    tagger once); problems apart."""
-    outcomes = map_in_order(_tag_clip, [(c, tagger_folder, cache_dir) for c in clips], workers, progress)
+              progress: Callable[[], None] = lambda: None, gtzan_like: bool = False
+              ) -> tuple[list[TaggedClip], list[str]]:
+    """The tagger's outputs on every clip (``gtzan_like``: made like a GTZAN clip first), in
+    the clips' order, on ``workers`` (each loads the tagger once); problems apart."""
+    outcomes = map_in_order(_tag_clip, [(c, tagger_folder, cache_dir, gtzan_like) for c in clips], workers,
+                            progress)
     return [o for o in outcomes if not isinstance(o, str)], [o for o in outcomes if isinstance(o, str)]
 
 
@@ -93,7 +109,7 @@ def fit_head_classes(logits, labels, groups, classes, tags, seed: int) -> tuple[
     """Weights and bias on 3/4 of the clips, the temperature on the other quarter."""
     clip_ids = np.unique(groups)
     clip_labels = [labels[groups == g][0] for g in clip_ids]
-    held = np.isin(groups, clip_ids[stratified_clip_folds(clip_labels, 4, seed) == 0])
+    held = np.isin(groups, clip_ids[grouped_folds(clip_labels, None, 4, seed) == 0])
     weights, bias = fit_classes(logits[~held], labels[~held], prior_weights(classes, tags))
     temperature = fit_temperature(logits[held] @ weights.T + bias, labels[held])
     return weights, bias, temperature
@@ -112,12 +128,13 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
 
 def cross_validate_head(corpus: list[TaggedClip], classes: tuple[str, ...], tags: tuple[str, ...],
                         folds: int, progress: Callable[[], None] = lambda: None) -> dict:
-    """Repeated clip-grouped CV of the head, the zero-shot mapping beside it, and calibration."""
+    """Repeated CV of the head grouped by artist or source, the zero-shot mapping beside it,
+    calibration, and each corpus's clips scored apart."""
     logits, labels, groups = _stack(corpus, classes)
     clip_labels = np.array([classes.index(c.clip.label) for c in corpus])
     repeats, pooled_probabilities, pooled_labels, pooled_groups = [], [], [], []
     for seed in range(REPEATS):
-        clip_fold = stratified_clip_folds([c.clip.label for c in corpus], folds, seed)
+        clip_fold = grouped_folds([c.clip.label for c in corpus], [c.clip.group for c in corpus], folds, seed)
         probabilities = np.zeros((len(labels), len(classes)))
         for fold in range(folds):
             test = clip_fold[groups] == fold
@@ -126,6 +143,8 @@ def cross_validate_head(corpus: list[TaggedClip], classes: tuple[str, ...], tags
             probabilities[test] = softmax((logits[test] @ weights.T + bias) / temperature)
             progress()
         repeats.append(_scores(probabilities, labels, groups, clip_labels, classes))
+        repeats[-1]["per_corpus"] = {name: _clip_scores(probabilities, groups, clip_labels, classes, members)
+                                     for name, members in _corpora(corpus).items()}
         pooled_probabilities.append(probabilities)
         pooled_labels.append(labels)
         pooled_groups.append(groups + seed * len(corpus))
@@ -136,7 +155,21 @@ def cross_validate_head(corpus: list[TaggedClip], classes: tuple[str, ...], tags
                               "std": float(np.std([r[key] for r in repeats]))}
                         for key in ("clip_accuracy", "clip_macro_f1", "excerpt_accuracy", "excerpt_macro_f1")},
             "calibration": _calibration(probabilities, pooled_labels, np.concatenate(pooled_groups)),
-            "clips": repeats[0]["clips"], "excerpts": repeats[0]["excerpts"], "zero_shot": zero_shot}
+            "clips": repeats[0]["clips"], "excerpts": repeats[0]["excerpts"], "zero_shot": zero_shot,
+            "per_corpus": {name: {"clip_accuracy_mean": float(np.mean([r["per_corpus"][name]["accuracy"] for r in repeats])),
+                                  "clip_accuracy_std": float(np.std([r["per_corpus"][name]["accuracy"] for r in repeats])),
+                                  "first_repeat": repeats[0]["per_corpus"][name]} for name in _corpora(corpus)}}
+
+
+def _corpora(corpus: list[TaggedClip]) -> dict[str, np.ndarray]:
+    """Each corpus's clip numbers."""
+    names = [c.clip.corpus for c in corpus]
+    return {name: np.flatnonzero(np.array(names) == name) for name in dict.fromkeys(names)}
+
+
+def _clip_scores(probabilities, groups, clip_labels, classes, members) -> dict:
+    predicted = [probabilities[groups == g].mean(axis=0).argmax() for g in members]
+    return score(clip_labels[members], np.array(predicted, dtype=int), classes).to_dict()
 
 
 def _scores(probabilities, labels, groups, clip_labels, classes) -> dict:
@@ -162,8 +195,7 @@ def _calibration(probabilities, labels, groups, draws: int = 200) -> dict:
 
 def fit_head(corpus: list[TaggedClip], non_music: list[np.ndarray], classes: tuple[str, ...],
              tags: tuple[str, ...], seed: int) -> TagHead:
-    """The final head on every clip; the music detector against the non-music embeddings; the
-    electronic threshold above 97.5% of the corpus's excerpts (none of which is electronic)."""
+    """The final head on every clip, and the music detector against the non-music embeddings."""
     logits, labels, groups = _stack(corpus, classes)
     weights, bias, temperature = fit_head_classes(logits, labels, groups, classes, tags, seed)
     music = np.concatenate([c.embedding for c in corpus])
@@ -172,6 +204,4 @@ def fit_head(corpus: list[TaggedClip], non_music: list[np.ndarray], classes: tup
         mean, scale, music_weights, music_bias = music.mean(0), music.std(0) + 1e-3, np.zeros(music.shape[1]), 10.0
     else:
         mean, scale, music_weights, music_bias = fit_music(music, other)
-    head = TagHead(classes, tags, weights, bias, temperature, mean, scale, music_weights, music_bias, 0.0)
-    head.electronic_threshold = float(np.percentile(head.electronic(logits), 97.5))
-    return head
+    return TagHead(classes, tags, weights, bias, temperature, mean, scale, music_weights, music_bias)

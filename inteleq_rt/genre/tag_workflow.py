@@ -1,8 +1,9 @@
 """The `inteleq-rt train` workflow for the default model, the head on the musicnn tagger.
 
-``evaluate`` tags the corpus and cross-validates the head (repeated, calibrated, with the
-zero-shot mapping beside it); ``save`` fits the final head, its music detector (against the
-non-music recordings given) and its electronic threshold, and writes the weights folder.
+``evaluate`` tags the corpora and cross-validates the head (repeated, calibrated, grouped by
+artist or source, with the zero-shot mapping beside it) and, given several corpora, runs the
+checks across them (corpora.py); ``save`` fits the final head and its music detector
+(against the non-music recordings given), and writes the weights folder.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from ..engine.config import PAPER_BANDS
 from ..engine.presets import write_targets
 from ..library.pool import Workers
-from . import card, dataset, tag_training
+from . import card, corpora, dataset, tag_training
 from .tag_model import TagGenreModel
 from .tagger import Tagger
 from .training import Progress, check_folds, find_clips
@@ -27,7 +28,7 @@ TAGGER = "musicnn"
 @dataclass
 class TagEvaluation:
     name: str
-    root: Path
+    roots: list[Path]
     corpus: list[tag_training.TaggedClip]
     classes: tuple[str, ...]
     rates: set[int]
@@ -39,11 +40,12 @@ class TagEvaluation:
         return card.format_tag_evaluation(self.name, self.corpus, self.scores)
 
 
-def evaluate(root: Path, progress: Progress, tagger_folder: Path, *, mapping: Path | None = None, folds: int = 5,
-             cache_dir: Path | None = None, known_genres: tuple[str, ...] = (),
+def evaluate(roots: list[Path], progress: Progress, tagger_folder: Path, *, mapping: Path | None = None,
+             folds: int = 5, cache_dir: Path | None = None, known_genres: tuple[str, ...] = (),
              workers: Workers = Workers()) -> TagEvaluation:
-    """Tag the corpus under ``root`` on ``workers`` and cross-validate the head."""
-    clips, classes, skipped, rates = find_clips(root, mapping, known_genres)
+    """Tag the corpora under ``roots`` on ``workers``, cross-validate the head, and with
+    several corpora, check across them."""
+    clips, classes, skipped, rates = find_clips(roots, mapping, known_genres)
     corpus, problems = tag_training.tag_clips(clips, tagger_folder, cache_dir, workers,
                                               progress(f"tagging {len(clips)} clips (musicnn)", len(clips)))
     tagger = tag_training.shared_tagger(tagger_folder)  # the final fit tags the non-music recordings here
@@ -51,8 +53,27 @@ def evaluate(root: Path, progress: Progress, tagger_folder: Path, *, mapping: Pa
     scores = tag_training.cross_validate_head(
         corpus, classes, tagger.tags, folds,
         progress(f"{tag_training.REPEATS} x {folds}-fold cross-validation", tag_training.REPEATS * folds))
-    return TagEvaluation("musicnn tags + genre head", Path(root), corpus, classes, rates, scores,
+    if len(roots) > 1:
+        scores |= _across_corpora(corpus, classes, tagger_folder, tagger.tags, folds, cache_dir, workers, progress)
+    return TagEvaluation("musicnn tags + genre head", list(roots), corpus, classes, rates, scores,
                          skipped + problems, tagger)
+
+
+def _across_corpora(corpus, classes, tagger_folder, tags, folds, cache_dir, workers, progress) -> dict:
+    """Each corpus's head on the others, and the full-band clips made like GTZAN (corpora.py)."""
+    full_band = [i for i, c in enumerate(corpus) if _rate(c.clip.path) > tag_training.GTZAN_RATE]
+    like_gtzan, _ = tag_training.tag_clips([corpus[i].clip for i in full_band], tagger_folder, cache_dir, workers,
+                                           progress(f"tagging {len(full_band)} clips made like GTZAN", len(full_band)),
+                                           gtzan_like=True)
+    verdicts, like_gtzan_verdicts = corpora.held_out(corpus, classes, tags, folds, 0, dict(zip(full_band, like_gtzan)))
+    return {"cross_corpus": corpora.cross_corpus(corpus, classes, tags, verdicts),
+            "shortcut": corpora.shortcut(corpus, classes, verdicts, like_gtzan_verdicts)}
+
+
+def _rate(path: Path) -> int:
+    import soundfile as sf
+
+    return sf.info(str(path)).samplerate
 
 
 def non_music_embeddings(folder: Path | None, tagger: Tagger) -> tuple[list[np.ndarray], list[str]]:
@@ -79,7 +100,7 @@ def save(evaluation: TagEvaluation, output: Path, command: str, corpus_name: str
     headline scores from the same run, for the model card."""
     embeddings, names = non_music_embeddings(non_music, evaluation.tagger)
     head = tag_training.fit_head(evaluation.corpus, embeddings, evaluation.classes, evaluation.tagger.tags, seed)
-    corpus_info = card.corpus_summary(evaluation.root, corpus_name, evaluation.corpus, evaluation.rates)
+    corpus_info = card.corpus_summary(evaluation.roots, corpus_name, evaluation.corpus, evaluation.rates)
     record = {"trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "command": command, "corpus": corpus_info, "cross_validation": evaluation.scores,
               "non_music": {"folder": str(non_music) if non_music else None, "recordings": names},

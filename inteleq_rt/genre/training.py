@@ -28,7 +28,7 @@ class Evaluation:
     """A corpus, the recipe tried on it and what cross-validation scored."""
 
     name: str
-    root: Path
+    roots: list[Path]
     recipe: fitting.Recipe
     corpus: list[dataset.ClipFeatures]
     classes: tuple[str, ...]
@@ -40,11 +40,17 @@ class Evaluation:
         return card.format_evaluation(self.name, self.recipe, self.corpus, self.scores)
 
 
-def find_clips(root: Path, mapping: Path | None, known_genres: tuple[str, ...]):
-    """The labelled clips, their classes, the folders with no class, and the sample rates."""
+def find_clips(roots: list[Path], mapping: Path | None, known_genres: tuple[str, ...]):
+    """The labelled clips of every corpus, their classes, the folders with no class, and the
+    sample rates."""
     import soundfile as sf
 
-    clips, unmapped = dataset.discover(root, dataset.read_mapping(mapping) if mapping else None)
+    folders = dataset.read_mapping(mapping) if mapping else None
+    clips, unmapped = [], []
+    for root in roots:
+        found, skipped = dataset.discover(root, folders)
+        clips += found
+        unmapped += [f"{Path(root).name}/{name}" for name in skipped]
     classes = dataset.classes_of(clips)
     no_preset = [name for name in classes if known_genres and name not in known_genres]
     if no_preset:
@@ -60,11 +66,11 @@ def check_folds(labels: list[str], classes: tuple[str, ...], folds: int) -> None
                                    f"cross-validation (short: {', '.join(short)})")
 
 
-def evaluate(root: Path, progress: Progress, *, mapping: Path | None = None, baseline: bool = False,
+def evaluate(roots: list[Path], progress: Progress, *, mapping: Path | None = None, baseline: bool = False,
              folds: int = 5, seed: int = 0, workers: Workers = Workers(), cache_dir: Path | None = None,
              known_genres: tuple[str, ...] = ()) -> Evaluation:
-    """Featurize the corpus under ``root`` and cross-validate the filterbank (or the paper's) recipe."""
-    clips, classes, skipped, rates = find_clips(root, mapping, known_genres)
+    """Featurize the corpora under ``roots`` and cross-validate the filterbank (or the paper's) recipe."""
+    clips, classes, skipped, rates = find_clips(roots, mapping, known_genres)
     make = fitting.baseline_recipe if baseline else fitting.default_recipe
     recipe = make(min(rates) / 2)
     corpus, problems = dataset.extract_corpus(clips, recipe.spec, recipe.example_every_s, cache_dir, workers,
@@ -73,7 +79,7 @@ def evaluate(root: Path, progress: Progress, *, mapping: Path | None = None, bas
     scores = fitting.cross_validate(corpus, recipe, folds, seed, classes,
                                     progress(f"{folds}-fold cross-validation", folds))
     name = "baseline (paper 6-12-6)" if baseline else "filterbank model (1/3-octave MLP)"
-    return Evaluation(name, Path(root), recipe, corpus, classes, rates, scores, skipped + problems)
+    return Evaluation(name, list(roots), recipe, corpus, classes, rates, scores, skipped + problems)
 
 
 def save(evaluation: Evaluation, output: Path, command: str, corpus_name: str, seed: int) -> None:
@@ -84,7 +90,7 @@ def save(evaluation: Evaluation, output: Path, command: str, corpus_name: str, s
     record = {
         "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": command,
-        "corpus": card.corpus_summary(evaluation.root, corpus_name, corpus, evaluation.rates),
+        "corpus": card.corpus_summary(evaluation.roots, corpus_name, corpus, evaluation.rates),
         "recipe": fitting.recipe_summary(recipe),
         "cross_validation": evaluation.scores,
         "final_epochs": fitted.epochs,
