@@ -25,7 +25,8 @@ def _write(root, rows):
 def test_songs_of_one_artist_or_one_source_form_one_group(tmp_path):
     _write(tmp_path, [("jazz/a.wav", "Ann", "r/one"), ("jazz/b.wav", "Bob", "r/one"),  # one source
                       ("electronic/c.wav", "Bob", "r/two"),  # Bob's: joins them
-                      ("electronic/d.wav", "unknown artist", "r/three"), ("rock_pop/e.wav", "unknown artist", "r/four")])
+                      ("electronic/d.wav", "unknown artist", "r/three"),
+                      ("rock_pop/e.wav", "unknown artist", "r/four")])
     clips, unmapped = discover(tmp_path)
     groups = {c.path.name: c.group for c in clips}
     assert unmapped == [] and {c.label for c in clips} == {"jazz", "electronic", "rock_pop"}

@@ -150,7 +150,8 @@ def _across(scores: dict) -> list[str]:
                      f"({gain[0]:+.2f} to {gain[1]:+.2f})")
         if row["classes_left_out"]:
             gain_all = row["gain_all_95"]
-            lines.append(f"    all {row['all_clips']} clips ({', '.join(row['classes_left_out'])} counted as missed alone): "
+            missed = ", ".join(row["classes_left_out"])
+            lines.append(f"    all {row['all_clips']} clips ({missed} counted as missed alone): "
                          f"alone {row['alone_correct'] / row['all_clips']:.3f}, both "
                          f"{row['both_correct_all'] / row['all_clips']:.3f}, gain "
                          f"{(row['both_correct_all'] - row['alone_correct']) / row['all_clips']:+.3f} "

@@ -84,6 +84,8 @@ def cross_corpus(corpus: list[TaggedClip], classes: tuple[str, ...], tags: tuple
                                        "both": int(both[inside].sum())}
             everything = [i for i, c in enumerate(corpus) if c.clip.corpus == test]
             truth = np.array([classes.index(corpus[i].clip.label) for i in everything])
+            both_all = held_out_verdicts[everything] == truth
+            alone_all = np.isin(everything, np.array(members)[alone])
             left_out = sorted({c.clip.label for c in corpus if c.clip.corpus == test} - set(known))
             rows.append({"train": train, "test": test, "clips": len(clips), "alone_correct": int(alone.sum()),
                          "alone_95": list(wilson_interval(int(alone.sum()), len(clips))),
@@ -91,9 +93,8 @@ def cross_corpus(corpus: list[TaggedClip], classes: tuple[str, ...], tags: tuple
                          "gain_95": _paired_gain(both.astype(float), alone.astype(float)),
                          "per_class": per_class, "classes_left_out": left_out,
                          # every clip of the test corpus: a class the first corpus lacks counts as missed
-                         "all_clips": len(everything), "both_correct_all": int((held_out_verdicts[everything] == truth).sum()),
-                         "gain_all_95": _paired_gain((held_out_verdicts[everything] == truth).astype(float),
-                                                     np.isin(everything, np.array(members)[alone]).astype(float))})
+                         "all_clips": len(everything), "both_correct_all": int(both_all.sum()),
+                         "gain_all_95": _paired_gain(both_all.astype(float), alone_all.astype(float))})
     return rows
 
 

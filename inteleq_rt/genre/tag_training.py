@@ -156,9 +156,14 @@ def cross_validate_head(corpus: list[TaggedClip], classes: tuple[str, ...], tags
                         for key in ("clip_accuracy", "clip_macro_f1", "excerpt_accuracy", "excerpt_macro_f1")},
             "calibration": _calibration(probabilities, pooled_labels, np.concatenate(pooled_groups)),
             "clips": repeats[0]["clips"], "excerpts": repeats[0]["excerpts"], "zero_shot": zero_shot,
-            "per_corpus": {name: {"clip_accuracy_mean": float(np.mean([r["per_corpus"][name]["accuracy"] for r in repeats])),
-                                  "clip_accuracy_std": float(np.std([r["per_corpus"][name]["accuracy"] for r in repeats])),
-                                  "first_repeat": repeats[0]["per_corpus"][name]} for name in _corpora(corpus)}}
+            "per_corpus": {name: _spread_of(repeats, name) for name in _corpora(corpus)}}
+
+
+def _spread_of(repeats: list[dict], name: str) -> dict:
+    """One corpus's clip accuracy over the repeats, and its first repeat's scores."""
+    accuracies = [r["per_corpus"][name]["accuracy"] for r in repeats]
+    return {"clip_accuracy_mean": float(np.mean(accuracies)), "clip_accuracy_std": float(np.std(accuracies)),
+            "first_repeat": repeats[0]["per_corpus"][name]}
 
 
 def _corpora(corpus: list[TaggedClip]) -> dict[str, np.ndarray]:
