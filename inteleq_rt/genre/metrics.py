@@ -9,13 +9,21 @@ import numpy as np
 
 def grouped_folds(labels: list, groups: list | None, folds: int, seed: int) -> np.ndarray:
     """A fold number per clip, stratified by class, every group (an artist, a source: see
-    dataset.discover; None: each clip its own) in one fold (scikit-learn's StratifiedGroupKFold)."""
+    dataset.discover) in one fold, by scikit-learn's StratifiedGroupKFold. Without groups
+    (each clip its own), each class's clips are shuffled and dealt round-robin, which also
+    serves a class smaller than the folds."""
+    rng = np.random.default_rng(seed)
+    assignment = np.zeros(len(labels), dtype=int)
+    if groups is None:
+        for label in sorted(set(labels)):
+            members = np.flatnonzero(np.array(labels) == label)
+            rng.shuffle(members)
+            assignment[members] = (np.arange(len(members)) + rng.integers(folds)) % folds
+        return assignment
     import warnings
 
     from sklearn.model_selection import StratifiedGroupKFold
 
-    groups = list(range(len(labels))) if groups is None else groups
-    assignment = np.zeros(len(labels), dtype=int)
     with warnings.catch_warnings():  # a class smaller than the folds is allowed: its folds go short
         warnings.simplefilter("ignore", UserWarning)
         splits = StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(
