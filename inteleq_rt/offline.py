@@ -28,8 +28,9 @@ from .track import TrackPlan, conditioned, load_genre_model, plan_track
 
 
 # A lossy output over the ceiling after decoding is rendered again, the limiter lowered by the
-# overshoot and this margin, at most this many times in all.
-CODEC_TRIES, CODEC_MARGIN_DB = 3, 0.1
+# overshoot and a margin that grows by CODEC_MARGIN_DB each try (overshoot is not linear: three
+# tries at a fixed 0.1 dB left a Vorbis render at -0.9 dBTP), at most CODEC_TRIES renders in all.
+CODEC_TRIES, CODEC_MARGIN_DB = 5, 0.1
 MIN_CEILING_DB = LIMITS["ceiling"][0]
 LOUDNESS_BLOCK_S = 0.4  # BS.1770's gating block: a shorter file has no loudness
 TARGET_MISS_LU = 0.5  # a --target-lufs delivered further off than this is said
@@ -138,7 +139,7 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
     lossy = files.is_lossy(subtype) and options.ceiling_db is not None
     output = AtomicOutput(destination)
     with output as temporary:
-        for _ in range(CODEC_TRIES if lossy else 1):
+        for attempt in range(CODEC_TRIES if lossy else 1):
             made = _render(source, temporary, info, container, subtype, render_options,
                            plan.presets if plan else presets, model, plan)
             if not lossy:
@@ -148,7 +149,7 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
             if over_db <= 0 or render_options.ceiling_db <= MIN_CEILING_DB:
                 break
             render_options = replace(render_options, ceiling_db=max(
-                render_options.ceiling_db - over_db - CODEC_MARGIN_DB, MIN_CEILING_DB))
+                render_options.ceiling_db - over_db - CODEC_MARGIN_DB * (attempt + 1), MIN_CEILING_DB))
         tags = carry_tags(source, temporary, made.loudness_out.lufs(), made.peak)
         outcome = _outcome(source, destination, info, files.format_note(container, subtype, info), lossy,
                            options, render_options, plan, made, tags, time.perf_counter() - started,
