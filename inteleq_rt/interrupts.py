@@ -27,7 +27,8 @@ from contextlib import contextmanager
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _swallowed = threading.Event()
-_state = {"installed": False, "finish_on_commit": False, "holding": False, "pending": False, "raised": False}
+_state = {"installed": False, "finish_on_commit": False, "holding": False, "pending": False, "raised": False,
+          "to_caller": False, "stopping": False}
 
 
 def on_signal(_number: int, _frame) -> None:
@@ -83,6 +84,17 @@ def finish() -> None:
             signal.signal(number, signal.SIG_IGN)
 
 
+def leave_to_caller() -> None:
+    """For a worker's tasks: a signal held back over a commit does not interrupt the task
+    afterwards (its file is in place: its result must reach the run's summary and report);
+    ``stopping`` says the worker was asked to stop, so it takes no further task."""
+    _state["to_caller"] = True
+
+
+def stopping() -> bool:
+    return _state["stopping"]
+
+
 @contextmanager
 def committing() -> Iterator[None]:
     """Around the rename that puts an output in place: a signal that arrives meanwhile is
@@ -99,5 +111,7 @@ def committing() -> Iterator[None]:
     finally:
         pending = _state["pending"] and not _state["finish_on_commit"]
         _state.update(holding=False, pending=False)
-    if pending:
+    if pending and _state["to_caller"]:
+        _state["stopping"] = True
+    elif pending:
         raise KeyboardInterrupt

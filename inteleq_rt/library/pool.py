@@ -101,6 +101,7 @@ def _leave_with_the_parent(parent: int) -> None:
 
 def _start_local_worker() -> None:
     _prepare_worker()
+    interrupts.leave_to_caller()
     signal.signal(signal.SIGINT, _on_interrupt)
     signal.signal(signal.SIGTERM, _on_interrupt)  # a user's `kill` too: clean up and leave
     threading.Thread(target=_leave_with_the_parent, args=(multiprocessing.parent_process().pid,),
@@ -112,8 +113,14 @@ def _run_in_cluster_worker(task: Callable[[Any], Any], item: Any) -> Any:
     return task(item)
 
 
+class Stopped(Exception):
+    """A task handed to a worker that was asked to stop: not run."""
+
+
 def _run_in_local_worker(task: Callable[[Any], Any], item: Any) -> Any:
     global _busy
+    if interrupts.stopping():  # a signal came over the last task's commit: that task finished, no other starts
+        raise Stopped
     _busy = True
     try:
         return task(item)
@@ -124,8 +131,11 @@ def _run_in_local_worker(task: Callable[[Any], Any], item: Any) -> Any:
 
 
 # -- in the caller ----------------------------------------------------------------------------
-def parallel_map(task: Callable[[Any], Any], items: Sequence[Any], workers: Workers) -> Iterator[tuple[int, Any]]:
-    """``(index, task(items[index]))`` for every item, as each finishes."""
+def parallel_map(task: Callable[[Any], Any], items: Sequence[Any], workers: Workers,
+                 late: list[tuple[int, Any]] | None = None) -> Iterator[tuple[int, Any]]:
+    """``(index, task(items[index]))`` for every item, as each finishes; when the run stops
+    early, what local workers still finished on their way out (a file already going into
+    place completes) is put in ``late``, so the caller can count it."""
     if not items:
         return
     if workers.dask is not None:
@@ -135,7 +145,7 @@ def parallel_map(task: Callable[[Any], Any], items: Sequence[Any], workers: Work
         for index, item in enumerate(items):
             yield index, task(item)
     else:
-        yield from _on_cores(task, items, workers.local_count(len(items)))
+        yield from _on_cores(task, items, workers.local_count(len(items)), late if late is not None else [])
 
 
 def map_in_order(task: Callable[[Any], Any], items: Sequence[Any], workers: Workers,
@@ -148,7 +158,8 @@ def map_in_order(task: Callable[[Any], Any], items: Sequence[Any], workers: Work
     return results
 
 
-def _on_cores(task: Callable[[Any], Any], items: Sequence[Any], count: int) -> Iterator[tuple[int, Any]]:
+def _on_cores(task: Callable[[Any], Any], items: Sequence[Any], count: int,
+              late: list[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
@@ -178,6 +189,8 @@ def _on_cores(task: Callable[[Any], Any], items: Sequence[Any], count: int) -> I
             except psutil.Error:
                 pass
         pool.shutdown(wait=True, cancel_futures=True)
+        late += [(index, future.result()) for future, index in pending.items()
+                 if future.done() and not future.cancelled() and future.exception() is None]
         raise
     pool.shutdown(wait=True)
 

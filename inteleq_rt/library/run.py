@@ -85,7 +85,8 @@ def run(what: str, task: Callable[[Any], dict], jobs: Sequence[Any], found: Surv
             report.append(result)
         show(result)
 
-    stream = parallel_map(task, jobs, workers)
+    late: list[tuple[int, dict]] = []  # finished by workers on their way out of an interrupted run
+    stream = parallel_map(task, jobs, workers, late)
     with Progress(what, len(jobs) + len(found.unreadable), sum(found.seconds)) as progress:
         try:
             for result in found.unreadable:
@@ -96,6 +97,8 @@ def run(what: str, task: Callable[[Any], dict], jobs: Sequence[Any], found: Surv
             interrupted = True
         finally:
             stream.close()  # stops the workers, if the run ends early
+            for _index, result in late:
+                settle(result)
             if report is not None:
                 report.close()
     return Run(results, time.perf_counter() - started, interrupted)
