@@ -83,7 +83,7 @@ def load_tag_model(folder: Path, document: dict) -> TagGenreModel:
     try:
         if document.get("format_version") != FORMAT_VERSION:
             raise WeightsError(f"{description}: format_version {document.get('format_version')!r}, "
-                               f"this program reads {FORMAT_VERSION}")
+                               f"this program reads {FORMAT_VERSION}: train it again with `inteleq-rt train`")
         head = TagHead.from_dict(document["head"])
         name = str(document["tagger"])
     except WeightsError:

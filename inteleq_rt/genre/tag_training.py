@@ -1,7 +1,8 @@
 """Training and evaluating the genre head on the tagger's outputs.
 
 Every clip is tagged once (a 3 s patch every 1.5 s, cached per clip). Cross-validation is
-repeated: ``REPEATS`` stratified, clip-grouped k-fold splits with seeds fixed in advance;
+repeated: ``REPEATS`` stratified k-fold splits, grouped by artist or source (a clip where the
+corpus names neither), with seeds fixed in advance;
 inside each training fold a quarter of the clips is held back to fit the temperature, so
 the calibration error is measured on clips neither the head nor its temperature saw.
 """
