@@ -37,6 +37,7 @@ def test_scipy_baseline_does_the_engines_analysis_and_eq(genre):
     assert not np.allclose(board_out, audio, atol=1e-3)  # and the EQ does act
 
 
+@pytest.mark.slow
 def test_bench_reports_every_block_size_and_baseline(tmp_path):
     out = tmp_path / "bench.json"
     # 3.5 s a block size: the classifier decides after 3 s of statistics

@@ -20,6 +20,7 @@ from .conftest import run_cli, user_data_env
 from .synthetic import synthetic_clip
 
 
+@pytest.mark.slow
 def test_training_learns_clearly_different_classes(trained):
     _, weights, output = trained
     assert "macro-F1" in output and "confusion" in output
@@ -33,6 +34,7 @@ def test_training_learns_clearly_different_classes(trained):
     assert "[hiphop]" in targets and "measured_below_hz = 8000" in targets
 
 
+@pytest.mark.slow
 def test_baseline_runs_under_the_same_protocol(trained, tmp_path):
     corpus, _, _ = trained
     result = run_cli("train", str(corpus), "--baseline", "--folds", "3", "--cache-dir", str(tmp_path))
@@ -40,6 +42,7 @@ def test_baseline_runs_under_the_same_protocol(trained, tmp_path):
     assert "baseline (paper 6-12-6): 6 features, hidden [12] tanh" in result.stdout
 
 
+@pytest.mark.slow
 def test_weights_round_trip_and_classify(trained, tmp_path):
     corpus, weights, _ = trained
     model = load_model(weights)
@@ -155,6 +158,7 @@ def test_the_genre_holds_through_silence_between_songs(trained):
     assert decided < len(classifier.decisions) <= decided + 7
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["killed", "hung"])
 def test_a_dead_or_hung_classifier_process_never_stalls_the_audio_path(trained, fault):
     """Fault injection on the live path: the classifier's process is killed, or stopped (a hang),

@@ -53,6 +53,7 @@ def test_flat_round_trip_is_a_null(tmp_path):
     assert 20 * np.log10(np.max(np.abs(processed - reference)) + 1e-30) < -90.0
 
 
+@pytest.mark.slow
 def test_formats_follow_the_extension(tmp_path):
     source = tmp_path / "in.wav"
     write_clip(source, 48000, 2, subtype="FLOAT")
@@ -184,6 +185,7 @@ def test_a_name_as_long_as_the_filesystem_takes_is_written(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.wav", output.name])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("weights", ["musicnn-genres", "gtzan"])
 def test_silence_and_sound_under_the_gate_are_unsure(tmp_path, weights):
     """Digital silence was 'rock_pop, music 94%' (default model) and 'classical 100%' (gtzan)."""
@@ -200,6 +202,7 @@ def test_silence_and_sound_under_the_gate_are_unsure(tmp_path, weights):
     assert "eq: flat: silent (nothing above -60 dBFS)" in made.stdout
 
 
+@pytest.mark.slow
 def test_an_8_khz_file_is_classified_and_equalized_in_automatic_mode(tmp_path):
     source, output = tmp_path / "phone.wav", tmp_path / "out.wav"
     write_clip(source, 8000, 1, seconds=7.0)
@@ -220,6 +223,7 @@ def test_presets_validate_names_a_file_that_is_not_utf8_and_goes_on(tmp_path):
     assert f"ok      {folder}/rock_pop.toml" in result.stdout  # the files after it are validated too
 
 
+@pytest.mark.slow
 def test_the_summary_says_what_it_measured(tmp_path):
     """Numbers that misled: NaN input read 'silent', dithered silence read -inf, a 0.1 s clip
     'silent', a missed --target-lufs went unsaid, -b 0 was silently ignored offline."""

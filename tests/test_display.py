@@ -157,6 +157,7 @@ def on_a_terminal(jack_server, *args: str, steps: tuple[tuple[float, bytes], ...
     return text
 
 
+@pytest.mark.slow
 def test_live_monitoring_on_a_terminal_shows_the_panel_and_ctrl_c_stops_it(jack_server):
     text = on_a_terminal(jack_server, "--genre", "jazz", "--mode", "preset", steps=((8.0, b""),))
     assert "band Hz" in text and "low shelf 100Hz" in text and "genre jazz" in text
@@ -164,6 +165,7 @@ def test_live_monitoring_on_a_terminal_shows_the_panel_and_ctrl_c_stops_it(jack_
     assert "Traceback" not in text and f"{JACK_RATE} Hz" in text
 
 
+@pytest.mark.slow
 def test_keys_on_a_terminal_bypass_switch_genre_and_set_amount_while_jack_runs(jack_server, tmp_path):
     """b, b, n, - and - typed on the terminal reach the engine through its record, and the
     panel shows what they set."""

@@ -107,6 +107,7 @@ def test_a_command_record_mid_write_is_left_for_the_next_block():
     assert CommandRecord.genre(record.read()) == 1
 
 
+@pytest.mark.slow
 def test_snapshots_pair_each_genre_with_its_own_gains_while_genres_switch():
     engine = Engine(EngineConfig(crossfade_s=0.01), genre="jazz")
     chains = {name: len(preset.eq) for name, preset in engine.presets.items()}

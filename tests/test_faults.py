@@ -271,6 +271,7 @@ INTERRUPTED = (130, -signal.SIGINT)
 @pytest.mark.parametrize("moments", [pytest.param(EARLY, id="early"),
                                      pytest.param(EVERY_MOMENT, id="every-moment",
                                                   marks=[pytest.mark.slow, pytest.mark.stress])])
+@pytest.mark.slow
 def test_ctrl_c_at_any_moment_of_process_stops_it(tmp_path, moments):
     """A Ctrl+C that landed in a garbage-collector callback (JAX's) was lost, and the whole file
     rendered: every moment of start-up is tried, with SIGINT and SIGTERM in turn."""

@@ -64,6 +64,7 @@ def test_the_wheel_is_what_runs(installed):
     assert "/venv/" in location and str(REPO) not in location
 
 
+@pytest.mark.slow
 def test_installed_commands_find_their_presets_and_model(installed):
     import soundfile as sf
 

@@ -57,6 +57,7 @@ def test_walk_keeps_the_layout_and_leaves_out_hidden_files_and_the_output_folder
         output_paths(found, root, None)
 
 
+@pytest.mark.slow
 def test_a_bad_file_in_the_middle_then_resume_change_and_force(tmp_path):
     root = library(tmp_path / "music")
     (root / "a" / "broken.wav").write_text("not audio at all")
@@ -106,6 +107,7 @@ def test_a_bad_file_in_the_middle_then_resume_change_and_force(tmp_path):
     assert not [p for p in out.rglob("*partial*")]
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_no_partial_file_and_the_rerun_redoes_nothing(tmp_path):
     root = library(tmp_path / "music", names=[f"f{i:02d}.wav" for i in range(12)], seconds=20.0)
     out, report = tmp_path / "eq", tmp_path / "rows.jsonl"
@@ -176,6 +178,7 @@ def test_outputs_keep_tags_and_artwork_with_replaygain_anew(tmp_path):
     assert "REPLAYGAIN_TRACK_GAIN" in take
 
 
+@pytest.mark.slow
 def test_classify_folders_appends_rows_and_skips_what_the_report_holds(tmp_path):
     root = library(tmp_path / "music", seconds=4.0)
     report, notes = tmp_path / "genres.jsonl", tmp_path / "notes.jsonl"
@@ -229,6 +232,7 @@ def dask_cluster(tmp_path):
     logs.close()
 
 
+@pytest.mark.slow
 def test_the_same_work_on_a_dask_cluster(tmp_path, dask_cluster):
     address, worker_pids = dask_cluster
     root = library(tmp_path / "music", seconds=4.0)
@@ -255,6 +259,7 @@ def test_the_same_work_on_a_dask_cluster(tmp_path, dask_cluster):
     assert "accuracy" in trained.stdout
 
 
+@pytest.mark.slow
 def test_workers_leave_when_the_run_is_killed_outright(tmp_path):
     """SIGKILL gives the parent no chance to stop its workers: they notice, clean up, and go."""
     import psutil
@@ -277,6 +282,7 @@ def test_workers_leave_when_the_run_is_killed_outright(tmp_path):
     assert not list(out.rglob("*partial*"))  # each removed what it was writing
 
 
+@pytest.mark.slow
 def test_a_report_option_never_swallows_an_input(tmp_path):
     song = tmp_path / "song.wav"
     write_clip(song, 44100, 2, seconds=4.0)

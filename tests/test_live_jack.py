@@ -160,6 +160,7 @@ def test_device_listing_and_selection_by_name(jack_server):
         line), line
 
 
+@pytest.mark.slow
 def test_realtime_file_playback_matches_offline_render(jack_server, tmp_path):
     source = tmp_path / "tone.wav"
     audio = sine(440.0, 1.5, JACK_RATE) + sine(60.0, 1.5, JACK_RATE)
@@ -177,6 +178,7 @@ def test_realtime_file_playback_matches_offline_render(jack_server, tmp_path):
     np.testing.assert_allclose(played, rendered, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_live_automatic_mode_recognizes_the_music(jack_server, trained, tmp_path):
     _, weights, _ = trained
     report = tmp_path / "auto.json"
@@ -208,6 +210,7 @@ def bass_heavy_noise(seconds: float, seed: int = 5) -> np.ndarray:
     return np.stack([mono, mono], axis=1)
 
 
+@pytest.mark.slow
 def test_live_range_mode_cuts_what_lies_over_the_range_as_offline_does(jack_server, tmp_path):
     from inteleq_rt.tonal.curve import LAYOUT
     from inteleq_rt.tonal.rule import Limits, range_correction
@@ -252,6 +255,7 @@ def test_stream_stats_count_xruns_and_say_when():
     np.testing.assert_allclose(stats.recent_durations(last=3), [17e-6, 18e-6, 19e-6])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("plugin, added", [(None, 72), ("/usr/lib/vst3/ZaMaximX2.vst3", 72 + 480)])
 def test_live_bench_measures_the_round_trip_through_a_jack_loopback(jack_server, tmp_path, plugin, added):
     """IIR EQ: the limiter's 1.5 ms look-ahead is all the engine adds to what the server

@@ -4,6 +4,7 @@ import re
 
 import matplotlib.image
 import numpy as np
+import pytest
 import soundfile as sf
 
 from inteleq_rt.demo import demo_clip
@@ -28,6 +29,7 @@ def test_preset_plot(tmp_path):
     assert again.returncode == 1 and "exists; pass --force" in again.stderr
 
 
+@pytest.mark.slow
 def test_analyze_plots_a_file(tmp_path):
     audio, rate = demo_clip(seconds=8.0)
     source, picture = tmp_path / "song.wav", tmp_path / "song.png"

@@ -155,6 +155,7 @@ def test_sixteen_bit_outputs_are_dithered_and_never_wrap():
     assert wrapped[0, 0] == 32767 and wrapped[1, 0] == -32768 and wrapped[2, 0] > 32000
 
 
+@pytest.mark.slow
 def test_a_whole_track_render_keeps_one_eq_and_one_gain(trained, tmp_path):
     """Two genres in one file: automatic mode decides once; the EQ and gain never move."""
     _, weights, _ = trained

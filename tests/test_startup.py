@@ -42,6 +42,7 @@ def test_the_classifier_process_loads_no_numba():
     assert not loaded["numba"] and not loaded["sounddevice"], loaded
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["genre", "automatic"])
 def test_a_render_without_a_report_sounds_the_same_as_with_one(tmp_path, mode):
     """A whole-track render without a report skips the band meters: the audio is the same."""

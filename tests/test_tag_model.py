@@ -51,6 +51,7 @@ def masters(root, rate=44100):
     return root
 
 
+@pytest.mark.slow
 def test_train_on_two_corpora_writes_a_head_with_electronic_and_checks_across_them(tmp_path):
     corpus = make_corpus(tmp_path / "genres", clips_per_class=4)
     out = tmp_path / "head"
@@ -119,6 +120,7 @@ def test_audio_at_16_khz_is_classified(tmp_path):
     assert "music" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_demo_groove_is_electronic_end_to_end(tmp_path):
     """The demo is made to be electronic music: the shipped model hears it so with a margin
     (re-checked whenever the model changes), `classify` and `process` say so, the range EQ

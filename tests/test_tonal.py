@@ -213,6 +213,7 @@ def _tilt_db_per_octave(path):
     return np.polyfit(np.log2(CENTRES_HZ[scored]), measured[scored], 1)[0]
 
 
+@pytest.mark.slow
 def test_one_reference_is_matched_and_several_span_a_range(tmp_path):
     refs = tmp_path / "refs"
     refs.mkdir()
