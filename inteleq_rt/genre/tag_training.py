@@ -144,7 +144,8 @@ def cross_validate_head(corpus: list[TaggedClip], classes: tuple[str, ...], tags
             probabilities[test] = softmax((logits[test] @ weights.T + bias) / temperature)
             progress()
         repeats.append(_scores(probabilities, labels, groups, clip_labels, classes))
-        repeats[-1]["per_corpus"] = {name: _clip_scores(probabilities, groups, clip_labels, classes, members)
+        verdicts = _clip_probabilities(probabilities, groups, len(corpus)).argmax(axis=1)
+        repeats[-1]["per_corpus"] = {name: score(clip_labels[members], verdicts[members], classes).to_dict()
                                      for name, members in _corpora(corpus).items()}
         pooled_probabilities.append(probabilities)
         pooled_labels.append(labels)
@@ -173,14 +174,13 @@ def _corpora(corpus: list[TaggedClip]) -> dict[str, np.ndarray]:
     return {name: np.flatnonzero(np.array(names) == name) for name in dict.fromkeys(names)}
 
 
-def _clip_scores(probabilities, groups, clip_labels, classes, members) -> dict:
-    predicted = [probabilities[groups == g].mean(axis=0).argmax() for g in members]
-    return score(clip_labels[members], np.array(predicted, dtype=int), classes).to_dict()
+def _clip_probabilities(probabilities, groups, clips: int) -> np.ndarray:
+    """Each clip's mean probabilities over its excerpts."""
+    return np.array([probabilities[groups == g].mean(axis=0) for g in range(clips)])
 
 
 def _scores(probabilities, labels, groups, clip_labels, classes) -> dict:
-    clip_probabilities = np.array([probabilities[groups == g].mean(axis=0) for g in range(len(clip_labels))])
-    clips = score(clip_labels, clip_probabilities.argmax(axis=1), classes)
+    clips = score(clip_labels, _clip_probabilities(probabilities, groups, len(clip_labels)).argmax(axis=1), classes)
     excerpts = score(labels, probabilities.argmax(axis=1), classes)
     return {"clip_accuracy": clips.accuracy, "clip_macro_f1": clips.macro_f1, "excerpt_accuracy": excerpts.accuracy,
             "excerpt_macro_f1": excerpts.macro_f1, "clips": clips.to_dict(), "excerpts": excerpts.to_dict()}
