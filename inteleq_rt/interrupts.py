@@ -11,9 +11,11 @@ signals while it cleans up are ignored (SIGKILL still ends it).
 
 Once a command's work is done (its output renamed into place, a live stream stopped), a
 signal no longer interrupts: the command finishes its summary and exits as done, rather than
-exit 130 over a complete output. ``committing`` holds signals back across the rename itself:
-in Python, not with a signal mask, which covers only the thread that sets it (a signal that
-another thread receives still runs its Python handler in the main thread).
+exit 130 over a complete output. ``committing`` holds signals back across the rename itself,
+and ``uncut`` across steps an exception must not cut in two (an import of jaxlib cut by a
+KeyboardInterrupt crashed the interpreter with SIGSEGV): in Python, not with a signal mask,
+which covers only the thread that sets it (a signal that another thread receives still runs
+its Python handler in the main thread).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def on_signal(_number: int, _frame) -> None:
 
 
 def held_back() -> bool:
-    """Inside ``committing``: the signal is noted and raised when the rename is done."""
+    """Inside ``committing`` or ``uncut``: the signal is noted and raised when the step is done."""
     if _state["holding"]:
         _state["pending"] = True
     return _state["holding"]
@@ -96,6 +98,24 @@ def stopping() -> bool:
 
 
 @contextmanager
+def uncut() -> Iterator[None]:
+    """Around a step that must run whole (loading a compiled extension): a signal that arrives
+    meanwhile interrupts right after it."""
+    if threading.current_thread() is not threading.main_thread() or _state["holding"]:
+        yield
+        return
+    _state.update(holding=True, pending=False)
+    try:
+        yield
+    finally:
+        pending = _state["pending"]
+        _state.update(holding=False, pending=False)
+    if pending:
+        _state["raised"] = True
+        raise KeyboardInterrupt
+
+
+@contextmanager
 def committing() -> Iterator[None]:
     """Around the rename that puts an output in place: a signal that arrives meanwhile is
     raised after it (a handler that consults ``held_back`` defers it), and for a command of one
@@ -114,4 +134,5 @@ def committing() -> Iterator[None]:
     if pending and _state["to_caller"]:
         _state["stopping"] = True
     elif pending:
+        _state["raised"] = True
         raise KeyboardInterrupt

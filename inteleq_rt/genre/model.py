@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import interrupts
 from ..errors import InteleqError
 from ..io.atomic import write_atomically
 from .features import FeatureSpec, FeatureTracker
@@ -185,10 +186,11 @@ def read_classes(folder: Path) -> tuple[str, ...]:
 def keep_compilations() -> None:
     """XLA compiles a forward pass on its first use, at every start (0.3 s for the tagger):
     keep what it compiles in the user's cache folder (unless JAX_COMPILATION_CACHE_DIR says
-    where), so later starts load it instead."""
+    where), so later starts load it instead. JAX is imported here whole (``uncut``)."""
     import os
 
-    import jax
+    with interrupts.uncut():
+        import jax
 
     if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
