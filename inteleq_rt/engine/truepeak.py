@@ -17,27 +17,28 @@ TAPS_PER_PHASE = 12
 
 
 class TruePeak:
-    """Feed blocks of (frames, channels) in order; ``peak`` is the true peak so far (linear)."""
+    """Feed blocks of (frames, channels) in order; ``peak`` is the true peak so far (linear).
+    The interpolation is polyphase in numpy: scipy.signal took 0.7 s to import, in every render."""
 
     def __init__(self, sample_rate: int, channels: int) -> None:
-        from scipy import signal  # slow to import: offline renders only
-
         self.factor = 4 if sample_rate < 96_000 else 2
-        taps = signal.firwin(TAPS_PER_PHASE * self.factor, 0.9 / self.factor, window=("kaiser", 8.0))
-        self._taps = (taps * self.factor / taps.sum()).astype(np.float64)
+        length = TAPS_PER_PHASE * self.factor  # a Kaiser-windowed sinc lowpass at 0.9 x the old Nyquist
+        middle = np.arange(length) - (length - 1) / 2
+        taps = np.sinc(0.9 / self.factor * middle) * np.kaiser(length, 8.0)
+        taps *= self.factor / taps.sum()
+        self._phases = [taps[phase :: self.factor][::-1].copy() for phase in range(self.factor)]
         self._history = np.zeros((TAPS_PER_PHASE - 1, channels))
-        self._upfirdn = signal.upfirdn
         self.peak = 0.0
 
     def add(self, block: np.ndarray) -> None:
         if not len(block):
             return
         joined = np.concatenate([self._history, block.astype(np.float64)])
-        # outputs whose every tap falls on samples present: from the first new sample on
-        upsampled = self._upfirdn(self._taps, joined, up=self.factor, axis=0)
-        start = len(self._history) * self.factor
-        whole = upsampled[start : start + len(block) * self.factor]
-        self.peak = max(self.peak, float(np.max(np.abs(whole))), float(np.max(np.abs(block))))
+        # each phase of the 4x signal at every new sample, from taps on samples present only
+        for channel in joined.T:
+            for phase in self._phases:
+                self.peak = max(self.peak, float(np.max(np.abs(np.correlate(channel, phase, "valid")))))
+        self.peak = max(self.peak, float(np.max(np.abs(block))))
         self._history = joined[-len(self._history):]
 
     def dbtp(self) -> float:
