@@ -16,9 +16,10 @@ import numpy as np
 from .engine.config import AUDIBLE_LIMITING_DB, LIMITS
 from .engine.engine import Engine
 from .engine.loudness import IntegratedLoudness
+from .engine.presets import Preset, check_preset_path, preset_text
 from .engine.truepeak import TruePeak
 from .io import files
-from .io.atomic import AtomicOutput, check_outputs
+from .io.atomic import AtomicOutput, check_outputs, write_atomically
 from .io.tags import carry_tags
 from .io.files import FILE_BLOCK
 from .options import Options
@@ -123,7 +124,10 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
     ``model``: the genre model, loaded once for many files (automatic mode; loaded here if not
     given). ``before_commit(finished temporary, outcome)`` runs with the rename into place."""
     info = files.read_info(source)
-    check_outputs({"-o": destination, "--report": options.report}, options.force, (source,))
+    check_outputs({"-o": destination, "--report": options.report, "--save-preset": options.save_preset},
+                  options.force, (source,))
+    if options.save_preset is not None:
+        check_preset_path(options.save_preset)
     container, subtype = files.output_format(destination, info)
     presets = session_presets(options)  # read and checked before any work (range mode reads its --reference in the plan)
     check_genre(options.genre, presets)
@@ -156,9 +160,25 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
                            started - loading if loaded_here else None)
         if before_commit is not None:
             output.before_rename = lambda finished: before_commit(finished, outcome)
+        preset = None if options.save_preset is None else _applied_preset(made.session.engine, source, options, plan)
+    if preset is not None:  # checked before the audio went into place, written after it, as the report
+        write_atomically(options.save_preset, preset_text(preset))
+        outcome.summary["saved_preset"] = (f"{options.save_preset} ({len(preset.eq)} filters; apply it with "
+                                           f"--preset {options.save_preset})")
     if options.report is not None:
         made.session.timeline.write(options.report, outcome.summary)
     return outcome
+
+
+def _applied_preset(engine: Engine, source: Path, options: Options, plan: TrackPlan) -> Preset:
+    """The EQ the whole-track render applied (``--amount`` included, filters at 0 dB left
+    out) as a preset named after its file: what a user edits and reuses."""
+    from . import __version__
+
+    filters = tuple(replace(f, gain_db=round(gain, 2)) for f, gain in engine.snapshot().eq_gains if round(gain, 2))
+    return Preset(options.save_preset.stem, f"The EQ `inteleq-rt process` applied to {source.name}: {plan.why}.",
+                  f"inteleq-rt {__version__}, {options.mode} mode, amount {options.amount_percent:g}%, {time.strftime('%Y-%m-%d')}",
+                  filters, None)
 
 
 def _outcome(source: Path, destination: Path, info: files.AudioInfo, format_note: str, lossy: bool,

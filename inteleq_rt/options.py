@@ -35,6 +35,7 @@ class Options:
     """How to equalize, and what to write beside the audio; every field has the default."""
 
     genre: str | None = None  # None: automatic, recognized by the genre model
+    preset_file: Path | None = None  # a preset file of one's own, applied as written (genre: its name)
     weights: str | Path | None = None  # a model's name or folder (None: the default model)
     classify_every_s: float = 1.0
     blend: bool = False  # automatic match mode: steer toward the probability-weighted targets
@@ -56,6 +57,7 @@ class Options:
     reference: Path | None = None  # range or match mode's target: this track's (folder's) balance
     max_gain_db: float = 6.0  # range and match mode: no filter (match: no band) beyond this
     protect_hz: tuple[tuple[float, float], ...] = ()  # range mode: spans (Hz) left at 0 dB
+    save_preset: Path | None = None  # offline whole-track: the applied EQ, written as a preset file
 
     def __post_init__(self) -> None:
         if self.genre is not None and not self.genre.strip():
@@ -81,10 +83,30 @@ class Options:
                 raise ConfigError(f"--protect {low:g}-{high:g}: give LOW-HIGH in Hz, LOW below HIGH")
         if self.protect_hz and self.mode != "range":
             raise ConfigError("--protect keeps bands out of range mode's correction: use it with --mode range")
+        if self.preset_file is not None and (self.genre != self.preset_file.stem or self.mode != "preset"
+                                             or self.reference is not None):
+            raise ConfigError("--preset applies one preset file as written: use it without --genre, --reference "
+                              "or a --mode other than preset")
+        if self.save_preset is not None:
+            self._check_savable()
         if self.reference is not None and (self.mode not in ("match", "range") or self.genre is not None
                                            or self.blend):
             raise ConfigError("--reference steers range or match mode toward tracks: use it without --genre, "
                               "--blend or --mode preset")
+
+    def _check_savable(self) -> None:
+        """--save-preset: the render's EQ must be one curve a preset file can hold."""
+        from .engine.presets import MAX_BOOST_DB, MAX_FILTERS
+
+        if self.follow:
+            raise ConfigError("--save-preset saves a whole-track render's one EQ: drop --follow")
+        if self.max_gain_db > MAX_BOOST_DB:
+            raise ConfigError(f"--save-preset: a preset boosts at most +{MAX_BOOST_DB:g} dB; "
+                              f"use --max-gain {MAX_BOOST_DB:g} or less")
+        bands = len(band_set(self.bands))
+        if self.mode == "match" and bands > MAX_FILTERS:
+            raise ConfigError(f"--save-preset: match mode with --bands {self.bands} runs {bands} filters, a preset "
+                              f"holds at most {MAX_FILTERS}: use --bands octave or paper")
 
     @property
     def limits(self):

@@ -27,13 +27,15 @@ from .track import load_genre_model
 
 
 def session_presets(options: Options) -> dict:
-    """The presets a run can use: the folder in force, and a --reference's: in match mode its
-    balance as a target; in range mode a name only (its range, ``reference_range``, is what
-    the correction follows, and checks the tracks)."""
+    """The presets a run can use: the folder in force, a --preset file, and a --reference's:
+    in match mode its balance as a target; in range mode a name only (its range,
+    ``reference_range``, is what the correction follows, and checks the tracks)."""
     from .engine.config import band_set
-    from .engine.presets import Preset, load_presets
+    from .engine.presets import Preset, load_preset_file, load_presets
 
     presets = load_presets(options.presets, options.targets)
+    if options.preset_file is not None:
+        return {**presets, options.genre: load_preset_file(options.preset_file)}
     if options.reference is None:
         return presets
     if options.mode == "range":

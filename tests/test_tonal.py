@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from inteleq_rt.engine.presets import EqFilter
+from inteleq_rt.engine.presets import EqFilter, load_preset_file
 from inteleq_rt.errors import InteleqError
 from inteleq_rt.tonal.curve import SHELF_Q, filters_of, fit_gains, response_db
 from inteleq_rt.tonal.rule import Limits, blended_correction, explain, range_correction
@@ -175,6 +175,29 @@ def test_range_mode_cuts_the_excess_and_leaves_an_inside_track_flat(tmp_path):
     assert np.mean(after[low]) < np.mean(before[low]) - 3.0  # moved back toward the range
 
 
+def test_the_applied_curve_saves_as_a_preset_that_renders_the_same(tmp_path):
+    folder = _presets_with_range(tmp_path)
+    boomy = noise(6.0, 9)
+    boomy = boomy + 4 * signal.sosfilt(signal.butter(2, 120, fs=RATE, output="sos"), boomy, axis=0).astype(np.float32)
+    sf.write(tmp_path / "boomy.wav", 0.5 * boomy / np.abs(boomy).max(), RATE, subtype="FLOAT")
+    saved = tmp_path / "my curve.toml"
+    made = run_cli("process", str(tmp_path / "boomy.wav"), "-o", str(tmp_path / "range.wav"), "--genre", "rock_pop",
+                   "--presets", str(folder), "--amount", "70", "--save-preset", str(saved))
+    assert made.returncode == 0 and f"saved preset: {saved}" in made.stdout, made.stderr
+    preset = load_preset_file(saved)
+    assert preset.name == "my curve" and "rock_pop" in preset.description and "amount 70%" in preset.source
+    assert any(f.kind == "low_shelf" and f.gain_db < -1.0 for f in preset.eq)  # the boom, cut
+    again = run_cli("process", str(tmp_path / "boomy.wav"), "-o", str(tmp_path / "again.wav"), "--preset", str(saved))
+    assert again.returncode == 0 and "my curve: chosen" in again.stdout, again.stderr
+    first, second = (sf.read(tmp_path / name, dtype="float64")[0] for name in ("range.wav", "again.wav"))
+    assert 10 * np.log10(np.mean((first - second) ** 2) / np.mean(first ** 2)) < -70  # gains kept to 0.01 dB
+    kept = saved.read_bytes()
+    twice = run_cli("process", str(tmp_path / "boomy.wav"), "-o", str(tmp_path / "third.wav"), "--genre", "rock_pop",
+                    "--presets", str(folder), "--save-preset", str(saved))
+    assert twice.returncode != 0 and "--force" in twice.stderr and saved.read_bytes() == kept
+    assert not (tmp_path / "third.wav").exists()
+
+
 def test_range_mode_needs_ranges(tmp_path):
     folder = _presets_with_range(tmp_path)
     (folder / "ranges.toml").unlink()
@@ -201,10 +224,15 @@ def test_limits_are_checked_in_one_line(tmp_path):
     sf.write(tmp_path / "in.wav", noise(4.0), RATE)
     for args, said in ((["--protect", "loud"], "LOW-HIGH"), (["--protect", "9k-2k"], "LOW below HIGH"),
                        (["--max-gain", "40"], "between 0 and 12 dB"),
-                       (["--protect", "1k-2k", "--mode", "preset"], "use it with --mode range")):
+                       (["--protect", "1k-2k", "--mode", "preset"], "use it with --mode range"),
+                       (["--save-preset", str(tmp_path / "curve.txt")], "NAME.toml"),
+                       (["--save-preset", str(tmp_path / "curve.toml"), "--follow"], "drop --follow"),
+                       (["--save-preset", str(tmp_path / "curve.toml"), "--max-gain", "9"], "--max-gain 6 or less"),
+                       (["--preset", str(tmp_path / "none.toml")], "without --genre"),
+                       (["--save-preset", str(tmp_path / "out.wav")], "names the same file as -o")):
         made = run_cli("process", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "--genre", "jazz", *args)
         assert made.returncode != 0 and said in made.stderr and len(made.stderr.strip().splitlines()) == 1, made.stderr
-    assert not (tmp_path / "out.wav").exists()
+    assert not (tmp_path / "out.wav").exists() and not (tmp_path / "curve.toml").exists()
 
 
 def _tilt_db_per_octave(path):

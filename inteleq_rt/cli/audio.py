@@ -18,7 +18,8 @@ EXIT_ERROR = 1
 
 def options_from(args: argparse.Namespace, **overrides) -> Options:
     """The run's options from the engine arguments every audio command shares."""
-    fields = dict(genre=args.genre, weights=args.weights, classify_every_s=args.classify_every, blend=args.blend,
+    fields = dict(genre=args.preset.stem if args.preset is not None and args.genre is None else args.genre,
+                  preset_file=args.preset, weights=args.weights, classify_every_s=args.classify_every, blend=args.blend,
                   targets=args.targets, mode=args.mode, amount_percent=args.amount, crossfade_s=args.crossfade,
                   bands=args.bands, presets=args.presets, plugins=tuple(args.plugin),
                   plugin_position=args.plugin_position, report=args.report, force=args.force,
@@ -32,13 +33,15 @@ def options_from(args: argparse.Namespace, **overrides) -> Options:
 def default_mode(args: argparse.Namespace) -> str:
     """Range, which measured best on untouched and detuned masters and toward a reference
     (README), where it has what it needs (a reference, or the presets folder's genre
-    ranges); a folder of one's own presets without them: its curves, as written; match for
-    a blend (its mode)."""
+    ranges); a folder of one's own presets without them, or a preset file: its curves, as
+    written; match for a blend (its mode)."""
     from ..engine.presets import RANGES_FILE
     from ..resources import presets_dir
 
     if args.blend:
         return "match"
+    if args.preset is not None:
+        return "preset"
     if args.reference is not None or (presets_dir(args.presets) / RANGES_FILE).is_file():
         return "range"
     return "preset"
@@ -79,6 +82,8 @@ def run_monitor(args: argparse.Namespace) -> int:
 
 def run_process(args: argparse.Namespace) -> int:
     if names_folders(args.input):
+        if args.save_preset is not None:
+            raise InteleqError("process: --save-preset saves one track's EQ; give one file, not folders")
         if args.output is None:
             raise InteleqError("process: -o/--output names the folder to write into")
         from .library import run_process_folders
@@ -92,10 +97,12 @@ def run_process(args: argparse.Namespace) -> int:
                            "(and --report its timeline)")
     if args.output is None and not args.realtime:
         raise InteleqError("process: -o/--output is required (or --realtime to play to a device)")
-    if args.realtime and args.target_lufs is not None:
-        raise InteleqError("process: --target-lufs needs the whole track first; it works offline, not with --realtime")
+    for flag, value in (("--target-lufs", args.target_lufs), ("--save-preset", args.save_preset)):
+        if args.realtime and value is not None:
+            raise InteleqError(f"process: {flag} needs the whole track first; it works offline, not with --realtime")
     check_block_size(args.block_size)  # offline too: a bad value is said, not silently ignored
-    options = options_from(args, dither=args.dither, follow=args.follow, target_lufs=args.target_lufs)
+    options = options_from(args, dither=args.dither, follow=args.follow, target_lufs=args.target_lufs,
+                           save_preset=args.save_preset)
     if args.realtime:
         from ..live import play
 
@@ -150,5 +157,5 @@ def run_demo(args: argparse.Namespace) -> int:
     options = options_from(args, report=report_path, force=True)
     outcome = process_file(clip_path, out_path, options)
     outcome.title = f"demo: equalized a synthesized clip in {folder}/ ({options.mode} mode, " + (
-        "automatic genre)" if args.genre is None else f"genre {args.genre})")
+        "automatic genre)" if options.automatic else f"genre {options.genre})")
     return show(outcome)

@@ -55,6 +55,9 @@ def _engine_options() -> argparse.ArgumentParser:
                        help="preset to apply: one of `inteleq-rt presets` (shipped: classical, country, "
                             "disco, electronic, flat, hiphop, jazz, rock_pop); default: automatic, recognized "
                             "by the genre model")
+    group.add_argument("--preset", type=Path, metavar="FILE.toml",
+                       help="apply this preset file's EQ as written, e.g. one `process --save-preset` saved "
+                            "and you edited (its name is the file's)")
     _weights_option(group)
     group.add_argument("--classify-every", type=float, default=1.0, metavar="SECONDS",
                        help="automatic mode: seconds between genre decisions (default: 1)")
@@ -160,6 +163,9 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
                            help="deliver at this integrated loudness, -40..-5 (e.g. -14), under the ceiling")
         whole.add_argument("--no-dither", dest="dither", action="store_false",
                            help="round 8/16/24-bit outputs without TPDF dither")
+        whole.add_argument("--save-preset", type=Path, metavar="FILE.toml",
+                           help="also save the EQ the render applied as a preset file, to edit and reuse "
+                                "(`--presets DIR --genre NAME`; its name is the file's)")
         _device_options(parser, with_input=False)
         return parser
     if command == "analyze":

@@ -206,6 +206,27 @@ def write_targets(path: Path, targets: dict[str, dict], bands: tuple[tuple[float
     load_targets(Path(path))  # what we write, we can read
 
 
+def check_preset_path(path: Path) -> None:
+    """A preset about to be written must load back as one: a .toml file whose stem, its name,
+    is not a name this folder keeps for other files."""
+    if path.suffix != ".toml" or not path.stem.strip():
+        raise PresetError(f"{path}: a preset file is NAME.toml (its name is the file's)")
+    if path.name in (TARGETS_FILE, RANGES_FILE):
+        raise PresetError(f"{path}: {path.name} is the presets folder's {path.stem} file; name the preset otherwise")
+
+
+def preset_text(preset: Preset) -> str:
+    """A preset as the TOML file a user edits (what ``load_preset_file`` reads back)."""
+    lines = [f"name = {json.dumps(preset.name)}", f"description = {json.dumps(preset.description)}",
+             f"source = {json.dumps(preset.source)}"]
+    for f in preset.eq:
+        lines += ["", "[[eq]]", f'type = "{f.kind}"', f"frequency_hz = {f.frequency_hz:.6g}",
+                  f"gain_db = {f.gain_db:.2f}", f"q = {f.q:.6g}"]
+    text = "\n".join(lines) + "\n"
+    parse_preset(tomllib.loads(text))  # what we write, we can read
+    return text
+
+
 def load_preset_file(path: Path) -> Preset:
     preset = parse_preset(read_toml(path), Path(path))
     if preset.name != Path(path).stem:

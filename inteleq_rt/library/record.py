@@ -24,7 +24,7 @@ SUFFIX = ".inteleq-rt.json"
 # Not fingerprinted as written: what does not change the audio (where the per-file timeline
 # goes, whether to overwrite), and the files whose contents are fingerprinted instead (so a
 # run on a cluster, which names them by absolute paths, matches a local one).
-NOT_AS_WRITTEN = ("report", "force", "weights", "presets", "targets", "reference")
+NOT_AS_WRITTEN = ("report", "force", "save_preset", "weights", "presets", "targets", "reference", "preset_file")
 
 
 def record_path(output: Path) -> Path:
@@ -48,8 +48,9 @@ def _files_digest(paths: list[Path]) -> str:
 
 
 def fingerprint(options: Options, output_format: str = "") -> str:
-    """Everything that shapes a render: the options, the presets' and targets' contents, the
-    genre model's files (automatic mode), a --reference track's bytes, the program version."""
+    """Everything that shapes a render: the options, the contents of the presets, targets and
+    --preset file, the genre model's files (automatic mode), a --reference track's bytes, the
+    program version."""
     from importlib.metadata import PackageNotFoundError, version
 
     from ..resources import presets_dir, weights_dir
@@ -62,8 +63,9 @@ def fingerprint(options: Options, output_format: str = "") -> str:
               for key, value in asdict(options).items() if key not in NOT_AS_WRITTEN}
     parts = {"program": program, "options": chosen, "format": output_format,
              "presets": _files_digest(list(presets_dir(options.presets).glob("*.toml")))}
-    if options.targets is not None:
-        parts["targets"] = _files_digest([Path(options.targets)])
+    for key, path in (("targets", options.targets), ("preset_file", options.preset_file)):
+        if path is not None:
+            parts[key] = _files_digest([Path(path)])
     if options.automatic:
         folder = weights_dir(options.weights)
         parts["model"] = _files_digest([p for p in folder.iterdir() if p.suffix in (".json", ".msgpack")])
