@@ -145,3 +145,20 @@ def test_the_demo_groove_is_electronic_end_to_end(tmp_path):
     many = run_cli("process", str(folder), "-o", str(tmp_path / "out"))
     assert many.returncode == 0, many.stderr
     assert re.search(r"electronic\s+1\s+100%", many.stdout), many.stdout
+
+
+def test_a_new_tagger_or_a_changed_clip_is_a_new_cache_entry(tmp_path):
+    from inteleq_rt.genre.tag_training import cache_path
+
+    tagger, clip = tmp_path / "tagger", tmp_path / "clip.wav"
+    tagger.mkdir()
+    (tagger / "weights.msgpack").write_bytes(b"old")
+    clip.write_bytes(b"RIFF")
+    first = cache_path(tmp_path, clip, tagger, False)
+    assert cache_path(tmp_path, clip, tagger, False) == first
+    assert cache_path(tmp_path, clip, tagger, True) != first  # heard as GTZAN: another entry
+    (tagger / "weights.msgpack").write_bytes(b"newer")
+    second = cache_path(tmp_path, clip, tagger, False)
+    assert second != first
+    clip.write_bytes(b"RIFF and more")
+    assert cache_path(tmp_path, clip, tagger, False) != second

@@ -134,10 +134,11 @@ def classes_of(clips: list[Clip]) -> tuple[str, ...]:
 
 
 # -- features ---------------------------------------------------------------------------------
-def _cache_key(path: Path, spec: FeatureSpec, every_s: float) -> str:
+def file_cache_key(path: Path, *made_by) -> str:
+    """A cache entry's name: the file (its path, size and time) and everything that shaped
+    what was computed from it (JSON-able), so a change of either is a new entry."""
     stat = path.stat()
-    identity = json.dumps([CACHE_VERSION, str(path.resolve()), stat.st_size, stat.st_mtime_ns,
-                           spec.to_dict(), every_s, [list(b) for b in PAPER_BANDS]])
+    identity = json.dumps([str(path.resolve()), stat.st_size, stat.st_mtime_ns, *made_by])
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
@@ -175,7 +176,8 @@ def _clip_features(job: tuple[Clip, FeatureSpec, float, Path | None]) -> ClipFea
     import soundfile as sf
 
     clip, spec, every_s, cache_dir = job
-    cached = cache_dir / f"{_cache_key(clip.path, spec, every_s)}.npz" if cache_dir else None
+    key = file_cache_key(clip.path, CACHE_VERSION, spec.to_dict(), every_s, [list(b) for b in PAPER_BANDS])
+    cached = cache_dir / f"{key}.npz" if cache_dir else None
     if cached is not None and cached.is_file():
         with np.load(cached) as data:
             return ClipFeatures(clip, data["features"], data["balance"], int(data["rate"]))

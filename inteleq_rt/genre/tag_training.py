@@ -9,8 +9,6 @@ the calibration error is measured on clips neither the head nor its temperature 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..library.pool import Workers, map_in_order, worker_cached
-from .dataset import Clip, save_cache
+from .dataset import Clip, file_cache_key, save_cache
 from .head import TagHead, fit_classes, fit_music, fit_temperature, prior_weights, softmax
 from .metrics import score, grouped_folds
 from .tagger import Tagger
@@ -41,11 +39,11 @@ class TaggedClip:
         return len(self.logits)
 
 
-def _cache_path(cache_dir: Path, path: Path, gtzan_like: bool) -> Path:
-    stat = path.stat()
-    key = json.dumps([CACHE_VERSION, "musicnn", str(path.resolve()), stat.st_size, stat.st_mtime_ns, STEP_FRAMES,
-                      gtzan_like])
-    return cache_dir / f"tags-{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
+def cache_path(cache_dir: Path, path: Path, tagger_folder: Path, gtzan_like: bool) -> Path:
+    """Where a clip's tagger outputs are kept: new for a new clip, a new tagger (its weights'
+    files, by name, size and time) or another way of hearing it."""
+    tagger = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(Path(tagger_folder).iterdir())]
+    return cache_dir / f"tags-{file_cache_key(path, CACHE_VERSION, 'musicnn', STEP_FRAMES, gtzan_like, tagger)}.npz"
 
 
 def as_gtzan(audio: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
@@ -71,7 +69,7 @@ def _tag_clip(job: tuple[Clip, Path, Path | None, bool]) -> TaggedClip | str:
     import soundfile as sf
 
     clip, tagger_folder, cache_dir, gtzan_like = job
-    cached = _cache_path(cache_dir, clip.path, gtzan_like) if cache_dir else None
+    cached = cache_path(cache_dir, clip.path, tagger_folder, gtzan_like) if cache_dir else None
     if cached is not None and cached.is_file():
         with np.load(cached) as data:
             return TaggedClip(clip, data["logits"], data["embedding"])
