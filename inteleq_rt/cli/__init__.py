@@ -12,11 +12,8 @@ import os
 import sys
 
 from .. import interrupts
-from ..errors import InteleqError
+from ..errors import EXIT_ERROR, EXIT_INTERRUPTED, InteleqError
 from .parser import PROG, SUBCOMMANDS, build_parser, names_folders
-
-EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
 
 
 def _runner(command: str | None):

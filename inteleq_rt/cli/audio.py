@@ -13,8 +13,6 @@ from ..options import Options, frequency_span
 from ..session import Outcome
 from .parser import PROG, names_folders
 
-EXIT_ERROR = 1
-
 
 def options_from(args: argparse.Namespace, **overrides) -> Options:
     """The run's options from the engine arguments every audio command shares."""

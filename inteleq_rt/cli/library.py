@@ -9,13 +9,12 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import InteleqError
+from ..errors import EXIT_ERROR, EXIT_INTERRUPTED, InteleqError
 from ..library.pool import Workers
 from ..library.rows import RowReport
 from ..library.run import Run, describe, run, survey
 from ..options import Options
-from . import EXIT_INTERRUPTED
-from .audio import EXIT_ERROR, options_from
+from .audio import options_from
 
 CLASSIFY_COLUMNS = ["input", "status", "genre", "music"]
 PROCESS_COLUMNS = ["input", "output", "status", "genre", "loudness_in_lufs", "loudness_out_lufs", "gain_after_eq_db",

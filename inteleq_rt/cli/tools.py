@@ -7,8 +7,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..errors import InteleqError
-from .audio import EXIT_ERROR, check_block_size
+from ..errors import EXIT_ERROR, InteleqError
+from .audio import check_block_size
 from .parser import PROG
 
 
