@@ -46,3 +46,14 @@ def test_analyze_plots_a_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["song.png", "song.wav"]
     missing = run_cli("analyze", str(tmp_path / "nothing.wav"), "--plot", str(tmp_path / "x.png"))
     assert missing.returncode == 1 and "no such file" in missing.stderr and not (tmp_path / "x.png").exists()
+
+
+def test_range_mode_pictures_the_balance_against_the_genres_range(tmp_path):
+    audio, rate = demo_clip(seconds=4.0)
+    source = tmp_path / "song.wav"
+    sf.write(str(source), audio, rate)
+    for mode, height in (("range", 1400), ("preset", 1100)):  # a fourth panel: the range, input and output
+        picture = tmp_path / f"{mode}.png"
+        made = run_cli("analyze", str(source), "--plot", str(picture), "--genre", "electronic", "--mode", mode)
+        assert made.returncode == 0, made.stderr
+        assert matplotlib.image.imread(str(picture)).shape[:2] == (height, 1100)
