@@ -166,7 +166,7 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
         outcome.summary["saved_preset"] = (f"{options.save_preset} ({len(preset.eq)} filters; apply it with "
                                            f"--preset {options.save_preset})")
     if options.report is not None:
-        made.session.timeline.write(options.report, outcome.summary)
+        made.session.timeline.write(options.report, outcome.summary, plan.tonal if plan else None)
     return outcome
 
 

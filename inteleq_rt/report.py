@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from .engine.engine import Engine
 from .engine.snapshot import Snapshot
 from .engine.levels import band_levels_db
@@ -13,6 +15,26 @@ from .io.atomic import write_atomically
 
 def _rounded(values) -> list[float]:
     return [round(float(v), 2) for v in values]
+
+
+def _measured(values) -> list[float | None]:
+    """Rounded, with null where a band was not measured (JSON has no NaN)."""
+    return [round(float(v), 2) if np.isfinite(v) else None for v in values]
+
+
+def tonal_entry(genre: str, balance_db: np.ndarray, genre_range, correction_db: np.ndarray) -> dict:
+    """Range mode's judgment of a whole track, per 1/3-octave band: its balance, the range
+    it was held against (``tonal.targets.GenreRange``, None: there was none) and the
+    correction applied (the chain's response, ``--amount`` included)."""
+    from .tonal.spectrum import CENTRES_HZ
+
+    entry = {"genre": genre, "centres_hz": _rounded(CENTRES_HZ), "balance_db": _measured(balance_db),
+             "correction_db": _measured(correction_db),
+             "levels": "dB relative to the median band below 10 kHz; null: not measured"}
+    if genre_range is not None:
+        entry.update(range_low_db=_measured(genre_range.low_db), range_median_db=_measured(genre_range.median_db),
+                     range_high_db=_measured(genre_range.high_db), range_songs=genre_range.songs)
+    return entry
 
 
 def snapshot_entry(snapshot: Snapshot) -> dict:
@@ -73,8 +95,9 @@ class Timeline:
         """(time, genre) at the start and at every change of decision."""
         return self.changes
 
-    def write(self, path: Path, summary: dict) -> None:
-        """Write the report atomically (temporary name, then rename)."""
+    def write(self, path: Path, summary: dict, tonal: dict | None = None) -> None:
+        """Write the report atomically (temporary name, then rename); ``tonal``: a
+        whole-track range-mode render's judgment (``tonal_entry``)."""
         config = self.engine.config
         document = {
             "version": 1,
@@ -87,4 +110,6 @@ class Timeline:
             "summary": summary,
             "timeline": self.entries,
         }
+        if tonal is not None:
+            document["tonal_balance"] = tonal
         write_atomically(Path(path), json.dumps(document, indent=1))

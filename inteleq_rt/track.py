@@ -143,6 +143,7 @@ class TrackPlan:
     balance_db: np.ndarray | None  # match mode: the track's long-term balance
     presets: dict[str, Preset]  # the render's (range mode: the genre's preset is the fitted curve)
     gain_db: float | None = None  # the constant gain after the EQ (None: no level matching)
+    tonal: dict | None = None  # range mode: the balance, its range and the correction (report.tonal_entry)
 
     def apply(self, engine) -> None:
         """Fix the engine's EQ and gain for the whole render."""
@@ -193,8 +194,14 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
                    else {genre: 1.0})  # a chosen genre
         preset, moved = range_preset(balance.balance_db(), ranges, genre, weights, options.amount_percent / 100,
                                      options.limits)
+        from .report import tonal_entry
+        from .tonal.curve import response_db
+        from .tonal.spectrum import CENTRES_HZ
+
         rendered = replace(fixed, mode="preset", genre=genre, reference=None)  # the fitted curve, as a preset
-        plan = TrackPlan(rendered, f"{why}; {moved}", None, presets | {genre: preset})
+        tonal = tonal_entry(genre, balance.balance_db(), ranges.get(genre),
+                            response_db(preset.eq, CENTRES_HZ) * options.amount_percent / 100)
+        plan = TrackPlan(rendered, f"{why}; {moved}", None, presets | {genre: preset}, tonal=tonal)
     else:
         plan = TrackPlan(fixed, why, balance.levels_db() if balance is not None else None, presets)
     if options.level_match or options.target_lufs is not None:

@@ -1,5 +1,7 @@
 """Tonal ranges: the balance measurement, range building, the range rule and its filters."""
 
+import json
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -175,15 +177,21 @@ def test_range_mode_cuts_the_excess_and_leaves_an_inside_track_flat(tmp_path):
     assert np.mean(after[low]) < np.mean(before[low]) - 3.0  # moved back toward the range
 
 
-def test_the_applied_curve_saves_as_a_preset_that_renders_the_same(tmp_path):
+def test_the_applied_curve_saves_as_a_preset_that_renders_the_same_and_the_report_shows_why(tmp_path):
     folder = _presets_with_range(tmp_path)
     boomy = noise(6.0, 9)
     boomy = boomy + 4 * signal.sosfilt(signal.butter(2, 120, fs=RATE, output="sos"), boomy, axis=0).astype(np.float32)
     sf.write(tmp_path / "boomy.wav", 0.5 * boomy / np.abs(boomy).max(), RATE, subtype="FLOAT")
     saved = tmp_path / "my curve.toml"
     made = run_cli("process", str(tmp_path / "boomy.wav"), "-o", str(tmp_path / "range.wav"), "--genre", "rock_pop",
-                   "--presets", str(folder), "--amount", "70", "--save-preset", str(saved))
+                   "--presets", str(folder), "--amount", "70", "--save-preset", str(saved),
+                   "--report", str(tmp_path / "report.json"))
     assert made.returncode == 0 and f"saved preset: {saved}" in made.stdout, made.stderr
+    tonal = json.loads((tmp_path / "report.json").read_text())["tonal_balance"]
+    low = np.asarray(tonal["centres_hz"]) < 80
+    over = np.asarray(tonal["balance_db"], float)[low] > np.asarray(tonal["range_high_db"], float)[low]
+    assert tonal["genre"] == "rock_pop" and over.any()  # the boom lay over the range...
+    assert max(np.asarray(tonal["correction_db"], float)[low]) < -1.0  # ...and was cut there
     preset = load_preset_file(saved)
     assert preset.name == "my curve" and "rock_pop" in preset.description and "amount 70%" in preset.source
     assert any(f.kind == "low_shelf" and f.gain_db < -1.0 for f in preset.eq)  # the boom, cut
