@@ -9,7 +9,8 @@ peak, 1.5-4 dB; also tilts and smooth random curves) at size 0 (untouched), 1
 the filters it would run. Score: RMS over 31.5 Hz-10 kHz of what remains against the
 master, median removed; remaining / put in over all songs (1 = did nothing, 0 = restored).
 Balances add in dB here (the band power change of a smooth EQ is its response at the
-band's centre): a render does the same to within a few tenths of a dB.
+band's centre): a render does the same to within a few tenths of a dB. Also range mode
+given, as ``--reference``, three other masters of the genre (other artists).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import parser, plt, progress, save  # noqa: E402
 
 from inteleq_rt.engine.presets import EqFilter, load_presets  # noqa: E402
+from inteleq_rt.reference import references_range  # noqa: E402
 from inteleq_rt.tonal.curve import SHELF_Q, response_db  # noqa: E402
 from inteleq_rt.tonal.rule import correction_filters, range_correction  # noqa: E402
 from inteleq_rt.tonal.spectrum import CENTRES_HZ, file_balance  # noqa: E402
@@ -69,7 +71,7 @@ def main() -> None:
     presets = load_presets()
     rules = {
         "range (--mode range)": lambda b, r, g: response_db(correction_filters(range_correction(b, r), b), CENTRES_HZ),
-        "preset curve (the default)": lambda b, r, g: response_db(presets[g].eq if g in presets else (), CENTRES_HZ),
+        "preset curve (--mode preset)": lambda b, r, g: response_db(presets[g].eq if g in presets else (), CENTRES_HZ),
         "genre median (match)": lambda b, r, g: response_db(correction_filters(
             np.nan_to_num(r.median_db - (b - np.nanmedian((b - r.median_db)[SCORED]))), b), CENTRES_HZ),
     }
@@ -80,6 +82,9 @@ def main() -> None:
         if len(pool) < 3:
             continue
         genre_range = build_range(genre, pool, 0)
+        # --reference with a folder of three other masters of the genre (other artists)
+        references = references_range(others[np.random.default_rng(i).choice(len(others), 3, replace=False)]) \
+            if len(others) >= 3 else None
         for family in ("shelves+peak", "tilt", "smooth random"):
             for size in (0.0, 1.0, 3.0) if family == "shelves+peak" else (1.0, 3.0):
                 for trial in range(TRIALS if size else 1):
@@ -89,9 +94,12 @@ def main() -> None:
                     for name, rule in rules.items():
                         left = error_db(put + rule(heard, genre_range, genre))
                         rows.append((name, genre, family, size, error_db(put), left))
+                    if references is not None:
+                        left = error_db(put + rules["range (--mode range)"](heard, references, genre))
+                        rows.append(("--reference 3 others", genre, family, size, error_db(put), left))
     result = summarize(rows)
     figure, axis = plt.subplots(figsize=(7, 4))
-    for name in rules:
+    for name in result:
         axis.bar([f"{s:g}x" for s in (1.0, 3.0)], [result[name][str(s)]["ratio"] for s in (1.0, 3.0)], alpha=0.5, label=name)
     axis.axhline(1.0, color="k", lw=0.8)
     axis.set_ylabel("remaining / put in")

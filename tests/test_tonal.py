@@ -268,6 +268,7 @@ def test_one_reference_is_matched_and_several_span_a_range(tmp_path):
 
     # one reference: a precise target (1.5 dB/octave too bright -> the reference's own 0)
     assert abs(rendered_tilt("in1.5", refs / "ref+0.wav")) < 0.3
-    # three: a range from -1 to +1 dB/octave; inside it a track stays, outside it moves to the edge
+    # three: a range from -1 to +1 dB/octave, widened for so few by ~2 dB a side (~0.5 dB/octave at
+    # the ends); inside it a track stays, outside it moves back to the edge
     assert abs(rendered_tilt("in0.5", refs) - 0.5) < 0.15
-    assert 0.8 < rendered_tilt("in2.5", refs) < 1.4
+    assert 1.2 < rendered_tilt("in2.5", refs) < 2.0
