@@ -176,9 +176,9 @@ def _applied_preset(engine: Engine, source: Path, options: Options, plan: TrackP
     from . import __version__
 
     filters = tuple(replace(f, gain_db=round(gain, 2)) for f, gain in engine.snapshot().eq_gains if round(gain, 2))
+    made_by = f"inteleq-rt {__version__}, {options.mode} mode, amount {options.amount_percent:g}%, {time.strftime('%Y-%m-%d')}"
     return Preset(options.save_preset.stem, f"The EQ `inteleq-rt process` applied to {source.name}: {plan.why}.",
-                  f"inteleq-rt {__version__}, {options.mode} mode, amount {options.amount_percent:g}%, {time.strftime('%Y-%m-%d')}",
-                  filters, None)
+                  made_by, filters, None)
 
 
 def _outcome(source: Path, destination: Path, info: files.AudioInfo, format_note: str, lossy: bool,

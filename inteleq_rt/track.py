@@ -188,16 +188,15 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
             balance.add(block)
     fixed = options if options.reference is not None else replace(options, genre=genre, weights=None, blend=False)
     if ranges is not None:
+        from .report import tonal_entry
+        from .tonal.curve import response_db
         from .tonal.rule import range_preset
+        from .tonal.spectrum import CENTRES_HZ
 
         weights = (verdict.probabilities if verdict is not None and verdict.genre in verdict.probabilities
                    else {genre: 1.0})  # a chosen genre
         preset, moved = range_preset(balance.balance_db(), ranges, genre, weights, options.amount_percent / 100,
                                      options.limits)
-        from .report import tonal_entry
-        from .tonal.curve import response_db
-        from .tonal.spectrum import CENTRES_HZ
-
         rendered = replace(fixed, mode="preset", genre=genre, reference=None)  # the fitted curve, as a preset
         tonal = tonal_entry(genre, balance.balance_db(), ranges.get(genre),
                             response_db(preset.eq, CENTRES_HZ) * options.amount_percent / 100)

@@ -164,8 +164,8 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         whole.add_argument("--no-dither", dest="dither", action="store_false",
                            help="round 8/16/24-bit outputs without TPDF dither")
         whole.add_argument("--save-preset", type=Path, metavar="FILE.toml",
-                           help="also save the EQ the render applied as a preset file, to edit and reuse "
-                                "(`--presets DIR --genre NAME`; its name is the file's)")
+                           help="also save the EQ the render applied as a preset file, to edit and apply "
+                                "with --preset FILE.toml (its name is the file's)")
         _device_options(parser, with_input=False)
         return parser
     if command == "analyze":

@@ -86,7 +86,6 @@ class Limiter:
 
     def __init__(self, ceiling_db: float, sample_rate: float, channels: int) -> None:
         """``ceiling_db`` is checked by the engine's configuration (LIMITS["ceiling"])."""
-        self.ceiling_db = ceiling_db
         # float32 output: keep the ceiling a hair inside so rounding cannot cross it
         self._ceiling = 10.0 ** (ceiling_db / 20.0) * (1.0 - 1e-6)
         self.latency = max(1, int(round(LOOKAHEAD_S * sample_rate)))

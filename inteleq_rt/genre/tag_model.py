@@ -15,7 +15,7 @@ import numpy as np
 
 from ..io.atomic import write_atomically
 from .head import TagHead
-from .mel import SAMPLE_RATE
+from .mel import HOP, PATCH_FRAMES, SAMPLE_RATE
 from .model import Evidence, WeightsError
 from .tagger import Tagger, TaggerError, load_tagger
 from .tags import TagTracker
@@ -26,7 +26,7 @@ FORMAT_VERSION = 3  # 3: electronic is a class, patches level-normalized (2's he
 class TagGenreModel:
     """Tagger + head: ``evidence(tracker)`` tags the tracker's latest 3 s patch."""
 
-    window_s = 187 * 256 / SAMPLE_RATE  # the tagger's patch: 2.99 s
+    window_s = PATCH_FRAMES * HOP / SAMPLE_RATE  # the tagger's patch: 2.99 s
 
     def __init__(self, tagger: Tagger, head: TagHead, tagger_name: str, record: dict | None = None) -> None:
         self.tagger = tagger
