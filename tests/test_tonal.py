@@ -7,7 +7,9 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from inteleq_rt.engine.presets import EqFilter, load_preset_file
+from inteleq_rt.engine.config import ConfigError
+from inteleq_rt.engine.presets import EqFilter, PresetError, check_preset_path, load_preset_file
+from inteleq_rt.options import Options
 from inteleq_rt.errors import InteleqError
 from inteleq_rt.tonal.curve import SHELF_Q, filters_of, fit_gains, response_db
 from inteleq_rt.tonal.rule import Limits, blended_correction, explain, range_correction
@@ -233,14 +235,23 @@ def test_limits_are_checked_in_one_line(tmp_path):
     for args, said in ((["--protect", "loud"], "LOW-HIGH"), (["--protect", "9k-2k"], "LOW below HIGH"),
                        (["--max-gain", "40"], "between 0 and 12 dB"),
                        (["--protect", "1k-2k", "--mode", "preset"], "use it with --mode range"),
-                       (["--save-preset", str(tmp_path / "curve.txt")], "NAME.toml"),
-                       (["--save-preset", str(tmp_path / "curve.toml"), "--follow"], "drop --follow"),
-                       (["--save-preset", str(tmp_path / "curve.toml"), "--max-gain", "9"], "--max-gain 6 or less"),
-                       (["--preset", str(tmp_path / "none.toml")], "without --genre"),
                        (["--save-preset", str(tmp_path / "out.wav")], "names the same file as -o")):
         made = run_cli("process", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "--genre", "jazz", *args)
         assert made.returncode != 0 and said in made.stderr and len(made.stderr.strip().splitlines()) == 1, made.stderr
-    assert not (tmp_path / "out.wav").exists() and not (tmp_path / "curve.toml").exists()
+    assert not (tmp_path / "out.wav").exists()
+
+
+def test_a_curve_a_preset_cannot_hold_is_refused_before_any_work(tmp_path):
+    curve = tmp_path / "curve.toml"
+    for fields, said in ((dict(follow=True), "drop --follow"), (dict(max_gain_db=9.0), "--max-gain 6 or less"),
+                         (dict(mode="match", bands="third-octave"), "holds at most 16")):
+        with pytest.raises(ConfigError, match=said):
+            Options(genre="jazz", save_preset=curve, **fields)
+    with pytest.raises(ConfigError, match="without --genre"):
+        Options(genre="jazz", preset_file=curve, mode="preset")
+    for name, said in (("curve.txt", "NAME.toml"), ("ranges.toml", "name the preset otherwise")):
+        with pytest.raises(PresetError, match=said):
+            check_preset_path(tmp_path / name)
 
 
 def _tilt_db_per_octave(path):
