@@ -1,4 +1,5 @@
-"""Every default and every limit in one place: audio format, analysis bands, EQ behaviour.
+"""The engine's defaults and limits in one place: audio format, analysis bands, EQ
+behaviour, and the block sizes the benchmark sweeps by default.
 
 ``check_range`` is the one validation of a setting's range: the engine's configuration and
 the user's options (``inteleq_rt.options``) both call it, so they cannot disagree.
