@@ -58,7 +58,8 @@ def _as_the_cluster_sees_it(options: Options) -> Options:
     return replace(options, presets=None if presets == shipped_presets() else presets.resolve(),
                    weights=weights_dir(options.weights).resolve() if options.automatic else None,
                    targets=options.targets and options.targets.resolve(),
-                   reference=options.reference and options.reference.resolve())
+                   reference=options.reference and options.reference.resolve(),
+                   preset_file=options.preset_file and options.preset_file.resolve())
 
 
 def _verdict_line(result: dict) -> str:
