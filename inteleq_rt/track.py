@@ -195,10 +195,10 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
 
         weights = (verdict.probabilities if verdict is not None and verdict.genre in verdict.probabilities
                    else {genre: 1.0})  # a chosen genre
-        preset, moved = range_preset(balance.balance_db(), ranges, genre, weights, options.amount_percent / 100,
-                                     options.limits)
+        balance_db = balance.balance_db()
+        preset, moved = range_preset(balance_db, ranges, genre, weights, options.amount_percent / 100, options.limits)
         rendered = replace(fixed, mode="preset", genre=genre, reference=None)  # the fitted curve, as a preset
-        tonal = tonal_entry(genre, balance.balance_db(), ranges.get(genre),
+        tonal = tonal_entry(genre, balance_db, ranges.get(genre),
                             response_db(preset.eq, CENTRES_HZ) * options.amount_percent / 100)
         plan = TrackPlan(rendered, f"{why}; {moved}", None, presets | {genre: preset}, tonal=tonal)
     else:
