@@ -68,8 +68,8 @@ def _engine_options() -> argparse.ArgumentParser:
                        help="target balances for match mode (default: presets/targets.toml; "
                             "`train` writes one next to its weights)")
     group.add_argument("--mode", choices=MODES, default=None,
-                       help="range: move the 1/3-octave balance only where it lies outside its genre's "
-                            "range (presets/ranges.toml); preset: the genre's EQ curve as written; match: "
+                       help="range: undo what looks like an EQ error against the spread of the genre's "
+                            "1/3-octave balances (presets/ranges.toml); preset: the genre's EQ curve as written; match: "
                             "steer each band toward the genre's target balance (default: range, or preset "
                             "when the presets folder has no ranges.toml; match with --reference or --blend)")
     group.add_argument("--reference", type=Path, metavar="FILE|DIR",
