@@ -7,5 +7,5 @@ first block; ``engine.Engine.process`` turns one block into another, and other t
 to it through its command records and snapshot. Modules: config (defaults, limits), front
 (input conditioning), filterbank, levels, eq (interface, presets), match, curve_eq (range),
 presets (files), plugins (VST3), loudness (BS.1770, level matching), limiter, truepeak,
-commands (records), snapshot, ring (input for the classifier), jit (numba), engine.
+seqlock, commands (records), snapshot, ring (input for the classifier), jit (numba), engine.
 """

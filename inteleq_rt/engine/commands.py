@@ -1,11 +1,10 @@
 """Commands to the engine: one fixed-layout numeric record per sender, read once per block.
 
-A record is a float64 array: a sequence counter, then the fields. A sender (the user's
-controls, the classifier) is its only writer; the audio thread its only reader. A write makes
-the counter odd, writes the fields, then makes it even again; the reader copies the fields
-only when the counter moved, and keeps the copy only if the counter was even and unchanged
-across it. It never waits: a record mid-write is simply read at the next block. The layout
-is plain numbers, so a record can live in shared memory and be written by another process.
+A record is a float64 array: a sequence counter (engine/seqlock.py), then the fields. A
+sender (the user's controls, the classifier) is its only writer; the audio thread its only
+reader, which copies the fields only when the counter moved and never waits: a record
+mid-write is simply read at the next block. The layout is plain numbers, so a record can
+live in shared memory and be written by another process.
 
 Fields: a genre (index into the engine's genre names; -1: none chosen), an amount (0..1;
 NaN: unchanged), bypass (1: the EQ is bypassed, 0: not, NaN: unchanged), and blend weights
@@ -17,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .seqlock import Seqlock
+
 SEQUENCE, GENRE, AMOUNT, BYPASS, BLEND = 0, 1, 2, 3, 4
 NO_GENRE = -1.0
 
@@ -27,6 +28,7 @@ class CommandRecord:
     def __init__(self, genres: int, buffer: np.ndarray | None = None, curve_filters: int = 0) -> None:
         size = self.size(genres, curve_filters)
         self.values = np.zeros(size) if buffer is None else buffer[:size]
+        self._lock = Seqlock(self.values[SEQUENCE : SEQUENCE + 1])
         self.values[GENRE] = NO_GENRE
         self.values[AMOUNT] = self.values[BYPASS] = np.nan
         self._curves_at = BLEND + genres
@@ -45,7 +47,7 @@ class CommandRecord:
              blend: np.ndarray | None = None, clear_blend: bool = False, curves: np.ndarray | None = None) -> None:
         """Publish new values for the fields given; the others keep what they had."""
         values = self.values
-        values[SEQUENCE] += 1.0  # odd: a write is under way
+        self._lock.begin()
         if genre is not None:
             values[GENRE] = float(genre)
         if amount is not None:
@@ -58,7 +60,11 @@ class CommandRecord:
             values[BLEND : self._curves_at] = 0.0
         if curves is not None:
             values[self._curves_at :] = curves.ravel()
-        values[SEQUENCE] += 1.0
+        self._lock.end()
+
+    def writer_gone(self) -> None:
+        """The sender (another process) died or was stopped mid-post: see Seqlock.writer_gone."""
+        self._lock.writer_gone()
 
     def post_decision(self, genres: tuple[str, ...], genre: str, blend: dict[str, float] | None) -> None:
         """The classifier's decision: ``genre`` by its index in ``genres``, and (match mode) the
@@ -70,13 +76,10 @@ class CommandRecord:
     def read(self) -> np.ndarray | None:
         """The fields, if they changed since the last successful read and are consistent;
         None otherwise (nothing new, or a write under way: try again next block)."""
-        before = self.values[SEQUENCE]
-        if before == self._seen or before % 2.0:
+        version = self._lock.try_copy(self.values, self._copy, self._seen)
+        if version is None:
             return None
-        self._copy[:] = self.values
-        if self.values[SEQUENCE] != before:
-            return None
-        self._seen = before
+        self._seen = version
         return self._copy
 
     @staticmethod

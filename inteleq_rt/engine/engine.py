@@ -15,7 +15,6 @@ published state that the reader retries, so a torn read is never returned.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,6 +31,7 @@ from .match import MatchEQ
 from .plugins import PluginInsert
 from .presets import Preset, load_presets
 from .ring import InputRing
+from .seqlock import Seqlock
 from .snapshot import Published, Snapshot, Stage, StageProfile
 
 # Bypass crossfades between the EQ and the dry input this fast: quick enough to A/B, long
@@ -86,7 +86,7 @@ class Engine:
         self.repaired_samples = 0  # NaN, Inf or beyond INPUT_LIMIT, since the start
         self.blocks = 0
         self.frames = 0
-        self._sequence = 0
+        self._published_lock = Seqlock()
         most_filters = max(len(self.eq.filters(name)) for name in self.genres)
         self._published = Published(channels, len(config.bands), most_filters)
         self._warm_up()
@@ -204,14 +204,8 @@ class Engine:
     def snapshot(self) -> Snapshot:
         """A consistent copy of the latest published state (retries while a block publishes)."""
         published = self._published
-        while True:
-            before = self._sequence
-            if before % 2 == 0:
-                copies = [a.copy() for a in (*published.input, *published.output, published.gains,
-                                             published.scalars)]
-                if self._sequence == before:
-                    break
-            time.sleep(0)
+        copies = self._published_lock.read(
+            lambda: [a.copy() for a in (*published.input, *published.output, published.gains, published.scalars)])
         frames, blocks, genre_index, count, fade, level_gain, bypass, limited, limiting = copies[5]
         genre = self.genres[int(genre_index)]
         has_output = self.output_analysis is not None
@@ -318,7 +312,7 @@ class Engine:
 
     def _publish(self) -> None:
         published = self._published
-        self._sequence += 1
+        self._published_lock.begin()
         published.input[0][:] = self.input_analysis.band_ms
         published.input[1][:] = self.input_analysis.overall_ms
         if self.output_analysis is not None:
@@ -336,4 +330,4 @@ class Engine:
         scalars[6] = self._bypass_position
         if self.limiter is not None:
             scalars[7], scalars[8] = self.limiter.limited_blocks, self.limiter.deepest_reduction_db
-        self._sequence += 1
+        self._published_lock.end()

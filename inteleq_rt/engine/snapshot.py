@@ -1,9 +1,9 @@
 """What the engine tells the world about its blocks: what each publishes, the consistent copy
 readers get, and (for ``bench --profile``) how long each stage took.
 
-The audio thread writes ``Published``'s arrays (allocated once) between two increments of the
-engine's sequence counter; ``Engine.snapshot`` copies them and retries until the counter
-was even and unchanged across the copy, and returns a ``Snapshot``.
+The audio thread writes ``Published``'s arrays (allocated once) under the engine's sequence
+lock (seqlock.py); ``Engine.snapshot`` copies them, retried until no write was under way,
+and returns a ``Snapshot``.
 """
 
 from __future__ import annotations

@@ -28,15 +28,11 @@ import numpy as np
 
 from ..engine.commands import CommandRecord
 from ..engine.ring import InputRing
+from .status import CALL_MS, CALL_P99_MS, DECISIONS, FAILED, HEARTBEAT, READY_AT, UNSURE_COUNT, StatusRecord
 
 if TYPE_CHECKING:  # the classifier's process never loads the engine (numba)
     from ..engine.engine import Engine
 
-# status record: heartbeat, decisions, unsure decisions, last decision time (s), genre index
-# (-1: unsure, -2: none yet), music, last call (ms), p99 of its calls (ms), error flag, when it
-# was ready to listen (time.time()); then one probability per class
-HEARTBEAT, DECISIONS, UNSURE_COUNT, TIME, GENRE, MUSIC, CALL_MS, CALL_P99_MS, FAILED, READY_AT = range(10)
-STATUS_FIELDS = 10
 # The child reads the ring this often: the mel frames it analyses arrive at 62.5 a second, a
 # decision is due each second; waking 4 times a second instead of 20 disturbs the audio less.
 POLL_S = 0.25
@@ -67,17 +63,17 @@ class Layout:
 
     @property
     def size(self) -> int:
-        return self.status_offset + 8 * (STATUS_FIELDS + len(self.classes))
+        return self.status_offset + 8 * StatusRecord.size(len(self.classes))
 
     def views(self, memory: shared_memory.SharedMemory):
-        """(ring counter, ring buffer, command record values, status values) over ``memory``."""
+        """(ring counter, ring buffer, command record values, status record) over ``memory``."""
         buf = memory.buf
         counter = np.ndarray((1,), np.int64, buf, 0)
         ring = np.ndarray((self.frames, self.channels), np.float32, buf, 8)
         record = np.ndarray((CommandRecord.size(len(self.genres), self.curve_filters),), np.float64, buf,
                             self.record_offset)
-        status = np.ndarray((STATUS_FIELDS + len(self.classes),), np.float64, buf, self.status_offset)
-        return counter, ring, record, status
+        status = np.ndarray((StatusRecord.size(len(self.classes)),), np.float64, buf, self.status_offset)
+        return counter, ring, record, StatusRecord(status, self.genres, self.classes)
 
 
 class _EngineSide:
@@ -135,37 +131,20 @@ def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, 
             follower = RangeFollower(ranges, layout.genres, sample_rate, layout.frames, layout.channels, period_s,
                                      limits)
             follower.position = engine.input_ring.written
-        status[READY_AT] = time.time()
+        status.values[READY_AT] = time.time()
         parent = os.getppid()
         while os.getppid() == parent:
             if classifier is not None:
                 classifier.step()
-                _publish_status(classifier, layout, status)
+                status.publish(classifier)
             if follower is not None:
                 follower.step(engine.input_ring, engine.post_curves, classifier)
-            status[HEARTBEAT] += 1
+            status.values[HEARTBEAT] += 1
             time.sleep(poll_s)
     except Exception as error:  # one line, and no restart: it would fail the same way
-        status[FAILED] = 1.0
+        status.values[FAILED] = 1.0
         print(f"inteleq-rt: the classifier failed: {type(error).__name__}: {error}; the EQ holds its genre",
               file=sys.stderr, flush=True)
-
-
-def _publish_status(classifier, layout: Layout, status: np.ndarray) -> None:
-    """The classifier's latest decision and call times, into the status record."""
-    from .classifier import UNSURE
-
-    latest = classifier.latest
-    if latest is None or classifier.decided == status[DECISIONS]:
-        return
-    status[STATUS_FIELDS:] = [latest.probabilities[c] for c in layout.classes]
-    status[TIME], status[MUSIC] = latest.time_s, latest.music
-    status[GENRE] = -1 if latest.genre == UNSURE else layout.genres.index(latest.genre)
-    if classifier.call_seconds:
-        status[CALL_MS] = classifier.call_seconds[-1] * 1e3
-        status[CALL_P99_MS] = np.percentile(np.array(classifier.call_seconds)[-1000:], 99) * 1e3
-    status[UNSURE_COUNT] = classifier.unsure
-    status[DECISIONS] = classifier.decided
 
 
 def _start_tracker_deaf_to_hangup() -> None:
@@ -199,12 +178,11 @@ class ClassifierProcess:
         self.layout = Layout(engine.input_ring.buffer.shape[0], config.channels, engine.genres, tuple(classes),
                              engine.curve_filters)
         self.memory = shared_memory.SharedMemory(create=True, size=self.layout.size)  # mode 0600
-        counter, ring, record, self.status = self.layout.views(self.memory)
-        self.status[:] = 0.0
-        self.status[GENRE] = -2
+        counter, ring, record, self.record = self.layout.views(self.memory)
+        self.record.clear()
         # The engine writes its ring and reads the classifier's record in shared memory from now on.
         engine.input_ring = InputRing(self.layout.frames, config.channels, config.max_block_size, ring, counter)
-        engine.classifier_commands = CommandRecord(len(engine.genres), record, engine.curve_filters)
+        self._commands = engine.classifier_commands = CommandRecord(len(engine.genres), record, engine.curve_filters)
         self._args = (self.memory.name, self.layout, None if weights is None else str(weights), ranges, limits,
                       config.sample_rate, config.max_block_size, period_s, blend, poll_s)
         self.process: multiprocessing.Process | None = None
@@ -215,22 +193,22 @@ class ClassifierProcess:
         self.process = multiprocessing.get_context("spawn").Process(target=_child, args=self._args,
                                                                     name="inteleq-classifier", daemon=True)
         self.process.start()
-        self._seen_beat, self._seen_at = self.status[HEARTBEAT], time.monotonic() + self.hang_s  # its start-up
+        self._seen_beat, self._seen_at = self.record.values[HEARTBEAT], time.monotonic() + self.hang_s  # its start-up
 
     def wait_ready(self, timeout_s: float = 60.0) -> bool:
         """Wait until the child has loaded its model and started listening (or failed)."""
         deadline = time.monotonic() + timeout_s
-        while not self.status[HEARTBEAT] and not self.status[FAILED] and time.monotonic() < deadline:
+        while not self.record.values[HEARTBEAT] and not self.record.values[FAILED] and time.monotonic() < deadline:
             time.sleep(0.05)
-        return bool(self.status[HEARTBEAT])
+        return bool(self.record.values[HEARTBEAT])
 
     def supervise(self) -> None:
         """Restart a child that exited or stopped beating; the audio never waits for it."""
         now = time.monotonic()
-        beat = self.status[HEARTBEAT]
+        beat = self.record.values[HEARTBEAT]
         if beat != self._seen_beat:
             self._seen_beat, self._seen_at = beat, now
-        if self.status[FAILED]:
+        if self.record.values[FAILED]:
             return
         dead = self.process is not None and not self.process.is_alive()
         if dead or now - self._seen_at > self.hang_s:
@@ -240,32 +218,27 @@ class ClassifierProcess:
 
     @property
     def latest(self):
-        from .classifier import UNSURE, Decision
-
-        index = int(self.status[GENRE])
-        if index == -2:
-            return None
-        genre = UNSURE if index < 0 else self.layout.genres[index]
-        shares = dict(zip(self.layout.classes, self.status[STATUS_FIELDS:].tolist()))
-        return Decision(float(self.status[TIME]), genre, shares, float(self.status[MUSIC]))
+        """The child's last decision (classifier.Decision), or None before the first."""
+        return self.record.latest()
 
     def summary(self) -> dict:
         if not self.classifies:  # a chosen genre: the process only follows the balance
             return {"range_follower": "own process", **({"classifier_restarts": self.restarts} if self.restarts else {})}
-        summary = {"decisions": int(self.status[DECISIONS]), "unsure_decisions": int(self.status[UNSURE_COUNT]),
+        status = self.record.copy()
+        summary = {"decisions": int(status[DECISIONS]), "unsure_decisions": int(status[UNSURE_COUNT]),
                    "classifier": "own process"}
-        if self.status[CALL_MS]:
-            summary["classifier_last_call_ms"] = round(float(self.status[CALL_MS]), 3)
-            summary["classifier_call_p99_ms"] = round(float(self.status[CALL_P99_MS]), 3)
+        if status[CALL_MS]:
+            summary["classifier_last_call_ms"] = round(float(status[CALL_MS]), 3)
+            summary["classifier_call_p99_ms"] = round(float(status[CALL_P99_MS]), 3)
         if self.process is not None and self.process.is_alive():
             summary["classifier_cpu_seconds"] = round(self.cpu_seconds(), 2)
-        if self.status[READY_AT]:
+        if status[READY_AT]:
             from ..io.streams import since_process_start
 
-            summary["classifier_ready_after_start_s"] = round(since_process_start(float(self.status[READY_AT])), 3)
+            summary["classifier_ready_after_start_s"] = round(since_process_start(float(status[READY_AT])), 3)
         if self.restarts:
             summary["classifier_restarts"] = self.restarts
-        if self.status[FAILED]:
+        if status[FAILED]:
             summary["classifier_failed"] = True
         return summary
 
@@ -283,9 +256,14 @@ class ClassifierProcess:
         return times.user + times.system
 
     def _stop_child(self) -> None:
+        """Kill the child; if it died mid-write, its records' writes end here (a new child
+        writes them next)."""
         if self.process is not None:
             self.process.kill()
             self.process.join(timeout=5)
+            if not self.process.is_alive():
+                self.record.writer_gone()
+                self._commands.writer_gone()
             self.process = None
 
     def __enter__(self) -> ClassifierProcess:

@@ -1,0 +1,67 @@
+"""The classifier process's status record, written by one process and read by another."""
+
+import multiprocessing
+import time
+from multiprocessing import shared_memory
+from types import SimpleNamespace
+
+import numpy as np
+
+from inteleq_rt.engine.commands import CommandRecord
+from inteleq_rt.engine.seqlock import PATIENCE_S, Seqlock
+from inteleq_rt.genre.classifier import Decision
+from inteleq_rt.genre.status import StatusRecord
+
+GENRES = ("classical", "disco", "jazz")
+
+
+def _decision(number: int) -> SimpleNamespace:
+    """The classifier's public state after its ``number``-th decision: genre number % 3, sure of it."""
+    genre = GENRES[number % 3]
+    latest = Decision(float(number), genre, {g: float(g == genre) for g in GENRES}, 1.0)
+    return SimpleNamespace(latest=latest, decided=number, unsure=0, call_seconds=[])
+
+
+def _publish_many(name: str, count: int) -> None:
+    memory = shared_memory.SharedMemory(name=name)
+    record = StatusRecord(np.ndarray((StatusRecord.size(3),), np.float64, memory.buf), GENRES, GENRES)
+    for number in range(1, count + 1):
+        record.publish(_decision(number))
+    del record
+    memory.close()
+
+
+def test_a_reader_never_pairs_one_decisions_genre_with_anothers_probabilities():
+    memory = shared_memory.SharedMemory(create=True, size=8 * StatusRecord.size(3))
+    try:
+        record = StatusRecord(np.ndarray((StatusRecord.size(3),), np.float64, memory.buf), GENRES, GENRES)
+        record.clear()
+        writer = multiprocessing.get_context("spawn").Process(target=_publish_many, args=(memory.name, 300_000))
+        writer.start()
+        reads, torn = 0, 0
+        while writer.is_alive() or not reads:
+            latest = record.latest()
+            if latest is not None:
+                reads += 1
+                number = int(latest.time_s)
+                torn += latest.genre != GENRES[number % 3] or latest.probabilities[latest.genre] != 1.0
+        writer.join()
+        assert reads > 1000 and torn == 0
+        del record
+    finally:
+        memory.close()
+        memory.unlink()
+
+
+def test_a_writer_that_died_mid_write_neither_hangs_readers_nor_leaves_the_counter_odd():
+    lock = Seqlock()
+    values = np.arange(4.0)
+    lock.begin()  # ... and the writer was killed here
+    started = time.monotonic()
+    assert np.array_equal(lock.read(values.copy, PATIENCE_S), values)  # as it stands, after a short wait
+    assert time.monotonic() - started < PATIENCE_S + 0.5
+    record = CommandRecord(3)
+    record.values[0] += 1.0  # the classifier's process killed mid-post
+    record.writer_gone()  # its supervisor, before starting a new one
+    record.post(genre=2)
+    assert CommandRecord.genre(record.read()) == 2
