@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import EXIT_ERROR, EXIT_INTERRUPTED, InteleqError
-from ..library.pool import Workers
+from ..pool import Workers
 from ..library.rows import RowReport
 from ..library.run import Run, describe, run, survey
 from ..options import Options

@@ -50,7 +50,7 @@ def _headline(evaluation) -> tuple[float, float, float]:
 def run_train(args: argparse.Namespace) -> int:
     from ..engine.presets import load_presets
     from ..genre import tag_workflow, training
-    from ..library.pool import Workers
+    from ..pool import Workers
     from ..resources import named_weights
 
     if args.folds < 2:

@@ -22,7 +22,7 @@ import numpy as np
 from ..engine.config import PAPER_BANDS
 from ..engine.levels import LongTermBalance
 from ..errors import InteleqError
-from ..library.pool import Workers, map_in_order
+from ..pool import Workers, map_in_order
 from .features import FeatureSpec, extract_features
 
 GTZAN_MAPPING = {
@@ -196,7 +196,7 @@ def _clip_features(job: tuple[Clip, FeatureSpec, float, Path | None]) -> ClipFea
 
 def extract_corpus(clips: list[Clip], spec: FeatureSpec, every_s: float, cache_dir: Path | None,
                    workers: Workers = Workers(), progress=None) -> tuple[list[ClipFeatures], list[str]]:
-    """Features of every clip, in the clips' order, on ``workers`` (library.pool: local cores
+    """Features of every clip, in the clips' order, on ``workers`` (pool.py: local cores
     or a Dask cluster); returns results and per-clip problems."""
     outcomes = map_in_order(_clip_features, [(clip, spec, every_s, cache_dir) for clip in clips], workers,
                             progress or (lambda: None))

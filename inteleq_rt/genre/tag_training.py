@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..library.pool import Workers, map_in_order, worker_cached
+from ..pool import Workers, map_in_order, worker_cached
 from .dataset import Clip, file_cache_key, save_cache
 from .head import TagHead, fit_classes, fit_music, fit_temperature, prior_weights, softmax
 from .metrics import score, grouped_folds

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..engine.config import PAPER_BANDS
 from ..engine.presets import write_targets
-from ..library.pool import Workers
+from ..pool import Workers
 from . import card, corpora, dataset, tag_training
 from .tag_model import TagGenreModel
 from .tagger import Tagger

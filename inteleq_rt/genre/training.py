@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..engine.config import PAPER_BANDS
 from ..engine.presets import write_targets
-from ..library.pool import Workers
+from ..pool import Workers
 from . import card, dataset, fitting
 from .model import GenreModel
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import InteleqError
 from ..io.files import read_info
-from .pool import Workers, parallel_map
+from ..pool import Workers, parallel_map
 from .progress import Progress, summary
 from .rows import RowReport
 from .walk import Found, find_audio

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import InteleqError
 from ..memory import peak_rss_mb
 from ..options import Options
-from .pool import worker_cached
+from ..pool import worker_cached
 from .record import content_hash, is_current, made_by_us, read_record, remove_leftovers, write_record
 
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import interrupts
-from ..errors import InteleqError
+from . import interrupts
+from .errors import InteleqError
 
 CLUSTER_EXTRA = "pip install 'inteleq-rt[cluster]'"
 # How often a local worker looks for its parent, and how long a task may take to clean up once
