@@ -10,7 +10,7 @@ from pathlib import Path
 from _common import histogram, parser, plt, progress, save
 
 from inteleq_rt import bench
-from inteleq_rt.genre.model import load_model
+from inteleq_rt.genre.weights import load_model
 from inteleq_rt.resources import weights_dir
 
 

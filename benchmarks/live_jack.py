@@ -19,7 +19,7 @@ from _common import histogram, parser, plt, progress, save
 
 from inteleq_rt import bench, interrupts
 from inteleq_rt.bench.jack import JackServer
-from inteleq_rt.genre.model import read_classes
+from inteleq_rt.genre.weights import read_classes
 from inteleq_rt.resources import weights_dir
 
 

@@ -18,6 +18,7 @@ from .engine.engine import Engine
 from .engine.loudness import IntegratedLoudness
 from .engine.presets import Preset, check_preset_path, preset_text
 from .engine.truepeak import TruePeak
+from .genre.interface import GenreListener
 from .io import files
 from .io.atomic import AtomicOutput, check_outputs, write_atomically
 from .io.tags import carry_tags
@@ -100,7 +101,8 @@ def _decode(made: _Render, temporary: Path) -> None:
         made.count_peaks(block, decoded)
 
 
-def _plan(source: Path, info: files.AudioInfo, options: Options, presets: dict, model) -> TrackPlan:
+def _plan(source: Path, info: files.AudioInfo, options: Options, presets: dict,
+          model: GenreListener | None) -> TrackPlan:
     """The whole-track decision (track.plan_track), its passes rendered through fresh engines."""
     def render(pass_options: Options, pass_presets: dict, prepare: Callable[[Engine], None]) -> float:
         engine = Session(pass_options, info.sample_rate, info.channels, analyze=False, presets=pass_presets).engine

@@ -74,7 +74,7 @@ class Session:
         one loaded already). ``presets``: those ``session_presets`` gave already (a
         whole-track render's passes share them)."""
         from .engine.plugins import PluginInsert, parse_plugin_spec
-        from .genre.model import check_rate
+        from .genre.weights import check_rate
 
         self.options = options
         self.live = live

@@ -24,6 +24,7 @@ from .engine.levels import LongTermBalance
 from .engine.loudness import MAX_MATCH_DB, IntegratedLoudness
 from .engine.presets import Preset
 from .errors import InteleqError
+from .genre.interface import GenreListener
 from .io import files
 from .options import Options
 from .reference import REFERENCE, reference_range
@@ -35,9 +36,9 @@ MAX_TARGET_GAIN_DB = 24.0  # --target-lufs never raises a track more than this
 TARGET_TRIES, TARGET_TOLERANCE_LU = 2, 0.1
 
 
-def load_genre_model(weights: str | Path | None, alternative: str = ""):
+def load_genre_model(weights: str | Path | None, alternative: str = "") -> GenreListener:
     """The genre model (by name or folder), or an error that says how to get one."""
-    from .genre.model import load_model
+    from .genre.weights import load_model
 
     return _with_a_way_out(load_model, weights, alternative)
 
@@ -45,13 +46,13 @@ def load_genre_model(weights: str | Path | None, alternative: str = ""):
 def genre_model_classes(weights: str | Path | None) -> tuple[str, ...]:
     """The genre model's classes, read without loading it (for a process that does not
     classify itself), or the same error as ``load_genre_model``."""
-    from .genre.model import read_classes
+    from .genre.weights import read_classes
 
     return _with_a_way_out(read_classes, weights, "")
 
 
 def _with_a_way_out(read: Callable, weights: str | Path | None, alternative: str):
-    from .genre.model import WeightsError
+    from .genre.interface import WeightsError
 
     folder = weights_dir(weights)
     try:
@@ -77,7 +78,7 @@ class Classified:
     silent: bool = False  # nothing above the -60 dBFS gate anywhere: unsure
 
 
-def classify_file(path: Path, model, also: Callable[[np.ndarray], None] | None = None) -> Classified:
+def classify_file(path: Path, model: GenreListener, also: Callable[[np.ndarray], None] | None = None) -> Classified:
     """The model's verdict on a whole file, read in blocks; ``also`` sees every block."""
     from .genre.classifier import MUSIC_THRESHOLD, UNSURE
 

@@ -14,7 +14,8 @@ from inteleq_rt.engine.engine import Engine
 from inteleq_rt.engine.config import band_set
 from inteleq_rt.genre.classifier import GenreClassifier
 from inteleq_rt.genre.features import FeatureSpec, FeatureTracker, extract_features
-from inteleq_rt.genre.model import WeightsError, load_model, read_classes
+from inteleq_rt.genre.interface import WeightsError
+from inteleq_rt.genre.weights import load_model, read_classes
 
 from .conftest import run_cli, user_data_env
 from .synthetic import synthetic_clip

@@ -4,7 +4,7 @@ import pytest
 
 from inteleq_rt.engine.presets import (MAX_BOOST_DB, PresetError, load_preset_file, load_presets, load_targets,
                                        write_targets)
-from inteleq_rt.genre.model import read_classes
+from inteleq_rt.genre.weights import read_classes
 from inteleq_rt.resources import shipped_presets, weights_dir
 
 GENRE_CLASSES = read_classes(weights_dir())  # the shipped model's own description

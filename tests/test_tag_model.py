@@ -14,7 +14,7 @@ from inteleq_rt.engine.config import CLASSIFIER_RING_S, EngineConfig
 from inteleq_rt.engine.engine import Engine
 from inteleq_rt.genre.classifier import UNSURE, GenreClassifier
 from inteleq_rt.genre.head import prior_weights
-from inteleq_rt.genre.model import load_model
+from inteleq_rt.genre.weights import load_model
 from inteleq_rt.resources import weights_dir
 
 from .conftest import run_cli

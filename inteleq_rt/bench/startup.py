@@ -23,7 +23,7 @@ first = clock()
 entry = {"import_engine_s": imported - began, "build_engine_s": built - imported,
          "first_block_ms": (first - built) * 1e3}
 if weights:
-    from inteleq_rt.genre.model import load_model
+    from inteleq_rt.genre.weights import load_model
 
     model = load_model(weights)
     loaded = clock()

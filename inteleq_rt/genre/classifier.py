@@ -30,6 +30,7 @@ import numpy as np
 
 from ..engine.config import MATCH_GATE_DB
 from ..errors import InteleqError
+from .interface import GenreListener
 
 if TYPE_CHECKING:  # the classifier's process never loads the engine (numba)
     from ..engine.engine import Engine
@@ -50,7 +51,7 @@ class Decision:
 class GenreClassifier:
     """Turns the engine's input into genre decisions; ``step`` does whatever work is due."""
 
-    def __init__(self, engine: Engine, model, period_s: float = 1.0, smoothing_s: float = 4.0,
+    def __init__(self, engine: Engine, model: GenreListener, period_s: float = 1.0, smoothing_s: float = 4.0,
                  margin: float = 0.2, confidence: float = 0.4, patience: int = 2, blend: bool = False) -> None:
         if engine.input_ring is None:
             raise ValueError("the engine keeps no input for a classifier (EngineConfig.input_ring_s)")

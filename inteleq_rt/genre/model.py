@@ -1,12 +1,10 @@
-"""The filterbank genre network (a flax nnx MLP), and loading any weights folder.
+"""The filterbank genre network (a flax nnx MLP): one of the two model families.
 
-``load_model`` reads a folder's model.json and returns the model it describes: this MLP, or
-(``"kind": "tag_head"``) the default tagger model of tag_model.py.
-
-A weights folder holds ``model.json`` (architecture, feature spec, normalization, class
+Its weights folder holds ``model.json`` (architecture, feature spec, normalization, class
 names, how it was trained and what it scored), ``params.msgpack`` (flax serialization) and
-``MODEL_CARD.md``. The feature spec travels with the weights, so an old model keeps loading
-with the features it was trained on, and a mismatch is caught when it loads.
+``MODEL_CARD.md`` (weights.py loads any folder). The feature spec travels with the weights,
+so an old model keeps loading with the features it was trained on, and a mismatch is caught
+when it loads.
 """
 
 from __future__ import annotations
@@ -17,26 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import interrupts
-from ..errors import InteleqError
 from ..io.atomic import write_atomically
 from .features import FeatureSpec, FeatureTracker
+from .interface import Evidence, WeightsError, restore_parameters
 
 FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What a model heard in its latest window: class probabilities, how likely it is music
-    (1.0 for a model that cannot tell), and its tags."""
-
-    probabilities: np.ndarray
-    music: float = 1.0
-    tag_logits: np.ndarray | None = None  # a tagger's own tags (log-odds), where there is one
-
-
-class WeightsError(InteleqError, ValueError):
-    """Weights that cannot be used; the message names the file and what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -145,16 +128,6 @@ class GenreModel:
         write_atomically(folder / "MODEL_CARD.md", card)
 
 
-def _document(folder: Path) -> dict:
-    description = Path(folder) / "model.json"
-    try:
-        return json.loads(description.read_text())
-    except FileNotFoundError:
-        raise WeightsError(f"{description}: missing") from None
-    except json.JSONDecodeError as error:
-        raise WeightsError(f"{description}: not valid JSON ({error})") from None
-
-
 def require_bandwidth(highest_hz: float, sample_rate: float) -> None:
     """The filterbank model's rule: audio must hold its highest band."""
     if highest_hz > 0.5 * sample_rate * 1.001:
@@ -162,84 +135,7 @@ def require_bandwidth(highest_hz: float, sample_rate: float) -> None:
                            f"{sample_rate:g} Hz holds; resample to at least {2 * highest_hz:g} Hz")
 
 
-def check_rate(folder: Path, sample_rate: float) -> tuple[str, ...]:
-    """A weights folder's classes, once its model.json says it can hear audio at this rate
-    (no JAX: what a live run checks before it starts the classifier's process)."""
-    document = _document(folder)
-    try:
-        classes = tuple(document["classes"])
-        if document.get("kind") != "tag_head":  # the tagger resamples any rate to its own
-            require_bandwidth(float(document["features"]["bands"][-1][1]), sample_rate)
-    except (KeyError, TypeError, IndexError, ValueError) as error:
-        raise WeightsError(f"{Path(folder) / 'model.json'}: missing or bad key {error}") from None
-    return classes
-
-
-def read_classes(folder: Path) -> tuple[str, ...]:
-    """The genre names a weights folder's model.json declares."""
-    try:
-        return tuple(_document(folder)["classes"])
-    except (KeyError, TypeError) as error:
-        raise WeightsError(f"{Path(folder) / 'model.json'}: missing or bad key {error}") from None
-
-
-def keep_compilations() -> None:
-    """XLA compiles a forward pass on its first use, at every start (0.3 s for the tagger):
-    keep what it compiles in the user's cache folder (unless JAX_COMPILATION_CACHE_DIR says
-    where), so later starts load it instead. JAX is imported here whole (``uncut``)."""
-    import os
-
-    with interrupts.uncut():
-        import jax
-
-    if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        jax.config.update("jax_compilation_cache_dir", str(cache / "inteleq-rt" / "jax"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
-
-
-def load_model(folder: Path):
-    """Load a weights folder (a filterbank MLP, or a head on the tagger); every problem is a
-    WeightsError naming the file and the key."""
-    keep_compilations()
-    folder = Path(folder)
-    description = folder / "model.json"
-    if not description.is_file():
-        raise WeightsError(f"{description}: missing")
-    try:
-        document = json.loads(description.read_text())
-    except json.JSONDecodeError as error:
-        raise WeightsError(f"{description}: not valid JSON ({error})") from None
-    if isinstance(document, dict) and document.get("kind") == "tag_head":
-        from .tag_model import load_tag_model
-
-        return load_tag_model(folder, document)
-    return _load_mlp(folder, document)
-
-
-def restore_parameters(network, path: Path, error: type[InteleqError], architecture: str, *kinds) -> None:
-    """Fill ``network`` (its state of these kinds; all of it by default) from a flax msgpack
-    file, shape by shape; anything wrong is ``error`` naming the file. ``network`` may be
-    abstract (``nnx.eval_shape``): building it for real would initialize every parameter only
-    to overwrite it (3.5 s for the tagger, mostly compiling the initializers)."""
-    import jax
-    from flax import nnx, serialization
-
-    state = nnx.state(network, *kinds)
-    try:
-        restored = serialization.msgpack_restore(Path(path).read_bytes())
-        expected = jax.tree_util.tree_map(lambda leaf: tuple(leaf.shape), nnx.to_pure_dict(state))
-        if jax.tree_util.tree_map(np.shape, restored) != expected:
-            raise error(f"{path}: parameter shapes do not match {architecture}")
-        nnx.replace_by_pure_dict(state, jax.device_put(restored))
-    except InteleqError:
-        raise
-    except Exception as problem:  # msgpack raises assorted types on corrupt data
-        raise error(f"{path}: unreadable parameters ({type(problem).__name__})") from None
-    nnx.update(network, state)
-
-
-def _load_mlp(folder: Path, document: dict) -> GenreModel:
+def load_mlp(folder: Path, document: dict) -> GenreModel:
     from flax import nnx
 
     description, params_file = folder / "model.json", folder / "params.msgpack"

@@ -121,7 +121,7 @@ def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, 
         classifier = follower = None
         if weights is not None:
             from .classifier import GenreClassifier
-            from .model import load_model
+            from .weights import load_model
 
             classifier = GenreClassifier(engine, load_model(Path(weights)), period_s=period_s, blend=blend)
             classifier._position = engine.input_ring.written  # start from now, not from old audio

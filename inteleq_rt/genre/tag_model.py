@@ -16,7 +16,7 @@ import numpy as np
 from ..io.atomic import write_atomically
 from .head import TagHead
 from .mel import HOP, PATCH_FRAMES, SAMPLE_RATE
-from .model import Evidence, WeightsError
+from .interface import Evidence, WeightsError
 from .tagger import Tagger, TaggerError, load_tagger
 from .tags import TagTracker
 

@@ -121,7 +121,7 @@ class Tagger:
 
 def load_tagger(folder: Path) -> Tagger:
     """Load a tagger folder; every problem is a TaggerError naming the file."""
-    from .model import restore_parameters
+    from .interface import restore_parameters
 
     folder = Path(folder)
     description, params = folder / "tagger.json", folder / "params.msgpack"

@@ -1,0 +1,64 @@
+"""Loading a weights folder, whichever family it holds: ``model.json`` says (``"kind":
+"tag_head"``: the tagger's head of tag_model.py; otherwise the filterbank MLP of model.py).
+
+A weights folder holds ``model.json`` (architecture or head, features, class names, how it
+was trained and what it scored), its parameters and ``MODEL_CARD.md``. What a live run
+checks before it starts the classifier's process (``check_rate``, ``read_classes``) needs
+no JAX.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import interrupts
+from .interface import GenreListener, WeightsError, read_document
+from .model import load_mlp, require_bandwidth
+from .tag_model import load_tag_model
+
+
+def check_rate(folder: Path, sample_rate: float) -> tuple[str, ...]:
+    """A weights folder's classes, once its model.json says it can hear audio at this rate
+    (no JAX: what a live run checks before it starts the classifier's process)."""
+    document = read_document(folder)
+    try:
+        classes = tuple(document["classes"])
+        if document.get("kind") != "tag_head":  # the tagger resamples any rate to its own
+            require_bandwidth(float(document["features"]["bands"][-1][1]), sample_rate)
+    except (KeyError, TypeError, IndexError, ValueError) as error:
+        raise WeightsError(f"{Path(folder) / 'model.json'}: missing or bad key {error}") from None
+    return classes
+
+
+def read_classes(folder: Path) -> tuple[str, ...]:
+    """The genre names a weights folder's model.json declares."""
+    try:
+        return tuple(read_document(folder)["classes"])
+    except (KeyError, TypeError) as error:
+        raise WeightsError(f"{Path(folder) / 'model.json'}: missing or bad key {error}") from None
+
+
+def keep_compilations() -> None:
+    """XLA compiles a forward pass on its first use, at every start (0.3 s for the tagger):
+    keep what it compiles in the user's cache folder (unless JAX_COMPILATION_CACHE_DIR says
+    where), so later starts load it instead. JAX is imported here whole (``uncut``)."""
+    import os
+
+    with interrupts.uncut():
+        import jax
+
+    if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        jax.config.update("jax_compilation_cache_dir", str(cache / "inteleq-rt" / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
+
+
+def load_model(folder: Path) -> GenreListener:
+    """Load a weights folder (a filterbank MLP, or a head on the tagger); every problem is a
+    WeightsError naming the file and the key."""
+    keep_compilations()
+    folder = Path(folder)
+    document = read_document(folder)
+    if isinstance(document, dict) and document.get("kind") == "tag_head":
+        return load_tag_model(folder, document)
+    return load_mlp(folder, document)
