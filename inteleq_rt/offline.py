@@ -15,6 +15,7 @@ import numpy as np
 
 from .engine.config import AUDIBLE_LIMITING_DB, LIMITS
 from .engine.engine import Engine
+from .engine.front import conditioned
 from .engine.loudness import IntegratedLoudness
 from .engine.presets import Preset, check_preset_path, preset_text
 from .engine.truepeak import TruePeak
@@ -26,7 +27,7 @@ from .io.files import FILE_BLOCK
 from .options import Options
 from .memory import memory_mb
 from .session import Outcome, Session, check_genre, render_blocks, session_presets
-from .track import TrackPlan, conditioned, load_genre_model, plan_track
+from .track import TrackPlan, load_genre_model, plan_track
 
 
 # A lossy output over the ceiling after decoding is rendered again, the limiter lowered by the

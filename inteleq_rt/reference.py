@@ -96,7 +96,7 @@ def _checked(track: Path, bands: tuple[tuple[float, float], ...]) -> tuple[np.nd
     band) and its sample rate, once it passed the checks: each track is read once."""
     info = files.read_info(track)
     balance = LongTermBalance(bands, info.sample_rate, info.channels)
-    from .track import conditioned
+    from .engine.front import conditioned
 
     audio = conditioned(files.read_audio(track)[0])
     balance.add(audio)

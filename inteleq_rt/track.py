@@ -126,15 +126,6 @@ def classify_file(path: Path, model: GenreListener, also: Callable[[np.ndarray],
                       round(music, 4), tags)
 
 
-def conditioned(block: np.ndarray) -> np.ndarray:
-    """A block as the engine hears an input (engine/front.py's conditioning)."""
-    from .engine.front import INPUT_LIMIT, condition
-
-    clean = np.empty(block.shape, np.float32)
-    condition(block, clean, INPUT_LIMIT)
-    return clean
-
-
 @dataclass
 class TrackPlan:
     """What a whole-track render does, decided before it starts."""

@@ -14,7 +14,7 @@ from ..pool import Workers
 from ..library.rows import RowReport
 from ..library.run import Run, describe, run, survey
 from ..options import Options
-from .audio import options_from
+from .arguments import options_from
 
 CLASSIFY_COLUMNS = ["input", "status", "genre", "music"]
 PROCESS_COLUMNS = ["input", "output", "status", "genre", "loudness_in_lufs", "loudness_out_lufs", "gain_after_eq_db",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import EXIT_ERROR, InteleqError
-from .audio import check_block_size
+from .arguments import check_block_size
 from .parser import PROG
 
 
@@ -184,8 +184,10 @@ def run_plugins(args: argparse.Namespace) -> int:
 
 
 def _validate_presets(args: argparse.Namespace) -> int:
-    from ..engine.presets import PresetError, validate_file
+    """Each file as what its name says it is: the targets file, the ranges file or a preset."""
+    from ..engine.presets import RANGES_FILE, TARGETS_FILE, load_preset_file, load_targets
     from ..resources import presets_dir
+    from ..tonal.targets import read_ranges
 
     folder = presets_dir(args.presets)
     files = [Path(n) for n in args.names] or sorted(p for p in folder.glob("*.toml"))
@@ -194,9 +196,9 @@ def _validate_presets(args: argparse.Namespace) -> int:
     failures = 0
     for path in files:
         try:
-            validate_file(path)
+            {TARGETS_FILE: load_targets, RANGES_FILE: read_ranges}.get(path.name, load_preset_file)(path)
             print(f"ok      {path}")
-        except PresetError as error:
+        except InteleqError as error:  # a PresetError, or ranges that do not fit our bands
             failures += 1
             print(f"invalid {error}")
     return EXIT_ERROR if failures else 0

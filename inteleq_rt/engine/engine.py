@@ -14,7 +14,6 @@ published state that the reader retries, so a torn read is never returned.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,7 +30,6 @@ from .match import MatchEQ
 from .plugins import PluginInsert
 from .presets import Preset, load_presets
 from .ring import InputRing
-from .seqlock import Seqlock
 from .snapshot import Published, Snapshot, Stage, StageProfile
 
 # Bypass crossfades between the EQ and the dry input this fast: quick enough to A/B, long
@@ -86,7 +84,6 @@ class Engine:
         self.repaired_samples = 0  # NaN, Inf or beyond INPUT_LIMIT, since the start
         self.blocks = 0
         self.frames = 0
-        self._published_lock = Seqlock()
         most_filters = max(len(self.eq.filters(name)) for name in self.genres)
         self._published = Published(channels, len(config.bands), most_filters)
         self._warm_up()
@@ -203,27 +200,8 @@ class Engine:
 
     def snapshot(self) -> Snapshot:
         """A consistent copy of the latest published state (retries while a block publishes)."""
-        published = self._published
-        copies = self._published_lock.read(
-            lambda: [a.copy() for a in (*published.input, *published.output, published.gains, published.scalars)])
-        frames, blocks, genre_index, count, fade, level_gain, bypass, limited, limiting = copies[5]
-        genre = self.genres[int(genre_index)]
-        has_output = self.output_analysis is not None
-        return Snapshot(
-            time_s=frames / self.config.sample_rate,
-            blocks=int(blocks),
-            genre=genre,
-            crossfade=None if math.isnan(fade) else float(fade),
-            eq_gains=list(zip(self.eq.filters(genre), copies[4][: int(count)].tolist())),
-            input_band_ms=copies[0],
-            input_overall_ms=copies[1],
-            output_band_ms=copies[2] if has_output else None,
-            output_overall_ms=copies[3] if has_output else None,
-            level_gain_db=float(level_gain),
-            bypass=float(bypass),
-            limited_blocks=int(limited),
-            limiter_reduction_db=float(limiting),
-        )
+        return self._published.snapshot(self.genres, self.eq.filters, self.config.sample_rate,
+                                        self.output_analysis is not None)
 
     # -- the audio path ---------------------------------------------------------------------
     def check_block(self, frames: int) -> None:
@@ -311,23 +289,10 @@ class Engine:
             self.eq.select(self.genres[wanted])
 
     def _publish(self) -> None:
-        published = self._published
-        self._published_lock.begin()
-        published.input[0][:] = self.input_analysis.band_ms
-        published.input[1][:] = self.input_analysis.overall_ms
-        if self.output_analysis is not None:
-            published.output[0][:] = self.output_analysis.band_ms
-            published.output[1][:] = self.output_analysis.overall_ms
-        gains = self.eq.current_gains()
-        published.gains[: len(gains)] = gains
-        fade = self.eq.fade_progress
-        scalars = published.scalars
-        scalars[0], scalars[1] = self.frames, self.blocks
-        scalars[2] = self._genre_index[self.eq.target]
-        scalars[3] = len(gains)
-        scalars[4] = math.nan if fade is None else fade
-        scalars[5] = self.level.gain_db if self.level is not None else 0.0
-        scalars[6] = self._bypass_position
-        if self.limiter is not None:
-            scalars[7], scalars[8] = self.limiter.limited_blocks, self.limiter.deepest_reduction_db
-        self._published_lock.end()
+        output, limiter = self.output_analysis, self.limiter
+        self._published.write(
+            (self.input_analysis.band_ms, self.input_analysis.overall_ms),
+            None if output is None else (output.band_ms, output.overall_ms), self.eq.current_gains(),
+            self.frames, self.blocks, self._genre_index[self.eq.target], self.eq.fade_progress,
+            self.level.gain_db if self.level is not None else 0.0, self._bypass_position,
+            limiter.limited_blocks if limiter is not None else 0, limiter.deepest_reduction_db if limiter is not None else 0.0)

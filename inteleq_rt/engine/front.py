@@ -40,6 +40,13 @@ def condition(block, clean, limit):
     return repaired
 
 
+def conditioned(block: np.ndarray) -> np.ndarray:
+    """A copy of ``block`` as the engine hears an input (a whole file's, a reference's)."""
+    clean = np.empty(block.shape, np.float32)
+    condition(block, clean, INPUT_LIMIT)
+    return clean
+
+
 @njit(int64(float32[:, :], float32[:, ::1], float32, float32[:, ::1], int64, float64[:, :, ::1],
             float64[:, :, :, ::1], float64, float64[:, ::1], float64[::1]), cache=True, nogil=True)
 def front_end(raw, clean, limit, ring, ring_start, coefficients, state, alpha, band_ms, overall_ms):

@@ -234,18 +234,6 @@ def load_preset_file(path: Path) -> Preset:
     return preset
 
 
-def validate_file(path: Path) -> None:
-    """Validate one file as what its name says it is: the targets file, the ranges file or a preset."""
-    if Path(path).name == TARGETS_FILE:
-        load_targets(Path(path))
-    elif Path(path).name == RANGES_FILE:
-        from ..tonal.targets import read_ranges
-
-        read_ranges(Path(path))
-    else:
-        load_preset_file(Path(path))
-
-
 def load_presets(directory: Path | None = None, targets: Path | None = None) -> dict[str, Preset]:
     """Every preset in a folder (default: the one in force, see ``resources.presets_dir``), by
     name, with its target from the targets file (default: the folder's targets.toml, if any).

@@ -1,13 +1,14 @@
 """What the engine tells the world about its blocks: what each publishes, the consistent copy
 readers get, and (for ``bench --profile``) how long each stage took.
 
-The audio thread writes ``Published``'s arrays (allocated once) under the engine's sequence
-lock (seqlock.py); ``Engine.snapshot`` copies them, retried until no write was under way,
-and returns a ``Snapshot``.
+The audio thread writes ``Published``'s arrays (allocated once) under its sequence lock
+(seqlock.py); ``Published.snapshot`` (``Engine.snapshot``) copies them, retried until no
+write was under way, into a ``Snapshot``.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import numpy as np
 
 from .levels import feature_vector
 from .presets import EqFilter
+from .seqlock import Seqlock
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ class Snapshot:
 
 
 class Published:
-    """The state a block publishes, in arrays allocated once (written by the audio thread)."""
+    """The state a block publishes, in arrays allocated once: the audio thread writes
+    (``write``), other threads take snapshots."""
 
     def __init__(self, channels: int, bands: int, max_filters: int) -> None:
         self.input = (np.zeros((channels, bands)), np.zeros(channels))
@@ -50,6 +53,45 @@ class Published:
         # frames, blocks, genre index, filter count, fade progress (NaN: no fade), level gain,
         # bypass position, limited blocks, deepest limiting
         self.scalars = np.zeros(9)
+        self._lock = Seqlock()
+
+    def write(self, input_levels: tuple[np.ndarray, np.ndarray], output_levels: tuple[np.ndarray, np.ndarray] | None,
+              gains: np.ndarray, frames: int, blocks: int, genre_index: int, fade: float | None,
+              level_gain_db: float, bypass: float, limited_blocks: int, deepest_limiting_db: float) -> None:
+        """One block's state (band and overall mean squares in, and out if measured), copied
+        in place under the lock."""
+        self._lock.begin()
+        self.input[0][:], self.input[1][:] = input_levels
+        if output_levels is not None:
+            self.output[0][:], self.output[1][:] = output_levels
+        self.gains[: len(gains)] = gains
+        scalars = self.scalars
+        scalars[0], scalars[1], scalars[2], scalars[3] = frames, blocks, genre_index, len(gains)
+        scalars[4] = math.nan if fade is None else fade
+        scalars[5], scalars[6], scalars[7], scalars[8] = level_gain_db, bypass, limited_blocks, deepest_limiting_db
+        self._lock.end()
+
+    def snapshot(self, genres: tuple[str, ...], filters: Callable[[str], tuple[EqFilter, ...]], sample_rate: int,
+                 has_output: bool) -> Snapshot:
+        """A consistent copy of the last block's state; ``filters(genre)``: that genre's EQ."""
+        copies = self._lock.read(lambda: [a.copy() for a in (*self.input, *self.output, self.gains, self.scalars)])
+        frames, blocks, genre_index, count, fade, level_gain, bypass, limited, limiting = copies[5]
+        genre = genres[int(genre_index)]
+        return Snapshot(
+            time_s=frames / sample_rate,
+            blocks=int(blocks),
+            genre=genre,
+            crossfade=None if math.isnan(fade) else float(fade),
+            eq_gains=list(zip(filters(genre), copies[4][: int(count)].tolist())),
+            input_band_ms=copies[0],
+            input_overall_ms=copies[1],
+            output_band_ms=copies[2] if has_output else None,
+            output_overall_ms=copies[3] if has_output else None,
+            level_gain_db=float(level_gain),
+            bypass=float(bypass),
+            limited_blocks=int(limited),
+            limiter_reduction_db=float(limiting),
+        )
 
 
 # One stage of a block: (the block as it came, the conditioned copy, the output).
