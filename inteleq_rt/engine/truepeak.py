@@ -11,14 +11,46 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import float64
+
+from .jit import njit
 
 # Taps per phase of the interpolating filter (BS.1770-4's example uses 12 per phase at 4x).
 TAPS_PER_PHASE = 12
 
 
+@njit(float64(float64[:, ::1], float64[:, ::1], float64[:, ::1]), cache=True, nogil=True)
+def _oversampled_peak(channels, history, phases):
+    """The largest magnitude of ``channels`` (channels x frames) oversampled by the four
+    rows of ``phases`` (each phase's taps, reversed), the filter fed from ``history``
+    (channels x the last taps - 1 frames before them, updated in place). The four phases
+    accumulate side by side, so their sums do not wait on each other: numpy's correlate per
+    phase and channel took a fifth of a render."""
+    held, taps, frames = history.shape[1], phases.shape[1], channels.shape[1]
+    first, second, third, fourth = phases[0], phases[1], phases[2], phases[3]
+    peak = 0.0
+    for c in range(channels.shape[0]):
+        signal, before = channels[c], history[c]
+        for n in range(frames):
+            a = b = d = e = 0.0
+            for k in range(taps):
+                at = n + k
+                x = before[at] if at < held else signal[at - held]
+                a += first[k] * x
+                b += second[k] * x
+                d += third[k] * x
+                e += fourth[k] * x
+            peak = max(peak, abs(signal[n]), abs(a), abs(b), abs(d), abs(e))
+        for h in range(held):  # the last frames (with older history if the block is short)
+            at = frames + h
+            before[h] = before[at] if at < held else signal[at - held]
+    return peak
+
+
 class TruePeak:
     """Feed blocks of (frames, channels) in order; ``peak`` is the true peak so far (linear).
-    The interpolation is polyphase in numpy: scipy.signal took 0.7 s to import, in every render."""
+    The interpolation is a compiled polyphase filter (scipy.signal took 0.7 s to import, in
+    every render)."""
 
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.factor = 4 if sample_rate < 96_000 else 2
@@ -26,20 +58,15 @@ class TruePeak:
         middle = np.arange(length) - (length - 1) / 2
         taps = np.sinc(0.9 / self.factor * middle) * np.kaiser(length, 8.0)
         taps *= self.factor / taps.sum()
-        self._phases = [taps[phase :: self.factor][::-1].copy() for phase in range(self.factor)]
-        self._history = np.zeros((TAPS_PER_PHASE - 1, channels))
+        phases = [taps[phase :: self.factor][::-1] for phase in range(self.factor)]
+        self._phases = np.ascontiguousarray((phases * 2)[:4])  # at 2x, each phase twice: the kernel runs four
+        self._history = np.zeros((channels, TAPS_PER_PHASE - 1))
         self.peak = 0.0
 
     def add(self, block: np.ndarray) -> None:
-        if not len(block):
-            return
-        joined = np.concatenate([self._history, block.astype(np.float64)])
-        # each phase of the 4x signal at every new sample, from taps on samples present only
-        for channel in joined.T:
-            for phase in self._phases:
-                self.peak = max(self.peak, float(np.max(np.abs(np.correlate(channel, phase, "valid")))))
-        self.peak = max(self.peak, float(np.max(np.abs(block))))
-        self._history = joined[-len(self._history):]
+        if len(block):
+            by_channel = np.ascontiguousarray(np.asarray(block).T, np.float64)
+            self.peak = max(self.peak, _oversampled_peak(by_channel, self._history, self._phases))
 
     def dbtp(self) -> float:
         return 20 * math.log10(self.peak) if self.peak > 0 else -math.inf
