@@ -149,6 +149,8 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
         for attempt in range(CODEC_TRIES if lossy else 1):
             made = _render(source, temporary, info, container, subtype, render_options,
                            plan.presets if plan else presets, model, plan)
+            if plan is not None and plan.corrected(options):  # the EQ's loudness was mispredicted
+                made = _render(source, temporary, info, container, subtype, render_options, plan.presets, model, plan)
             if not lossy:
                 break
             _decode(made, temporary)
@@ -265,15 +267,18 @@ def analyze_file(source: Path, options: Options = Options()) -> Analysis:
     check_genre(options.genre, presets)
     model = load_genre_model(options.weights, ", or choose a genre with --genre") if options.automatic else None
     plan = None if options.follow else _plan(source, info, options, presets, model)
-    session = Session(plan.options if plan else options, rate, audio.shape[1], presets=plan.presets if plan else presets,
-                      model=None if plan else model)
-    if plan is not None:
-        plan.apply(session.engine)
-    output = np.empty_like(audio)
-    blocks = (audio[start : start + FILE_BLOCK] for start in range(0, len(audio), FILE_BLOCK))
-    position = 0
-    for result in render_blocks(session.engine, blocks, session.after_block):
-        output[position : position + result.shape[0]] = result
-        position += result.shape[0]
+    while True:
+        session = Session(plan.options if plan else options, rate, audio.shape[1],
+                          presets=plan.presets if plan else presets, model=None if plan else model)
+        if plan is not None:
+            plan.apply(session.engine)
+        output = np.empty_like(audio)
+        blocks = (audio[start : start + FILE_BLOCK] for start in range(0, len(audio), FILE_BLOCK))
+        position = 0
+        for result in render_blocks(session.engine, blocks, session.after_block):
+            output[position : position + result.shape[0]] = result
+            position += result.shape[0]
+        if plan is None or not plan.corrected(options):  # as process_file: rendered again if mispredicted
+            break
     session.timeline.sample()
     return Analysis(session, audio, output, rate)

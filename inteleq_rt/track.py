@@ -4,22 +4,25 @@ renders (``plan_track``).
 A mastered file should keep one EQ from start to end. So `process` listens to the whole
 track first: the genre model's evidence averaged over the track (as `classify` does), its
 long-term balance (match mode steers once, from it; range mode fits one curve from its
-1/3-octave balance and the genre's range, tonal/) and its integrated loudness. A second,
-quick pass renders the decided EQ and measures the loudness of its output; the render then
-runs with that EQ and one constant gain: the input's loudness (level matching) or the
---target-lufs. Loudness is BS.1770's (engine/loudness.py), so a render and a stream agree.
+1/3-octave balance and the genre's range, tonal/). The render then runs with that EQ and one
+constant gain: to the input's loudness (level matching) or the --target-lufs. In range mode
+the loudness the curve adds is predicted from the first pass's spectrum and checked by the
+render's own meter (rendered again if it missed); otherwise a second, quick pass renders the
+decided EQ to measure it. Loudness is BS.1770's (engine/loudness.py), so a render and a
+stream agree.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from .engine.config import MATCH_GATE_DB, band_set
+from .engine.front import conditioned
 from .engine.levels import LongTermBalance
 from .engine.loudness import MAX_MATCH_DB, IntegratedLoudness
 from .engine.presets import Preset
@@ -34,6 +37,9 @@ MAX_TARGET_GAIN_DB = 24.0  # --target-lufs never raises a track more than this
 # --target-lufs measures the limited render and corrects its gain up to this many times, until
 # it is this close
 TARGET_TRIES, TARGET_TOLERANCE_LU = 2, 0.1
+# The loudness the EQ adds is predicted from the track's spectrum (no pass through the EQ just
+# to measure it); a render whose own meter finds the prediction this far off is rendered again.
+PREDICTION_TOLERANCE_LU = 0.2
 
 
 def load_genre_model(weights: str | Path | None, alternative: str = "") -> GenreListener:
@@ -136,13 +142,33 @@ class TrackPlan:
     presets: dict[str, Preset]  # the render's (range mode: the genre's preset is the fitted curve)
     gain_db: float | None = None  # the constant gain after the EQ (None: no level matching)
     tonal: dict | None = None  # range mode: the balance, its range and the correction (report.tonal_entry)
+    # the input's loudness and the EQ output's, predicted, until a render's meter checked it
+    predicted_lufs: tuple[float, float] | None = None
+    _eq_meter: IntegratedLoudness | None = field(default=None, init=False, repr=False)
 
     def apply(self, engine) -> None:
-        """Fix the engine's EQ and gain for the whole render."""
+        """Fix the engine's EQ and gain for the whole render (and meter the EQ's output while
+        its loudness is a prediction)."""
         if self.balance_db is not None:
             engine.eq.hold(self.balance_db)
         if self.gain_db is not None:
             engine.level.hold(self.gain_db)
+        if self.predicted_lufs is not None:
+            config = engine.config
+            self._eq_meter = IntegratedLoudness(config.sample_rate, config.channels)
+            engine.measure_eq((IntegratedLoudness(config.sample_rate, config.channels), self._eq_meter))
+
+    def corrected(self, options: Options) -> bool:
+        """After a render: True if its meter found the predicted EQ loudness off by more than
+        PREDICTION_TOLERANCE_LU, the gain now set from what it measured (render again)."""
+        if self.predicted_lufs is None or self._eq_meter is None:
+            return False
+        (input_lufs, predicted), measured = self.predicted_lufs, self._eq_meter.lufs()
+        self.predicted_lufs = self._eq_meter = None
+        if not math.isfinite(measured) or abs(measured - predicted) <= PREDICTION_TOLERANCE_LU:
+            return False
+        self.gain_db = _gain(options, input_lufs, measured)
+        return True
 
 
 def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: dict[str, Preset],
@@ -167,8 +193,22 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
     if model is not None and info.frames < model.window_s * rate:
         genre, why = "flat", f"flat: shorter than the {model.window_s:.3g} s the genre model listens to"
         model = None
+    # Range mode's curve is fixed and its first pass measures the spectrum anyway: the loudness
+    # the curve adds is predicted from it, not measured by a pass through the EQ (match mode
+    # steers, plugins change what the EQ hears; for a preset the spectrum costs what the pass
+    # saves: those measure through the EQ).
+    levelled = options.level_match or options.target_lufs is not None
+    predicting = levelled and options.mode == "range" and not options.plugins
+    loudness_in = IntegratedLoudness(rate, channels) if predicting else None
+
+    def hear(block: np.ndarray) -> None:
+        if balance is not None:
+            balance.add(block)
+        if predicting:
+            loudness_in.add(block if np.isfinite(block).all() else conditioned(block))
+
     if model is not None:
-        verdict = classify_file(source, model, balance.add if balance is not None else None)
+        verdict = classify_file(source, model, hear)
         genre = verdict.genre if verdict.genre in presets else "flat"
         best = max(verdict.probabilities.items(), key=lambda item: item[1])
         why = (f"flat: silent (nothing above {MATCH_GATE_DB:g} dBFS)" if verdict.silent
@@ -177,7 +217,7 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
                     f"{best[0]} {best[1]:.0%})")
     elif balance is not None:
         for block in files.stream(source):
-            balance.add(block)
+            hear(block)
     fixed = options if options.reference is not None else replace(options, genre=genre, weights=None, blend=False)
     if ranges is not None:
         from .report import tonal_entry
@@ -195,7 +235,19 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
         plan = TrackPlan(rendered, f"{why}; {moved}", None, presets | {genre: preset}, tonal=tonal)
     else:
         plan = TrackPlan(fixed, why, balance.levels_db() if balance is not None else None, presets)
-    if options.level_match or options.target_lufs is not None:
+    if predicting:
+        from .engine.eq import usable_filters
+        from .tonal.curve import loudness_change_db
+
+        amount = plan.options.amount_percent / 100
+        chain = tuple(replace(f, gain_db=f.gain_db * amount) for f in usable_filters(plan.presets[plan.options.genre].eq, rate))
+        input_lufs = loudness_in.lufs()
+        eq_lufs = input_lufs + loudness_change_db(chain, *balance.power(), rate)
+        plan.gain_db = _gain(options, input_lufs, eq_lufs)
+        plan.options = replace(plan.options, level_match=True)
+        if options.target_lufs is None:  # --target-lufs measures its renders anyway (below)
+            plan.predicted_lufs = input_lufs, eq_lufs
+    elif levelled:
         meters = IntegratedLoudness(rate, channels), IntegratedLoudness(rate, channels)
 
         def prepare(engine) -> None:

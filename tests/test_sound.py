@@ -251,3 +251,28 @@ def test_bad_sound_options_are_one_line_errors(tmp_path, arguments, message):
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert message in result.stderr
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_a_range_render_predicts_the_loudness_its_eq_adds_and_renders_again_if_it_missed(tmp_path, monkeypatch):
+    """Range mode levels its render from the loudness the curve is predicted to add (no pass
+    through the EQ to measure it); the render's own meter checks it, and a miss beyond 0.2 LU
+    (forced here, 3 LU) is rendered again with the measured gain."""
+    import pedalboard
+
+    from inteleq_rt.offline import process_file
+    from inteleq_rt.options import Options
+    from inteleq_rt.tonal import curve
+
+    source = tmp_path / "boomy.wav"
+    boomy = pedalboard.Pedalboard([pedalboard.LowShelfFilter(150, 12, 0.707)])(music(12.0, peak_db=-20.0), RATE)
+    sf.write(str(source), boomy, RATE, subtype="FLOAT")
+    renders = []
+    real_change = curve.loudness_change_db
+    monkeypatch.setattr(curve, "loudness_change_db", lambda *args: renders.append(1) or real_change(*args))
+    right = process_file(source, tmp_path / "right.wav", Options(genre="rock_pop")).summary
+    monkeypatch.setattr(curve, "loudness_change_db", lambda *args: real_change(*args) + 3.0)
+    missed = process_file(source, tmp_path / "missed.wav", Options(genre="rock_pop")).summary
+    assert renders and right["gain_after_eq_db"] > 0.3  # the lows came down: the gain makes up for it
+    for name in ("right.wav", "missed.wav"):
+        assert loudness(sf.read(str(tmp_path / name))[0]) == pytest.approx(loudness(boomy), abs=0.3)
+    assert abs(missed["gain_after_eq_db"] - right["gain_after_eq_db"]) < 0.2

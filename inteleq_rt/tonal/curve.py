@@ -37,6 +37,23 @@ def response_db(filters: tuple[EqFilter, ...], frequencies_hz: np.ndarray, sampl
     return total
 
 
+def loudness_change_db(filters: tuple[EqFilter, ...], frequencies_hz: np.ndarray, power: np.ndarray,
+                       sample_rate: float) -> float:
+    """How much louder (LU) the chain makes a sound of this power spectrum, K-weighted as
+    BS.1770 weighs it: within 0.05 LU on average (0.29 at most) of a render's meter, on 18
+    masters x a preset, a range correction and a preset at 3x (track.py checks each render)."""
+    from ..engine.loudness import k_weighting
+
+    z = np.exp(-2j * np.pi * frequencies_hz / sample_rate)
+    weighted = np.array(power, np.float64)
+    for b0, b1, b2, a1, a2 in k_weighting(sample_rate):
+        weighted *= np.abs((b0 + b1 * z + b2 * z * z) / (1.0 + a1 * z + a2 * z * z)) ** 2
+    if not weighted.sum() > 0:
+        return 0.0
+    gained = weighted * 10.0 ** (response_db(filters, frequencies_hz, sample_rate) / 10.0)
+    return float(10.0 * np.log10(gained.sum() / weighted.sum()))
+
+
 def _biquad(f: EqFilter, rate: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
     gain = 10 ** (f.gain_db / 40)
     w = 2 * math.pi * min(f.frequency_hz, 0.49 * rate) / rate

@@ -79,6 +79,10 @@ class LongTermSpectrum:
         alive = np.flatnonzero((smooth > np.median(reference) - CLIFF_DB) & (frequencies < self.sample_rate / 2 - width * bin_hz))
         return float(frequencies[alive[-1]]) if len(alive) else self.sample_rate / 2
 
+    def power(self) -> tuple[np.ndarray, np.ndarray]:
+        """(frequencies in Hz, the power heard at each, summed over frames above the gate)."""
+        return np.fft.rfftfreq(self.frame, 1.0 / self.sample_rate), self._power
+
     def balance_db(self) -> np.ndarray:
         """Band levels relative to the median band below 10 kHz (NaN where unmeasured)."""
         return normalized(self.band_db())
