@@ -93,7 +93,14 @@ def _adam(loss_and_grad, params: dict, steps: int, learning_rate: float) -> dict
     return params
 
 
-def fit_classes(logits: np.ndarray, labels: np.ndarray, prior: np.ndarray, pull: float = 0.05,
+# How hard the weights are held to the zero-shot mapping. Chosen by the check across corpora
+# (GTZAN and the reference masters, 302 clips; head trained on one, scored on the other):
+# from 0.05 to 0.3, GTZAN -> masters' six classes 56 -> 63 of 77 and masters -> GTZAN 135 -> 142
+# of 198, flat beyond; grouped 5-fold CV on both, 3 seeds, 0.820 -> 0.809 (+-0.005-0.009).
+PULL = 0.3
+
+
+def fit_classes(logits: np.ndarray, labels: np.ndarray, prior: np.ndarray, pull: float = PULL,
                 steps: int = 400) -> tuple[np.ndarray, np.ndarray]:
     """Class weights and bias: class-balanced cross-entropy plus ``pull`` x the squared distance
     of the weights to the zero-shot ``prior``."""
