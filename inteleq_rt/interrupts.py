@@ -16,11 +16,18 @@ and ``uncut`` across steps an exception must not cut in two (an import of jaxlib
 KeyboardInterrupt crashed the interpreter with SIGSEGV): in Python, not with a signal mask,
 which covers only the thread that sets it (a signal that another thread receives still runs
 its Python handler in the main thread).
+
+Imports are held uncut too, all of them while a command runs: a KeyboardInterrupt inside a
+compiled extension's import comes out as the extension's own ImportError ("numba._devicearray
+failed to import", "initialization failed": an internal error, exit 1), or is swallowed whole
+by a library that probes an optional module (the file then rendered to the end, exit 0). A
+signal during an import interrupts right after the outermost one.
 """
 
 from __future__ import annotations
 
 import _thread
+import builtins
 import signal
 import sys
 import threading
@@ -67,14 +74,35 @@ def _unraisable(unraisable, previous=sys.unraisablehook) -> None:
 
 def install(finish_on_commit: bool = False) -> None:
     """For a command's main thread: SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, even
-    when started where SIGINT was ignored (a background job), and none is lost.
-    ``finish_on_commit``: the command writes one output, and finishes once it is in place."""
+    when started where SIGINT was ignored (a background job), and none is lost (imports are
+    held uncut). ``finish_on_commit``: the command writes one output, and finishes once it is
+    in place."""
     for number in SIGNALS:
         signal.signal(number, on_signal)
     sys.unraisablehook = _unraisable
     if not _state["installed"]:
         threading.Thread(target=_raise_again, name="interrupt again", daemon=True).start()
+        builtins.__import__ = _uncut_import
     _state.update(installed=True, finish_on_commit=finish_on_commit, raised=False)
+
+
+def set_finish_on_commit(finish_on_commit: bool) -> None:
+    """Whether the command's one output finishes it once in place (known after parsing)."""
+    _state["finish_on_commit"] = finish_on_commit
+
+
+def interrupted() -> bool:
+    """Whether a signal was raised as KeyboardInterrupt in this command (an error that follows
+    it may be a library's translation of it)."""
+    return _state["raised"]
+
+
+_plain_import = builtins.__import__
+
+
+def _uncut_import(*args, **kwargs):
+    with uncut():
+        return _plain_import(*args, **kwargs)
 
 
 def finish() -> None:

@@ -35,10 +35,11 @@ def _writes_one_output(command: str | None, args) -> bool:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
-    args = build_parser(command).parse_args(argv[1:] if command else argv)
     try:  # from the first handler on, an interrupt lands inside this try (3.11 checks for
         # signals at every call and loop, install's own loop included)
-        interrupts.install(finish_on_commit=_writes_one_output(command, args))
+        interrupts.install()
+        args = build_parser(command).parse_args(argv[1:] if command else argv)
+        interrupts.set_finish_on_commit(_writes_one_output(command, args))
         return _runner(command)(args)
     except KeyboardInterrupt:
         interrupts.finish()  # stopping already: a second signal must not cut this line short
@@ -55,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {where}{error.strerror or error}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as error:  # never a traceback
+        if interrupts.interrupted():  # a library's own error for the interrupt that cut it
+            interrupts.finish()
+            print(f"{PROG}: interrupted; no output was left behind", file=sys.stderr)
+            return EXIT_INTERRUPTED
         print(f"{PROG}: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_ERROR
     finally:
