@@ -4,10 +4,7 @@ interrupt (exit 130, one line), not a traceback (interrupts.py)."""
 
 from __future__ import annotations
 
-import sys
-
 from . import interrupts
-from .errors import EXIT_INTERRUPTED
 
 
 def main() -> int:
@@ -15,6 +12,5 @@ def main() -> int:
         interrupts.install()
         from .cli import main as run
     except KeyboardInterrupt:
-        print("inteleq-rt: interrupted; no output was left behind", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupts.stopped("inteleq-rt")  # cli.parser's PROG, which is not loaded yet
     return run()

@@ -34,6 +34,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .errors import EXIT_INTERRUPTED
+
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _swallowed = threading.Event()
 _state = {"installed": False, "finish_on_commit": False, "holding": False, "pending": False, "raised": False,
@@ -103,6 +105,14 @@ _plain_import = builtins.__import__
 def _uncut_import(*args, **kwargs):
     with uncut():
         return _plain_import(*args, **kwargs)
+
+
+def stopped(program: str) -> int:
+    """The line an interrupted command ends with, and its exit status (signals are ignored
+    from here: a second one must not cut the line short)."""
+    finish()
+    print(f"{program}: interrupted; no output was left behind", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def finish() -> None:

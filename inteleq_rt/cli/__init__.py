@@ -12,7 +12,7 @@ import os
 import sys
 
 from .. import interrupts
-from ..errors import EXIT_ERROR, EXIT_INTERRUPTED, InteleqError
+from ..errors import EXIT_ERROR, InteleqError
 from .parser import PROG, SUBCOMMANDS, build_parser, names_folders
 
 
@@ -42,9 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         interrupts.set_finish_on_commit(_writes_one_output(command, args))
         return _runner(command)(args)
     except KeyboardInterrupt:
-        interrupts.finish()  # stopping already: a second signal must not cut this line short
-        print(f"{PROG}: interrupted; no output was left behind", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupts.stopped(PROG)
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
@@ -57,9 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except Exception as error:  # never a traceback
         if interrupts.interrupted():  # a library's own error for the interrupt that cut it
-            interrupts.finish()
-            print(f"{PROG}: interrupted; no output was left behind", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return interrupts.stopped(PROG)
         print(f"{PROG}: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_ERROR
     finally:
