@@ -31,10 +31,13 @@ def response_db(filters: tuple[EqFilter, ...], frequencies_hz: np.ndarray, sampl
     total = np.zeros(len(frequencies_hz))
     z = np.exp(-1j * 2 * np.pi * np.minimum(frequencies_hz, sample_rate / 2) / sample_rate)
     for f in filters:
-        b, a = _biquad(f, sample_rate)
-        h = (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
-        total += 20 * np.log10(np.abs(h))
+        total += 20 * np.log10(_magnitude(*_biquad(f, sample_rate), z))
     return total
+
+
+def _magnitude(b, a, z: np.ndarray) -> np.ndarray:
+    """|H(z)| of one biquad (b0, b1, b2) / (a0, a1, a2) at these points of the unit circle."""
+    return np.abs((b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z))
 
 
 def loudness_change_db(filters: tuple[EqFilter, ...], frequencies_hz: np.ndarray, power: np.ndarray,
@@ -47,7 +50,7 @@ def loudness_change_db(filters: tuple[EqFilter, ...], frequencies_hz: np.ndarray
     z = np.exp(-2j * np.pi * frequencies_hz / sample_rate)
     weighted = np.array(power, np.float64)
     for b0, b1, b2, a1, a2 in k_weighting(sample_rate):
-        weighted *= np.abs((b0 + b1 * z + b2 * z * z) / (1.0 + a1 * z + a2 * z * z)) ** 2
+        weighted *= _magnitude((b0, b1, b2), (1.0, a1, a2), z) ** 2
     if not weighted.sum() > 0:
         return 0.0
     gained = weighted * 10.0 ** (response_db(filters, frequencies_hz, sample_rate) / 10.0)
