@@ -35,7 +35,7 @@ def listen(model, audio: np.ndarray, rate: int) -> tuple[list[tuple[float, str]]
     the EQ's genre whenever it changed, and the classifier's decisions."""
     engine = Engine(EngineConfig(sample_rate=rate, channels=audio.shape[1], input_ring_s=CLASSIFIER_RING_S,
                                  analyze_output=False, crossfade_s=0.5), genre="flat")
-    classifier = GenreClassifier(engine, model)
+    classifier = GenreClassifier(engine.classifier_port, model)
     out = np.empty((BLOCK, audio.shape[1]), np.float32)
     changes = [(0.0, "flat")]
     for start in range(0, len(audio) - BLOCK + 1, BLOCK):

@@ -91,10 +91,10 @@ def check_clip(path: str) -> dict:
             for level_match in (True, False):
                 out, engine = stream(audio, rate, genre, amount, level_match)
                 reference = meter.integrated_loudness(audio[: len(out)].astype(np.float64))
-                limiter = engine.limiter
+                engine_figures = engine.figures()
                 run = {"genre": genre, "amount": amount, "level_match": level_match, "mode": "stream",
-                       **figures(out, rate, reference, meter, limiter.limited_blocks / limiter.blocks,
-                                 limiter.deepest_reduction_db)}
+                       **figures(out, rate, reference, meter, engine_figures.limited_blocks / engine_figures.blocks,
+                                 engine_figures.deepest_limiting_db)}
                 if genre == "hiphop" and amount == 1.0 and not level_match:  # JUCE's limiter, same input
                     unlimited = Engine(EngineConfig(sample_rate=rate, channels=audio.shape[1], level_match=False,
                                                     ceiling_db=None, analyze_input=False, analyze_output=False), genre=genre)

@@ -93,7 +93,7 @@ def read_status(engine: Engine, classifier: GenreClassifier | None, stats: Strea
         block_period_s=block_size / engine.config.sample_rate,
         xruns=stats.xruns if stats is not None else 0,
         classifier_note=_classifier_note(latest, getattr(classifier, "restarts", 0)),
-        level_gain_db=snap.level_gain_db if engine.level is not None else None,
+        level_gain_db=snap.level_gain_db if engine.config.level_match else None,
         bypass=snap.bypass,
         limited_blocks=snap.limited_blocks,
         limiter_reduction_db=snap.limiter_reduction_db,

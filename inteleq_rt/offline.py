@@ -214,13 +214,13 @@ def _outcome(source: Path, destination: Path, info: files.AudioInfo, format_note
                              else f"none (rounded to {made.quantize.bits} bits)")
     summary["memory"] = memory_mb()
     outcome = made.session.finish(f"wrote {destination}", summary, write_report=False)
-    limiter = made.session.engine.limiter
+    limiting_db = made.session.engine.figures().deepest_limiting_db
     outcome.measured = {"loudness_in_lufs": made.loudness_in.lufs(), "loudness_out_lufs": made.loudness_out.lufs(),
                         "peak": made.peak, "true_peak": made.true_peak, "clipped_samples": made.clipped,
                         "audio_seconds": frames / info.sample_rate, "render_seconds": seconds,
-                        "deepest_limiting_db": limiter.deepest_reduction_db if limiter is not None else 0.0}
-    if limiter is not None and limiter.deepest_reduction_db > AUDIBLE_LIMITING_DB:
-        outcome.warnings.append(f"the limiter took up to {limiter.deepest_reduction_db:.1f} dB off peaks to hold "
+                        "deepest_limiting_db": limiting_db}
+    if limiting_db > AUDIBLE_LIMITING_DB:
+        outcome.warnings.append(f"the limiter took up to {limiting_db:.1f} dB off peaks to hold "
                                 f"the {options.ceiling_db:g} dBFS ceiling: expect audible pumping; "
                                 "lower --target-lufs or --amount")
     if frames < info.frames:

@@ -89,7 +89,7 @@ class Session:
                 raise type(error)(f"{error}, or choose a genre with --genre") from None
             if not live and model is None:
                 model = load_genre_model(options.weights, ", or choose a genre with --genre")
-        presets = presets if presets is not None else session_presets(options)
+        self.presets = presets = presets if presets is not None else session_presets(options)
         self.ranges = None  # range mode's genre ranges, for the balance's follower
         if options.mode == "range":
             from .tonal.targets import ranges_in
@@ -110,15 +110,14 @@ class Session:
         if model is not None:
             from .genre.classifier import GenreClassifier
 
-            self.classifier = GenreClassifier(self.engine, model, period_s=options.classify_every_s,
+            self.classifier = GenreClassifier(self.engine.classifier_port, model, period_s=options.classify_every_s,
                                               blend=options.blend or options.mode == "range")
         self.follower = None  # range mode offline (--follow): stepped here, as the classifier is
         if self.ranges is not None and not live:
             from .tonal.follow import RangeFollower
 
-            ring = self.engine.input_ring
-            self.follower = RangeFollower(self.ranges, self.engine.genres, sample_rate, ring.buffer.shape[0],
-                                          channels, options.classify_every_s, options.limits)
+            self.follower = RangeFollower(self.ranges, self.engine.classifier_port, options.classify_every_s,
+                                          options.limits)
         # live without a report, only the genre changes are kept (hours of samples are not)
         self.timeline = Timeline(self.engine, self.classifier, keep=not live or options.report is not None)
         self.mode = ("automatic" if options.automatic else f"genre {options.genre}" if options.genre
@@ -130,7 +129,7 @@ class Session:
         if self.classifier is not None:
             self.classifier.step()
         if self.follower is not None:
-            self.follower.step(self.engine.input_ring, self.engine.post_curves, self.classifier)
+            self.follower.step(self.classifier)
         self.timeline.sample()
 
     def beside_audio(self) -> AbstractContextManager:
@@ -162,23 +161,21 @@ class Session:
         outcome = Outcome(title, summary, [], report=self.options.report)
         if self.classifier is not None:
             summary.update(self.classifier.summary())
-        repaired = self.engine.repaired_samples
-        if repaired:
-            summary["repaired_input_samples"] = repaired
-            outcome.warnings.append(f"{repaired} input samples were NaN, infinite or beyond +90 dBFS; "
+        figures = self.engine.figures()
+        if figures.repaired_samples:
+            summary["repaired_input_samples"] = figures.repaired_samples
+            outcome.warnings.append(f"{figures.repaired_samples} input samples were NaN, infinite or beyond +90 dBFS; "
                                     "the engine heard silence (or the clamped value) in their place")
-        engine = self.engine
-        if engine.latency_frames:
-            look_ahead = engine.limiter.latency if engine.limiter is not None else 0
+        if figures.latency_frames:
             compensated = "compensated offline" if not self.live else "the output is that much late"
-            plugins = engine.latency_frames - look_ahead
-            summary["latency_frames"] = (f"{engine.latency_frames} ({f'plugins {plugins}, ' if plugins else ''}"
-                                         f"limiter look-ahead {look_ahead}; {compensated})")
-        if engine.level is not None and not engine.level.held:
-            summary["level_match_db"] = f"{engine.level.gain_db:+.2f} at the end (the report has it over time)"
-        if engine.limiter is not None:
-            summary["limited_blocks"] = f"{engine.limiter.limited_blocks} of {engine.limiter.blocks}"
-            summary["deepest_limiting_db"] = round(engine.limiter.deepest_reduction_db, 2)
+            plugins = figures.latency_frames - figures.look_ahead_frames
+            summary["latency_frames"] = (f"{figures.latency_frames} ({f'plugins {plugins}, ' if plugins else ''}"
+                                         f"limiter look-ahead {figures.look_ahead_frames}; {compensated})")
+        if figures.level_match_db is not None:
+            summary["level_match_db"] = f"{figures.level_match_db:+.2f} at the end (the report has it over time)"
+        if figures.limited_blocks is not None:
+            summary["limited_blocks"] = f"{figures.limited_blocks} of {figures.blocks}"
+            summary["deepest_limiting_db"] = round(figures.deepest_limiting_db, 2)
         if failure is not None:
             summary["stopped_by_error"] = outcome.failure = str(failure)
         if write_report and self.options.report is not None:

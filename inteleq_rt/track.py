@@ -149,10 +149,7 @@ class TrackPlan:
     def apply(self, engine) -> None:
         """Fix the engine's EQ and gain for the whole render (and meter the EQ's output while
         its loudness is a prediction)."""
-        if self.balance_db is not None:
-            engine.eq.hold(self.balance_db)
-        if self.gain_db is not None:
-            engine.level.hold(self.gain_db)
+        engine.hold_track(self.gain_db, self.balance_db)
         if self.predicted_lufs is not None:
             config = engine.config
             self._eq_meter = IntegratedLoudness(config.sample_rate, config.channels)

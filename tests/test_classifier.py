@@ -126,7 +126,7 @@ def test_classifier_reads_exactly_what_the_engine_heard(trained):
     model = load_model(weights)
     audio = synthetic_clip("country", 6.0, 48000, 9)
     engine = Engine(EngineConfig(input_ring_s=4.0), genre="flat")
-    classifier = GenreClassifier(engine, model)
+    classifier = GenreClassifier(engine.classifier_port, model)
     out = np.empty((256, 2), np.float32)
     for start in range(0, len(audio) - 256, 256):
         engine.process(audio[start : start + 256], out)
@@ -144,7 +144,7 @@ def test_the_genre_holds_through_silence_between_songs(trained):
     _, weights, _ = trained
     model = load_model(weights)
     engine = Engine(EngineConfig(input_ring_s=4.0), genre="flat")
-    classifier = GenreClassifier(engine, model, period_s=0.5)
+    classifier = GenreClassifier(engine.classifier_port, model, period_s=0.5)
     song = synthetic_clip("hiphop", 6.0, 48000, 5)
     gap = np.zeros((10 * 48000, 2), np.float32)
     out = np.empty((256, 2), np.float32)

@@ -84,14 +84,48 @@ def test_a_users_genre_outranks_the_classifiers():
             engine.process(np.zeros((256, 2), np.float32), out)
         return engine.snapshot().genre
 
-    engine.post_decision("jazz")
+    engine.classifier_port.post_decision("jazz")
     assert blocks() == "jazz"
     engine.request_genre("hiphop")
     assert blocks() == "hiphop"
-    engine.post_decision("disco")  # the classifier changes its mind; the user's choice holds
+    engine.classifier_port.post_decision("disco")  # the classifier changes its mind; the user's choice holds
     assert blocks() == "hiphop"
     engine.request_genre(None)  # back to automatic: the classifier's latest decision
     assert blocks() == "disco"
+
+
+def test_the_classifiers_parts_move_before_the_first_block_only_and_only_as_shaped():
+    engine = Engine(EngineConfig(input_ring_s=1.0), genre="jazz")
+    frames, channels = engine.classifier_port.ring.buffer.shape
+    ring = InputRing(frames, channels, engine.config.max_block_size)
+    commands = CommandRecord(len(engine.genres))
+    with pytest.raises(ValueError, match="shaped as the engine's"):
+        engine.link_classifier(InputRing(frames // 2, channels, engine.config.max_block_size), commands)
+    engine.link_classifier(ring, commands)
+    assert engine.classifier_port.ring is ring
+    commands.post_decision(engine.genres, "disco", None)
+    block, out = np.full((256, 2), 0.1, np.float32), np.empty((256, 2), np.float32)
+    for _ in range(3):
+        engine.process(block, out)
+    assert ring.written == 3 * 256 and engine.snapshot().genre == "disco"
+    with pytest.raises(RuntimeError, match="before the first block"):
+        engine.link_classifier(ring, commands)
+
+
+def test_a_track_holds_its_gain_and_only_match_mode_a_balance():
+    engine = Engine(genre="jazz")
+    with pytest.raises(ValueError, match="only match mode"):
+        engine.hold_track(balance_db=np.zeros(len(engine.config.bands)))
+    with pytest.raises(ValueError, match="level matching is off"):
+        Engine(EngineConfig(level_match=False)).hold_track(gain_db=1.0)
+    block, out = np.full((256, 2), 0.1, np.float32), np.empty((256, 2), np.float32)
+    engine.process(block, out)
+    assert engine.figures().level_match_db is not None  # matching as it goes: its gain is reported
+    engine.hold_track(gain_db=-2.0)
+    engine.process(block, out)
+    figures = engine.figures()
+    assert figures.level_match_db is None and engine.snapshot().level_gain_db == pytest.approx(-2.0)
+    assert figures.blocks == 2 and figures.limited_blocks == 0 and figures.look_ahead_frames > 0
 
 
 def test_a_command_record_mid_write_is_left_for_the_next_block():
@@ -150,9 +184,10 @@ def test_the_compiled_front_end_conditions_keeps_and_analyses_as_the_parts_would
     for start in range(0, len(audio) - 255, 256):
         engine.process(audio[start : start + 256], out)
     clean = np.clip(np.nan_to_num(audio, nan=0.0), -32768.0, 32768.0)
-    written, size = engine.input_ring.written, engine.input_ring.buffer.shape[0]
+    ring = engine.classifier_port.ring
+    written, size = ring.written, ring.buffer.shape[0]
     assert written == len(audio) and engine.repaired_samples == 2
-    np.testing.assert_array_equal(np.roll(engine.input_ring.buffer, -(written % size), axis=0), clean[written - size :])
+    np.testing.assert_array_equal(np.roll(ring.buffer, -(written % size), axis=0), clean[written - size :])
     bank = FilterBank(engine.config.bands, 48000, 2, engine.config.rms_window_s)
     bank.process(clean)
     np.testing.assert_array_equal(engine.input_analysis.band_ms, bank.band_ms)

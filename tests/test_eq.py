@@ -114,9 +114,10 @@ def test_range_mode_corrections_and_genre_changes_are_click_free(tone_hz):
     up, down = np.full(shape, 6.0), np.full(shape, -6.0)
     down[engine.genres.index("classical")] = 3.0
     blend = {"rock_pop": 0.5, "classical": 0.5}
-    events = {block_at(1.0): lambda e: e.post_curves(up), block_at(1.6): lambda e: e.post_curves(down),
+    events = {block_at(1.0): lambda e: e.classifier_port.post_curves(up),
+              block_at(1.6): lambda e: e.classifier_port.post_curves(down),
               block_at(2.4): lambda e: e.request_genre("classical"),
-              block_at(3.0): lambda e: e.post_decision("rock_pop", blend)}
+              block_at(3.0): lambda e: e.classifier_port.post_decision("rock_pop", blend)}
     out = run(engine, sine(tone_hz, 5.0, RATE), events)
     assert worst_out_of_band_db(out, tone_hz) < -60.0
     gains = np.array([g for _, g in engine.snapshot().eq_gains])
@@ -128,7 +129,7 @@ def test_range_mode_blends_the_classifiers_genres_by_probability():
     engine = Engine(EngineConfig(mode="range"), genre="flat")
     curves = np.zeros((len(engine.genres), engine.curve_filters))
     curves[engine.genres.index("rock_pop")], curves[engine.genres.index("classical")] = 4.0, -2.0
-    engine.post_curves(curves)
-    engine.post_decision("rock_pop", {"rock_pop": 0.6, "classical": 0.3, "jazz": 0.1})
+    engine.classifier_port.post_curves(curves)
+    engine.classifier_port.post_decision("rock_pop", {"rock_pop": 0.6, "classical": 0.3, "jazz": 0.1})
     run(engine, np.zeros((2 * RATE, 2), np.float32))
     np.testing.assert_allclose([g for _, g in engine.snapshot().eq_gains], 0.6 * 4.0 - 0.3 * 2.0)

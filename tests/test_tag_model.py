@@ -99,7 +99,7 @@ def test_non_music_never_moves_the_eq(tmp_path, sound):
     model = load_model(weights_dir())
     engine = Engine(EngineConfig(sample_rate=rate, channels=audio.shape[1], input_ring_s=CLASSIFIER_RING_S),
                     genre="flat")
-    classifier = GenreClassifier(engine, model)
+    classifier = GenreClassifier(engine.classifier_port, model)
     out = np.empty((1024, audio.shape[1]), np.float32)
     genres = set()
     for start in range(0, len(audio) - 1024, 1024):

@@ -89,7 +89,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         from ..tonal.targets import ranges_in
 
         genre_range = ranges_in(options.presets).get(snapshot.genre)
-    target = engine.presets[snapshot.genre].target
+    target = analysis.session.presets[snapshot.genre].target
     same_bands = target is not None and [tuple(b) for b in target.bands_hz] == [tuple(b) for b in engine.config.bands]
     timeline = analysis.session.timeline
     plot_analysis(args.input, analysis.audio, analysis.output, analysis.sample_rate, timeline.entries,

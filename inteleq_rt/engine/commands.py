@@ -9,14 +9,20 @@ live in shared memory and be written by another process.
 Fields: a genre (index into the engine's genre names; -1: none chosen), an amount (0..1;
 NaN: unchanged), bypass (1: the EQ is bypassed, 0: not, NaN: unchanged), and blend weights
 over the genres (all 0: no blend); range mode adds each genre's correction, ``curve_filters``
-gains per genre (NaN first: none posted yet).
+gains per genre (NaN first: none posted yet). ``Arbiter`` is the audio thread's reader of
+both records.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .seqlock import Seqlock
+
+if TYPE_CHECKING:
+    from .eq import Bypass, Equalizer
 
 SEQUENCE, GENRE, AMOUNT, BYPASS, BLEND = 0, 1, 2, 3, 4
 NO_GENRE = -1.0
@@ -105,3 +111,39 @@ class CommandRecord:
         """Range mode's gains, genres x filters (a view), or None before the first post."""
         curves = fields[self._curves_at :]
         return None if not len(curves) or np.isnan(curves[0]) else curves.reshape(self._curve_shape)
+
+
+class Arbiter:
+    """What the two senders ask of the EQ, read once per block: the user's genre outranks the
+    classifier's (and its blend); a genre switch refused mid-fade is tried again next block."""
+
+    def __init__(self, user: CommandRecord, classifier: CommandRecord, genres: tuple[str, ...], eq: Equalizer,
+                 bypass: Bypass) -> None:
+        self.user, self.classifier, self.genres, self.eq, self.bypass = user, classifier, genres, eq, bypass
+        self._user_genre: int | None = None
+        self._classifier_genre: int | None = None
+        self._classifier_blend: np.ndarray | None = None
+
+    def apply(self) -> None:
+        eq = self.eq
+        user = self.user.read()
+        decided = self.classifier.read()
+        if user is not None:
+            self._user_genre = CommandRecord.genre(user)
+            amount = CommandRecord.amount(user)
+            if amount is not None:
+                eq.set_amount(amount)
+            bypass = CommandRecord.bypass(user)
+            if bypass is not None:
+                self.bypass.bypassed = bypass
+        if decided is not None:
+            self._classifier_genre = CommandRecord.genre(decided)
+            self._classifier_blend = self.classifier.blend(decided)
+            curves = self.classifier.curves(decided)
+            if curves is not None:
+                eq.set_curves(curves)
+        if user is not None or decided is not None:
+            eq.set_blend(self._classifier_blend if self._user_genre is None else None)
+        wanted = self._user_genre if self._user_genre is not None else self._classifier_genre
+        if wanted is not None and self.genres[wanted] != eq.target:
+            eq.select(self.genres[wanted])

@@ -7,30 +7,35 @@ input's, crossfade to the dry input while bypassed, run the post plugins, hold t
 here, up front.
 
 Other threads (or processes) talk to the engine through doors that never make the audio
-thread wait: two command records (the user's and the classifier's; a user's choice outranks
-the classifier's), read once per block, and ``snapshot``, a sequence-checked copy of the
-published state that the reader retries, so a torn read is never returned.
+thread wait: two command records (the user's and the classifier's, whose side is
+``classifier_port``; a user's choice outranks the classifier's), read once per block, and
+``snapshot``, a sequence-checked copy of the published state that the reader retries, so a
+torn read is never returned. Before the first block, a run fixes what it decided for a whole
+track (``hold_track``) or moves the classifier's parts into shared memory
+(``link_classifier``); after the last, ``figures`` is what its summary reports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
-from .commands import CommandRecord
+from .commands import Arbiter, CommandRecord
 from .config import MIN_BLOCK_SIZE, EngineConfig
 from .curve_eq import CurveEQ
-from .eq import Equalizer, PresetEQ, crossfade
+from .eq import Bypass, Equalizer, PresetEQ
 from .filterbank import FilterBank
 from .front import INPUT_LIMIT, condition, front_end
 from .limiter import Limiter
 from .loudness import IntegratedLoudness, LevelMatch
 from .match import MatchEQ
 from .plugins import PluginInsert
+from .port import ClassifierPort
 from .presets import Preset, load_presets
 from .ring import InputRing
-from .snapshot import Published, Snapshot, Stage, StageProfile
+from .snapshot import Figures, Published, Snapshot, Stage, StageProfile
 
 # Bypass crossfades between the EQ and the dry input this fast: quick enough to A/B, long
 # enough not to click.
@@ -60,31 +65,28 @@ class Engine:
         self.output_analysis = (
             FilterBank(config.bands, rate, channels, config.rms_window_s) if config.analyze_output else None
         )
-        self.eq = self._equalizer(genre)
-        self.curve_filters = self.eq.curve_filters if isinstance(self.eq, CurveEQ) else 0  # posted per genre
+        self._eq = self._equalizer(genre)
+        self.curve_filters = self._eq.curve_filters if isinstance(self._eq, CurveEQ) else 0  # posted per genre
         self.user_commands = CommandRecord(len(self.genres))
-        self.classifier_commands = CommandRecord(len(self.genres), curve_filters=self.curve_filters)
-        self._user_genre: int | None = None
-        self._classifier_genre: int | None = None
-        self._classifier_blend: np.ndarray | None = None
         self.pre_plugins, self.post_plugins = tuple(pre_plugins), tuple(post_plugins)
         ring_frames = int(config.input_ring_s * rate)
-        self.input_ring = (InputRing(ring_frames, channels, config.max_block_size)
-                           if ring_frames > 2 * config.max_block_size else None)
+        ring = InputRing(ring_frames, channels, config.max_block_size) if ring_frames > 2 * config.max_block_size else None
+        self._port = ClassifierPort(ring, CommandRecord(len(self.genres), curve_filters=self.curve_filters),
+                                    self.genres, rate, channels)
         self._clean = np.zeros((config.max_block_size, channels), dtype=np.float32)
         self._no_ring = np.zeros((0, channels), dtype=np.float32)
         self._analysis_arrays = self.input_analysis.kernel_arrays  # updated in place, looked up once
-        self.level = LevelMatch(rate, channels, config.gain_slew_db_per_s) if config.level_match else None
-        self.limiter = Limiter(config.ceiling_db, rate, channels) if config.ceiling_db is not None else None
+        self._level = LevelMatch(rate, channels, config.gain_slew_db_per_s) if config.level_match else None
+        self._limiter = Limiter(config.ceiling_db, rate, channels) if config.ceiling_db is not None else None
         # A whole-track render's look at what the EQ hears and what it makes (before level matching).
-        self.eq_meters: tuple[IntegratedLoudness, IntegratedLoudness] | None = None
+        self._eq_meters: tuple[IntegratedLoudness, IntegratedLoudness] | None = None
         self.profile: StageProfile | None = None
-        self._bypassed = False
-        self._bypass_position = 0.0  # 0: EQ .. 1: dry
+        self._bypass = Bypass(rate, BYPASS_FADE_S)
+        self._arbiter = Arbiter(self.user_commands, self._port.commands, self.genres, self._eq, self._bypass)
         self.repaired_samples = 0  # NaN, Inf or beyond INPUT_LIMIT, since the start
         self.blocks = 0
         self.frames = 0
-        most_filters = max(len(self.eq.filters(name)) for name in self.genres)
+        most_filters = max(len(self._eq.filters(name)) for name in self.genres)
         self._published = Published(channels, len(config.bands), most_filters)
         self._warm_up()
         self._publish()
@@ -103,21 +105,21 @@ class Engine:
     def _build_stages(self) -> tuple[Stage, ...]:
         """The block's path as a list of stages, built once: a stage that is off (no plugins,
         no ring, no limiter, ...) is left out, so it costs nothing per block; with a profile,
-        each stage is timed."""
-        # Each stage looks its part up when it runs: a part may be replaced mid-stream (the
-        # classifier's process moves the ring into shared memory).
+        each stage is timed. Each stage binds its part here: a door that changes a part
+        (``link_classifier``, ``measure_eq``) builds the stages again."""
+        eq, level, limiter, output, meters = self._eq, self._level, self._limiter, self.output_analysis, self._eq_meters
+        arbiter, bypass = self._arbiter, self._bypass
         stages: list[tuple[str, Stage | None]] = [
             *self._front_stages(),
-            ("commands", lambda _raw, _clean, _out: self._apply_commands()),
-            ("eq", lambda _raw, clean, out: self.eq.process(clean, out)),
-            ("eq meters", self._measure_eq if self.eq_meters is not None else None),
-            ("level match", (lambda _raw, clean, out: self.level.process(clean, out)) if self.level is not None
-             else None),
-            ("bypass", self._mix_bypass),
+            ("commands", lambda _raw, _clean, _out: arbiter.apply()),
+            ("eq", lambda _raw, clean, out: eq.process(clean, out)),
+            ("eq input meter", (lambda _raw, clean, _out: meters[0].add(clean)) if meters else None),
+            ("eq output meter", (lambda _raw, _clean, out: meters[1].add(out)) if meters else None),
+            ("level match", (lambda _raw, clean, out: level.process(clean, out)) if level is not None else None),
+            ("bypass", lambda _raw, clean, out: bypass.process(clean, out)),
             ("post plugins", self._run_post_plugins if self.post_plugins else None),
-            ("limiter", (lambda _raw, _clean, out: self.limiter.process(out)) if self.limiter is not None else None),
-            ("output analysis", (lambda _raw, _clean, out: self.output_analysis.process(out))
-             if self.output_analysis is not None else None),
+            ("limiter", (lambda _raw, _clean, out: limiter.process(out)) if limiter is not None else None),
+            ("output analysis", (lambda _raw, _clean, out: output.process(out)) if output is not None else None),
             ("publish", self._publish_block),
         ]
         active = [(name, stage) for name, stage in stages if stage is not None]
@@ -129,19 +131,47 @@ class Engine:
     def _front_stages(self) -> list[tuple[str, Stage | None]]:
         """Without pre plugins, nothing sits between conditioning and the input analysis: one
         compiled call does both and the ring copy between them."""
+        ring, analysis = self._port.ring, self.input_analysis
         if not self.pre_plugins and self.config.analyze_input:
-            return [("front end", self._front_end)]
+            return [("front end", self._front_end if ring is not None else self._front_end_without_ring)]
         return [
             ("conditioning", self._condition),
             ("pre plugins", self._run_pre_plugins if self.pre_plugins else None),
-            ("ring", (lambda _raw, clean, _out: self.input_ring.write(clean)) if self.input_ring is not None else None),
-            ("input analysis", (lambda _raw, clean, _out: self.input_analysis.process(clean))
-             if self.config.analyze_input else None),
+            ("ring", (lambda _raw, clean, _out: ring.write(clean)) if ring is not None else None),
+            ("input analysis", (lambda _raw, clean, _out: analysis.process(clean)) if self.config.analyze_input
+             else None),
         ]
 
     def measure_eq(self, meters: tuple[IntegratedLoudness, IntegratedLoudness]) -> None:
         """Feed what the EQ hears and what it makes to these meters (a whole-track render)."""
-        self.eq_meters = meters
+        self._eq_meters = meters
+        self._stages = self._build_stages()
+
+    def hold_track(self, gain_db: float | None = None, balance_db: np.ndarray | None = None) -> None:
+        """A whole-track render's decisions, before its first block: level matching's gain held
+        at ``gain_db``, and (match mode) the EQ steered by the track's long-term ``balance_db``
+        instead of the running levels."""
+        if balance_db is not None:
+            if not isinstance(self._eq, MatchEQ):
+                raise ValueError(f"{self.config.mode} mode steers by no balance: only match mode holds one")
+            self._eq.hold(balance_db)
+        if gain_db is not None:
+            if self._level is None:
+                raise ValueError("level matching is off: there is no gain to hold")
+            self._level.hold(gain_db)
+
+    def link_classifier(self, ring: InputRing, commands: CommandRecord) -> None:
+        """Before the first block: keep the classifier's input in ``ring`` and read its
+        commands from ``commands``, shaped as the engine's own (genre/process.py puts both in
+        shared memory for a classifier in its own process)."""
+        port = self._port
+        if self.blocks:
+            raise RuntimeError("the classifier's parts move only before the first block")
+        if port.ring is None or ring.buffer.shape != port.ring.buffer.shape \
+                or commands.values.shape != port.commands.values.shape:
+            raise ValueError("the classifier's ring and command record must be shaped as the engine's")
+        self._port = replace(port, ring=ring, commands=commands)
+        self._arbiter = Arbiter(self.user_commands, commands, self.genres, self._eq, self._bypass)
         self._stages = self._build_stages()
 
     def start_profile(self, blocks: int) -> StageProfile:
@@ -157,7 +187,7 @@ class Engine:
     def _warm_up(self) -> None:
         """Let every chain meet a full-size block before the audio thread does (JUCE prepares
         its buffers on first use); numba kernels are compiled eagerly at import."""
-        self.eq.warm_up(np.zeros((self.config.max_block_size, self.config.channels), dtype=np.float32))
+        self._eq.warm_up(np.zeros((self.config.max_block_size, self.config.channels), dtype=np.float32))
 
     # -- doors for other threads ------------------------------------------------------------
     def request_genre(self, genre: str | None) -> None:
@@ -177,31 +207,36 @@ class Engine:
         level matching keeps both equally loud."""
         self.user_commands.post(bypass=bypassed)
 
-    def post_decision(self, genre: str, blend: dict[str, float] | None = None) -> None:
-        """The classifier's genre, and (match and range mode) the genres' weights to blend."""
-        self._check_genre(genre)
-        self.classifier_commands.post_decision(self.genres, genre, blend)
-
-    def post_curves(self, curves: np.ndarray) -> None:
-        """Range mode: each genre's correction (genres x ``curve_filters`` gains, dB)."""
-        self.classifier_commands.post(curves=curves)
+    @property
+    def classifier_port(self) -> ClassifierPort:
+        """The classifier's side: the input ring to read and its command record to post into."""
+        return self._port
 
     @property
     def latency_frames(self) -> int:
         """Frames the stream is delayed by: the plugins' reported latency (once primed) and
         the limiter's look-ahead."""
-        limiter = self.limiter.latency if self.limiter is not None else 0
+        limiter = self._limiter.latency if self._limiter is not None else 0
         return limiter + sum(plugin.latency for plugin in (*self.pre_plugins, *self.post_plugins))
 
     @property
     def genre(self) -> str:
         """The genre whose EQ is (or is becoming) audible."""
-        return self.eq.target
+        return self._eq.target
 
     def snapshot(self) -> Snapshot:
         """A consistent copy of the latest published state (retries while a block publishes)."""
-        return self._published.snapshot(self.genres, self.eq.filters, self.config.sample_rate,
+        return self._published.snapshot(self.genres, self._eq.filters, self.config.sample_rate,
                                         self.output_analysis is not None)
+
+    def figures(self) -> Figures:
+        """What a summary reports, once the stream has ended (read from the audio's thread)."""
+        level, limiter = self._level, self._limiter
+        return Figures(self.blocks, self.repaired_samples, self.latency_frames,
+                       limiter.latency if limiter is not None else 0,
+                       level.gain_db if level is not None and not level.held else None,
+                       limiter.limited_blocks if limiter is not None else None,
+                       limiter.deepest_reduction_db if limiter is not None else 0.0)
 
     # -- the audio path ---------------------------------------------------------------------
     def check_block(self, frames: int) -> None:
@@ -220,11 +255,11 @@ class Engine:
         for stage in self._stages:
             stage(block, clean, out)
 
+    def _front_end_without_ring(self, raw: np.ndarray, clean: np.ndarray, _out: np.ndarray) -> None:
+        self.repaired_samples += front_end(raw, clean, INPUT_LIMIT, self._no_ring, 0, *self._analysis_arrays)
+
     def _front_end(self, raw: np.ndarray, clean: np.ndarray, _out: np.ndarray) -> None:
-        ring = self.input_ring
-        if ring is None:
-            self.repaired_samples += front_end(raw, clean, INPUT_LIMIT, self._no_ring, 0, *self._analysis_arrays)
-            return
+        ring = self._port.ring
         self.repaired_samples += front_end(raw, clean, INPUT_LIMIT, ring.buffer, ring.written % ring.buffer.shape[0],
                                             *self._analysis_arrays)
         ring.advance(clean.shape[0])  # after the audio it counts, as InputRing.write does
@@ -236,10 +271,6 @@ class Engine:
         for plugin in self.pre_plugins:
             plugin.process(clean, clean)
 
-    def _measure_eq(self, _raw: np.ndarray, clean: np.ndarray, out: np.ndarray) -> None:
-        self.eq_meters[0].add(clean)
-        self.eq_meters[1].add(out)
-
     def _run_post_plugins(self, _raw: np.ndarray, _clean: np.ndarray, out: np.ndarray) -> None:
         for plugin in self.post_plugins:
             plugin.process(out, out)
@@ -249,50 +280,11 @@ class Engine:
         self.frames += clean.shape[0]
         self._publish()
 
-    def _mix_bypass(self, _raw: np.ndarray, dry: np.ndarray, out: np.ndarray) -> None:
-        """While bypassed, ``out`` becomes the dry input, by a raised-cosine crossfade."""
-        position = self._bypass_position
-        if position == (1.0 if self._bypassed else 0.0):
-            if self._bypassed:
-                out[:] = dry
-            return
-        step = 1.0 / (BYPASS_FADE_S * self.config.sample_rate)
-        if self._bypassed:
-            crossfade(out, dry, out, position, step)
-            self._bypass_position = min(1.0, position + dry.shape[0] * step)
-        else:
-            crossfade(dry, out, out, 1.0 - position, step)
-            self._bypass_position = max(0.0, position - dry.shape[0] * step)
-
-    def _apply_commands(self) -> None:
-        """What the records say, once per block; a genre switch refused mid-fade is tried again."""
-        user = self.user_commands.read()
-        decided = self.classifier_commands.read()
-        if user is not None:
-            self._user_genre = CommandRecord.genre(user)
-            amount = CommandRecord.amount(user)
-            if amount is not None:
-                self.eq.set_amount(amount)
-            bypass = CommandRecord.bypass(user)
-            if bypass is not None:
-                self._bypassed = bypass
-        if decided is not None:
-            self._classifier_genre = CommandRecord.genre(decided)
-            self._classifier_blend = self.classifier_commands.blend(decided)
-            curves = self.classifier_commands.curves(decided)
-            if curves is not None:
-                self.eq.set_curves(curves)
-        if user is not None or decided is not None:  # the user's choice outranks the classifier's blend
-            self.eq.set_blend(self._classifier_blend if self._user_genre is None else None)
-        wanted = self._user_genre if self._user_genre is not None else self._classifier_genre
-        if wanted is not None and self.genres[wanted] != self.eq.target:
-            self.eq.select(self.genres[wanted])
-
     def _publish(self) -> None:
-        output, limiter = self.output_analysis, self.limiter
+        output, limiter, level, eq = self.output_analysis, self._limiter, self._level, self._eq
         self._published.write(
             (self.input_analysis.band_ms, self.input_analysis.overall_ms),
-            None if output is None else (output.band_ms, output.overall_ms), self.eq.current_gains(),
-            self.frames, self.blocks, self._genre_index[self.eq.target], self.eq.fade_progress,
-            self.level.gain_db if self.level is not None else 0.0, self._bypass_position,
+            None if output is None else (output.band_ms, output.overall_ms), eq.current_gains(),
+            self.frames, self.blocks, self._genre_index[eq.target], eq.fade_progress,
+            level.gain_db if level is not None else 0.0, self._bypass.position,
             limiter.limited_blocks if limiter is not None else 0, limiter.deepest_reduction_db if limiter is not None else 0.0)

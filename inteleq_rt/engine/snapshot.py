@@ -42,6 +42,19 @@ class Snapshot:
         return feature_vector(self.input_band_ms, self.input_overall_ms)
 
 
+@dataclass(frozen=True)
+class Figures:
+    """What a run's summary says of the engine, read once its stream has ended."""
+
+    blocks: int
+    repaired_samples: int  # NaN, Inf or beyond the input limit, since the start
+    latency_frames: int  # plugins' and the limiter's look-ahead
+    look_ahead_frames: int  # the limiter's share of latency_frames
+    level_match_db: float | None  # level matching's gain at the end (None: off, or held for a track)
+    limited_blocks: int | None  # blocks the limiter reduced (None: no ceiling)
+    deepest_limiting_db: float  # its deepest gain reduction (>= 0)
+
+
 class Published:
     """The state a block publishes, in arrays allocated once: the audio thread writes
     (``write``), other threads take snapshots."""

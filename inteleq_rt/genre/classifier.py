@@ -1,6 +1,7 @@
 """Genre decisions beside the audio path.
 
-The classifier reads the engine's input ring (the audio thread only copies blocks into it),
+The classifier reads the engine's input ring (the audio thread only copies blocks into it)
+through the engine's ``ClassifierPort`` (engine/port.py),
 runs the model's own tracker over that audio (the filterbank features, or the tagger's mel
 frames), and every ``period_s`` of stream time asks the model for its evidence, smooths it
 (exponential averaging) and decides:
@@ -32,8 +33,8 @@ from ..engine.config import MATCH_GATE_DB
 from ..errors import InteleqError
 from .interface import GenreListener
 
-if TYPE_CHECKING:  # the classifier's process never loads the engine (numba)
-    from ..engine.engine import Engine
+if TYPE_CHECKING:
+    from ..engine.port import ClassifierPort
 
 UNSURE = "unsure"
 MUSIC_THRESHOLD = 0.5  # below this music evidence, the classifier is unsure
@@ -51,15 +52,15 @@ class Decision:
 class GenreClassifier:
     """Turns the engine's input into genre decisions; ``step`` does whatever work is due."""
 
-    def __init__(self, engine: Engine, model: GenreListener, period_s: float = 1.0, smoothing_s: float = 4.0,
+    def __init__(self, port: ClassifierPort, model: GenreListener, period_s: float = 1.0, smoothing_s: float = 4.0,
                  margin: float = 0.2, confidence: float = 0.4, patience: int = 2, blend: bool = False) -> None:
-        if engine.input_ring is None:
+        if port.ring is None:
             raise ValueError("the engine keeps no input for a classifier (EngineConfig.input_ring_s)")
-        missing = [c for c in model.classes if c not in engine.presets]
+        missing = [c for c in model.classes if c not in port.genres]
         if missing:
             raise InteleqError(f"the model's classes {', '.join(missing)} have no preset")
-        model.check_sample_rate(engine.config.sample_rate)
-        self.engine = engine
+        model.check_sample_rate(port.sample_rate)
+        self.port = port
         self.model = model
         self.period_s = period_s
         self.smoothing = 1.0 - math.exp(-period_s / smoothing_s)
@@ -68,10 +69,9 @@ class GenreClassifier:
         self.patience = patience
         self._challenger: tuple[str, int] = ("", 0)  # who would replace the genre, for how many decisions
         self.blend = blend
-        config = engine.config
-        self.tracker = model.tracker(config.sample_rate, config.channels)
-        self._scratch = np.zeros((engine.input_ring.buffer.shape[0] // 2, config.channels), dtype=np.float32)
-        self._position = 0
+        self.tracker = model.tracker(port.sample_rate, port.channels)
+        self._scratch = np.zeros((port.ring.buffer.shape[0] // 2, port.channels), dtype=np.float32)
+        self._position = port.ring.written  # from now: a classifier's new process hears no old audio
         self._next_decision_s = model.window_s
         self.smoothed: np.ndarray | None = None
         self._music = 1.0
@@ -97,7 +97,7 @@ class GenreClassifier:
 
     def step(self) -> None:
         """Analyse the audio that arrived since the last step; decide when a period is due."""
-        ring = self.engine.input_ring
+        ring = self.port.ring
         while True:
             frames, self._position, lost = ring.read(self._position, self._scratch)
             self.lost_frames += lost
@@ -127,7 +127,7 @@ class GenreClassifier:
         genre = self._persist(self._choose())
         if genre != UNSURE:
             self.genre = genre
-            self.engine.post_decision(genre, shares if self.blend else None)
+            self.port.post_decision(genre, shares if self.blend else None)
         self.latest = Decision(time_s, genre, shares, round(self._music, 4))
         self.decisions.append(self.latest)
         self.decided += 1

@@ -3,8 +3,9 @@ for the GIL (a classifier thread raised the callback's p99 by 35-46% at 64 frame
 
 One block of shared memory (readable by this user alone, removed at exit, Ctrl+C included)
 holds the engine's input ring, the classifier's command record and a status record. The
-audio thread writes the ring and reads the command record exactly as it would in-process; the
-child runs ``GenreClassifier`` over the ring with its compiled code on one thread, scheduled
+engine is handed the ring and the record before its first block (``Engine.link_classifier``)
+and uses them exactly as it would its own; the child builds a ``ClassifierPort`` over the same
+memory and runs ``GenreClassifier`` over the ring with its compiled code on one thread, scheduled
 only when a core is idle (SCHED_IDLE) and on the last core alone, posts decisions into the
 record and keeps a heartbeat. In range mode it also follows the input's long-term balance
 (tonal/follow.py) and posts each genre's correction there, with a chosen genre too (then
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..engine.commands import CommandRecord
+from ..engine.port import ClassifierPort
 from ..engine.ring import InputRing
 from .status import CALL_MS, CALL_P99_MS, DECISIONS, FAILED, HEARTBEAT, READY_AT, UNSURE_COUNT, StatusRecord
 
@@ -65,35 +67,17 @@ class Layout:
     def size(self) -> int:
         return self.status_offset + 8 * StatusRecord.size(len(self.classes))
 
-    def views(self, memory: shared_memory.SharedMemory):
-        """(ring counter, ring buffer, command record values, status record) over ``memory``."""
+    def parts(self, memory: shared_memory.SharedMemory, max_block: int) -> tuple[InputRing, CommandRecord, StatusRecord]:
+        """The input ring, the classifier's command record and its status record, over ``memory``."""
         buf = memory.buf
         counter = np.ndarray((1,), np.int64, buf, 0)
         ring = np.ndarray((self.frames, self.channels), np.float32, buf, 8)
         record = np.ndarray((CommandRecord.size(len(self.genres), self.curve_filters),), np.float64, buf,
                             self.record_offset)
         status = np.ndarray((StatusRecord.size(len(self.classes)),), np.float64, buf, self.status_offset)
-        return counter, ring, record, StatusRecord(status, self.genres, self.classes)
-
-
-class _EngineSide:
-    """What the classifier sees of the engine, from the child: the ring, the genre names, the
-    stream format, and a door that writes the command record."""
-
-    def __init__(self, layout: Layout, counter, ring, record, sample_rate: int, max_block: int) -> None:
-        from ..engine.config import EngineConfig
-
-        self.input_ring = InputRing(layout.frames, layout.channels, max_block, ring, counter)
-        self.presets = dict.fromkeys(layout.genres)
-        self.genres = layout.genres
-        self.config = EngineConfig(sample_rate=sample_rate, channels=layout.channels, max_block_size=max_block)
-        self._record = CommandRecord(len(layout.genres), record, layout.curve_filters)
-
-    def post_decision(self, genre: str, blend: dict[str, float] | None = None) -> None:
-        self._record.post_decision(self.genres, genre, blend)
-
-    def post_curves(self, curves: np.ndarray) -> None:
-        self._record.post(curves=curves)
+        return (InputRing(self.frames, self.channels, max_block, ring, counter),
+                CommandRecord(len(self.genres), record, self.curve_filters),
+                StatusRecord(status, self.genres, self.classes))
 
 
 def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, limits, sample_rate: int,
@@ -115,22 +99,19 @@ def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, 
     # (the attach registers the block with the parent's resource tracker, which already holds
     # it: the block is removed when the parent unlinks it, or by the tracker if the parent dies)
     memory = shared_memory.SharedMemory(name=name)
-    counter, ring, record, status = layout.views(memory)
+    ring, commands, status = layout.parts(memory, max_block)
     try:
-        engine = _EngineSide(layout, counter, ring, record, sample_rate, max_block)
+        port = ClassifierPort(ring, commands, layout.genres, sample_rate, layout.channels)
         classifier = follower = None
         if weights is not None:
             from .classifier import GenreClassifier
             from .weights import load_model
 
-            classifier = GenreClassifier(engine, load_model(Path(weights)), period_s=period_s, blend=blend)
-            classifier._position = engine.input_ring.written  # start from now, not from old audio
+            classifier = GenreClassifier(port, load_model(Path(weights)), period_s=period_s, blend=blend)
         if ranges is not None:
             from ..tonal.follow import RangeFollower
 
-            follower = RangeFollower(ranges, layout.genres, sample_rate, layout.frames, layout.channels, period_s,
-                                     limits)
-            follower.position = engine.input_ring.written
+            follower = RangeFollower(ranges, port, period_s, limits)
         status.values[READY_AT] = time.time()
         parent = os.getppid()
         while os.getppid() == parent:
@@ -138,7 +119,7 @@ def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, 
                 classifier.step()
                 status.publish(classifier)
             if follower is not None:
-                follower.step(engine.input_ring, engine.post_curves, classifier)
+                follower.step(classifier)
             status.values[HEARTBEAT] += 1
             time.sleep(poll_s)
     except Exception as error:  # one line, and no restart: it would fail the same way
@@ -175,14 +156,12 @@ class ClassifierProcess:
         self.hang_s = hang_s
         self.classifies = weights is not None
         _start_tracker_deaf_to_hangup()
-        self.layout = Layout(engine.input_ring.buffer.shape[0], config.channels, engine.genres, tuple(classes),
-                             engine.curve_filters)
+        self.layout = Layout(engine.classifier_port.ring.buffer.shape[0], config.channels, engine.genres,
+                             tuple(classes), engine.curve_filters)
         self.memory = shared_memory.SharedMemory(create=True, size=self.layout.size)  # mode 0600
-        counter, ring, record, self.record = self.layout.views(self.memory)
+        ring, self._commands, self.record = self.layout.parts(self.memory, config.max_block_size)
         self.record.clear()
-        # The engine writes its ring and reads the classifier's record in shared memory from now on.
-        engine.input_ring = InputRing(self.layout.frames, config.channels, config.max_block_size, ring, counter)
-        self._commands = engine.classifier_commands = CommandRecord(len(engine.genres), record, engine.curve_filters)
+        engine.link_classifier(ring, self._commands)
         self._args = (self.memory.name, self.layout, None if weights is None else str(weights), ranges, limits,
                       config.sample_rate, config.max_block_size, period_s, blend, poll_s)
         self.process: multiprocessing.Process | None = None

@@ -1,7 +1,8 @@
 """Live range mode's ear: the stream's long-term balance, and the correction each genre's
 range asks of it, refreshed once a second beside the audio path.
 
-It reads the engine's input ring (as the classifier does, from its own position), measures
+It reads the engine's input ring through its ``ClassifierPort`` (as the classifier does, from
+its own position, starting from now), measures
 with the same ``LongTermSpectrum`` a whole-track render uses, forgetting over ``memory_s``
 so a new song takes over within a minute, and fits every genre's range correction as gains
 of the fixed LAYOUT chain. The engine picks (or blends) the rows of the genre it plays, and
@@ -10,42 +11,44 @@ ramps its gains there: the audio thread never fits anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..engine.ring import InputRing
 from .curve import LAYOUT
 from .rule import Limits, range_correction
 from .spectrum import LongTermSpectrum
 from .targets import GenreRange
+
+if TYPE_CHECKING:
+    from ..engine.port import ClassifierPort
 
 MEMORY_S = 30.0  # about a song's verse and chorus: long enough to be a balance, not a moment
 SETTLE_S = 5.0  # music heard before the first correction (an estimate from less is noise)
 
 
 class RangeFollower:
-    """``step`` listens and posts; ``listen(ring)`` takes in what arrived, ``curves()`` is the
+    """``step`` listens and posts; ``listen()`` takes in what arrived, ``curves()`` is the
     correction per genre."""
 
-    def __init__(self, ranges: dict[str, GenreRange], genres: tuple[str, ...], sample_rate: int,
-                 ring_frames: int, channels: int, period_s: float = 1.0, limits: Limits | None = None,
-                 memory_s: float = MEMORY_S) -> None:
+    def __init__(self, ranges: dict[str, GenreRange], port: ClassifierPort, period_s: float = 1.0,
+                 limits: Limits | None = None, memory_s: float = MEMORY_S) -> None:
         self.ranges = ranges
         self.limits = limits or Limits()
-        self.genres = genres
-        self.spectrum = LongTermSpectrum(sample_rate, memory_s)
-        self.period_frames = int(period_s * sample_rate)
-        self._settle_frames = int(SETTLE_S * sample_rate)
-        self._scratch = np.zeros((ring_frames // 2, channels), dtype=np.float32)
-        self._curves = np.zeros((len(genres), len(LAYOUT)))
-        self.position = 0
+        self.port = port
+        self.spectrum = LongTermSpectrum(port.sample_rate, memory_s)
+        self.period_frames = int(period_s * port.sample_rate)
+        self._settle_frames = int(SETTLE_S * port.sample_rate)
+        self._scratch = np.zeros((port.ring.buffer.shape[0] // 2, port.channels), dtype=np.float32)
+        self._curves = np.zeros((len(port.genres), len(LAYOUT)))
+        self._position = port.ring.written
         self._since_curves = 0
 
-    def listen(self, ring: InputRing) -> bool:
+    def listen(self) -> bool:
         """Measure the audio that arrived since the last call; True when new curves are due."""
+        ring = self.port.ring
         while True:
-            frames, self.position, _lost = ring.read(self.position, self._scratch)
+            frames, self._position, _lost = ring.read(self._position, self._scratch)
             if frames == 0:
                 break
             self.spectrum.add(self._scratch[:frames])
@@ -56,21 +59,21 @@ class RangeFollower:
         self._since_curves = 0
         return True
 
-    def step(self, ring: InputRing, post: Callable[[np.ndarray], None], classifier=None) -> None:
-        """Listen, and ``post`` the curves when due, unless ``classifier`` (a GenreClassifier,
-        if one decides) has no genre yet or is unsure: that holds the correction, as it holds
-        the genre."""
+    def step(self, classifier=None) -> None:
+        """Listen, and post the curves when due, unless ``classifier`` (a GenreClassifier, if
+        one decides) has no genre yet or is unsure: that holds the correction, as it holds the
+        genre."""
         from ..genre.classifier import UNSURE
 
-        if self.listen(ring) and (classifier is None or (classifier.latest is not None
-                                                         and classifier.latest.genre != UNSURE)):
-            post(self.curves())
+        if self.listen() and (classifier is None or (classifier.latest is not None
+                                                     and classifier.latest.genre != UNSURE)):
+            self.port.post_curves(self.curves())
 
     def curves(self) -> np.ndarray:
         """Gains of the LAYOUT filters per genre (rows in ``genres`` order; zeros for a genre
         without a range), at full amount, within the user's limits."""
         balance = self.spectrum.balance_db()
-        for row, genre in enumerate(self.genres):
+        for row, genre in enumerate(self.port.genres):
             if genre in self.ranges:
                 self._curves[row] = self.limits.fit(range_correction(balance, self.ranges[genre]), balance)
         return self._curves
