@@ -27,6 +27,7 @@ from .io.files import FILE_BLOCK
 from .options import Options
 from .memory import memory_mb
 from .session import Outcome, Session, check_genre, render_blocks, session_presets
+from .tonal.targets import RangeVerdict
 from .track import TrackPlan, load_genre_model, plan_track
 
 
@@ -256,6 +257,7 @@ class Analysis:
     audio: np.ndarray
     output: np.ndarray
     sample_rate: int
+    tonal: RangeVerdict | None = None  # range mode: the track's balance against its range
 
 
 def analyze_file(source: Path, options: Options = Options()) -> Analysis:
@@ -281,4 +283,20 @@ def analyze_file(source: Path, options: Options = Options()) -> Analysis:
         if plan is None or not plan.corrected(options):  # as process_file: rendered again if mispredicted
             break
     session.timeline.sample()
-    return Analysis(session, audio, output, rate)
+    return Analysis(session, audio, output, rate, plan.tonal if plan else _followed_verdict(session, audio))
+
+
+def _followed_verdict(session: Session, audio: np.ndarray) -> RangeVerdict | None:
+    """Range mode following the track (--follow): the whole track's balance against the range
+    of the genre it ended on, and the correction as it stood at the end."""
+    if session.ranges is None:
+        return None
+    from .tonal.curve import response_db
+    from .tonal.spectrum import CENTRES_HZ, LongTermSpectrum
+
+    spectrum = LongTermSpectrum(session.engine.config.sample_rate)
+    spectrum.add(audio)
+    snapshot = session.engine.snapshot()
+    applied = tuple(replace(f, gain_db=gain) for f, gain in snapshot.eq_gains)
+    return RangeVerdict(snapshot.genre, spectrum.balance_db(), session.ranges.get(snapshot.genre),
+                        response_db(applied, CENTRES_HZ))

@@ -18,8 +18,8 @@ from scipy import signal  # noqa: E402
 
 from .engine.eq import build_chain, usable_filters  # noqa: E402
 from .engine.presets import EqFilter, Preset  # noqa: E402
-from .tonal.spectrum import CENTRES_HZ, LongTermSpectrum  # noqa: E402
-from .tonal.targets import HIGH_PERCENTILE, LOW_PERCENTILE, GenreRange  # noqa: E402
+from .tonal.spectrum import CENTRES_HZ, LongTermSpectrum, normalized  # noqa: E402
+from .tonal.targets import HIGH_PERCENTILE, LOW_PERCENTILE, RangeVerdict  # noqa: E402
 
 IMPULSE_FRAMES = 1 << 15
 
@@ -63,10 +63,10 @@ def plot_preset(preset: Preset, sample_rate: float, path: Path) -> None:
 
 def plot_analysis(source: Path, input_audio: np.ndarray, output_audio: np.ndarray, sample_rate: float,
                   timeline: list[dict], bands_hz: list[tuple[float, float]], final_eq: list[tuple[EqFilter, float]],
-                  target_db: list[float] | None, path: Path, genre_range: GenreRange | None = None) -> None:
+                  target_db: list[float] | None, path: Path, tonal: RangeVerdict | None = None) -> None:
     """A file through the engine: band levels over time, genre over time, the EQ's effect,
     and (range mode) the track's balance before and after against its genre's range."""
-    figure, panels = plt.subplots(3 if genre_range is None else 4, 1, figsize=(11, 11 if genre_range is None else 14))
+    figure, panels = plt.subplots(3 if tonal is None else 4, 1, figsize=(11, 11 if tonal is None else 14))
     levels, genres, spectra = panels[:3]
     times = [entry["time_s"] for entry in timeline]
     band_levels = np.array([entry["input_band_levels_db"] for entry in timeline])
@@ -110,23 +110,28 @@ def plot_analysis(source: Path, input_audio: np.ndarray, output_audio: np.ndarra
         spectra.plot([], [], color="tab:red", label="genre target per band (re median band)")
     _response_axes(spectra, "what the EQ did")
     spectra.legend(fontsize=8)
-    if genre_range is not None:
-        _plot_range(panels[3], genre_range, input_audio, output_audio, sample_rate)
+    if tonal is not None:
+        _plot_range(panels[3], tonal, output_audio, sample_rate)
     _save(figure, path)
 
 
-def _plot_range(axes, genre_range: GenreRange, input_audio: np.ndarray, output_audio: np.ndarray,
-                sample_rate: float) -> None:
-    """The 1/3-octave balance the range rule measures, of the input and the output, over the
-    genre's 10th-90th percentile band across songs: what lay outside, and where it went."""
-    axes.fill_between(CENTRES_HZ, genre_range.low_db, genre_range.high_db, color="tab:green", alpha=0.2,
-                      label=f"{genre_range.genre}'s range ({LOW_PERCENTILE:g}th-{HIGH_PERCENTILE:g}th percentile, "
-                            f"{genre_range.songs} songs)")
-    axes.plot(CENTRES_HZ, genre_range.median_db, color="tab:green", linestyle="--", label="its median")
-    for name, audio, style in (("input", input_audio, ":"), ("output", output_audio, "-")):
-        spectrum = LongTermSpectrum(int(sample_rate))
-        spectrum.add(audio)
-        axes.plot(CENTRES_HZ, spectrum.balance_db(), linestyle=style, marker=".", label=f"{name} balance")
+def _plot_range(axes, tonal: RangeVerdict, output_audio: np.ndarray, sample_rate: float) -> None:
+    """The 1/3-octave balance the range rule judged (the input's, as the render measured it)
+    over the genre's 10th-90th percentile band across songs, where the correction meant to
+    take it, and where the output's balance is: what lay outside, and where it went."""
+    genre_range = tonal.genre_range
+    if genre_range is not None:
+        axes.fill_between(CENTRES_HZ, genre_range.low_db, genre_range.high_db, color="tab:green", alpha=0.2,
+                          label=f"{genre_range.genre}'s range ({LOW_PERCENTILE:g}th-{HIGH_PERCENTILE:g}th percentile, "
+                                f"{genre_range.songs} songs)")
+        axes.plot(CENTRES_HZ, genre_range.median_db, color="tab:green", linestyle="--", label="its median")
+    output = LongTermSpectrum(int(sample_rate))
+    output.add(output_audio)
+    for label, balance, style, color in (
+            ("input balance", tonal.balance_db, ":", "tab:blue"),
+            ("input + correction", normalized(tonal.balance_db + tonal.correction_db), "--", "tab:orange"),
+            ("output balance (measured)", output.balance_db(), "-", "black")):
+        axes.plot(CENTRES_HZ, balance, linestyle=style, marker=".", color=color, label=label)
     axes.set_xscale("log")
     axes.set_xlabel("frequency (Hz)")
     axes.set_ylabel("dB re the median band below 10 kHz")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,6 +12,9 @@ from .engine.engine import Engine
 from .engine.snapshot import Snapshot
 from .engine.levels import band_levels_db
 from .io.atomic import write_atomically
+
+if TYPE_CHECKING:
+    from .tonal.targets import RangeVerdict
 
 
 def _rounded(values) -> list[float]:
@@ -22,14 +26,13 @@ def _measured(values) -> list[float | None]:
     return [round(float(v), 2) if np.isfinite(v) else None for v in values]
 
 
-def tonal_entry(genre: str, balance_db: np.ndarray, genre_range, correction_db: np.ndarray) -> dict:
-    """Range mode's judgment of a whole track, per 1/3-octave band: its balance, the range
-    it was held against (``tonal.targets.GenreRange``, None: there was none) and the
-    correction applied (the chain's response, ``--amount`` included)."""
+def tonal_entry(verdict: RangeVerdict) -> dict:
+    """Range mode's judgment of a whole track (``tonal.targets.RangeVerdict``), as JSON."""
     from .tonal.spectrum import CENTRES_HZ
 
-    entry = {"genre": genre, "centres_hz": _rounded(CENTRES_HZ), "balance_db": _measured(balance_db),
-             "correction_db": _measured(correction_db),
+    genre_range = verdict.genre_range
+    entry = {"genre": verdict.genre, "centres_hz": _rounded(CENTRES_HZ), "balance_db": _measured(verdict.balance_db),
+             "correction_db": _measured(verdict.correction_db),
              "levels": "dB relative to the median band below 10 kHz; null: not measured"}
     if genre_range is not None:
         entry.update(range_low_db=_measured(genre_range.low_db), range_median_db=_measured(genre_range.median_db),
@@ -95,9 +98,9 @@ class Timeline:
         """(time, genre) at the start and at every change of decision."""
         return self.changes
 
-    def write(self, path: Path, summary: dict, tonal: dict | None = None) -> None:
+    def write(self, path: Path, summary: dict, tonal: RangeVerdict | None = None) -> None:
         """Write the report atomically (temporary name, then rename); ``tonal``: a
-        whole-track range-mode render's judgment (``tonal_entry``)."""
+        whole-track range-mode render's judgment."""
         config = self.engine.config
         document = {
             "version": 1,
@@ -111,5 +114,5 @@ class Timeline:
             "timeline": self.entries,
         }
         if tonal is not None:
-            document["tonal_balance"] = tonal
+            document["tonal_balance"] = tonal_entry(tonal)
         write_atomically(Path(path), json.dumps(document, indent=1))

@@ -32,6 +32,7 @@ from .io import files
 from .options import Options
 from .reference import REFERENCE, reference_range
 from .resources import weights_dir
+from .tonal.targets import RangeVerdict
 
 MAX_TARGET_GAIN_DB = 24.0  # --target-lufs never raises a track more than this
 # --target-lufs measures the limited render and corrects its gain up to this many times, until
@@ -141,7 +142,7 @@ class TrackPlan:
     balance_db: np.ndarray | None  # match mode: the track's long-term balance
     presets: dict[str, Preset]  # the render's (range mode: the genre's preset is the fitted curve)
     gain_db: float | None = None  # the constant gain after the EQ (None: no level matching)
-    tonal: dict | None = None  # range mode: the balance, its range and the correction (report.tonal_entry)
+    tonal: RangeVerdict | None = None  # range mode: the balance, its range and the correction
     # the input's loudness and the EQ output's, predicted, until a render's meter checked it
     predicted_lufs: tuple[float, float] | None = None
     _eq_meter: IntegratedLoudness | None = field(default=None, init=False, repr=False)
@@ -217,7 +218,6 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
             hear(block)
     fixed = options if options.reference is not None else replace(options, genre=genre, weights=None, blend=False)
     if ranges is not None:
-        from .report import tonal_entry
         from .tonal.curve import response_db
         from .tonal.rule import range_preset
         from .tonal.spectrum import CENTRES_HZ
@@ -227,8 +227,8 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
         balance_db = balance.balance_db()
         preset, moved = range_preset(balance_db, ranges, genre, weights, options.amount_percent / 100, options.limits)
         rendered = replace(fixed, mode="preset", genre=genre, reference=None)  # the fitted curve, as a preset
-        tonal = tonal_entry(genre, balance_db, ranges.get(genre),
-                            response_db(preset.eq, CENTRES_HZ) * options.amount_percent / 100)
+        tonal = RangeVerdict(genre, balance_db, ranges.get(genre),
+                             response_db(preset.eq, CENTRES_HZ) * options.amount_percent / 100)
         plan = TrackPlan(rendered, f"{why}; {moved}", None, presets | {genre: preset}, tonal=tonal)
     else:
         plan = TrackPlan(fixed, why, balance.levels_db() if balance is not None else None, presets)

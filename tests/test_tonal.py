@@ -292,3 +292,24 @@ def test_one_reference_is_matched_and_several_span_a_range(tmp_path):
     # the ends); inside it a track stays, outside it moves back toward its edge
     assert abs(rendered_tilt("in0.5", refs) - 0.5) < 0.15
     assert 1.2 < rendered_tilt("in2.5", refs) < 2.4
+
+
+def test_analyze_judges_the_track_as_its_render_does_and_following_as_it_ended(tmp_path):
+    from inteleq_rt.offline import analyze_file, process_file
+
+    folder = _presets_with_range(tmp_path)
+    boomy = noise(6.0, 9)
+    boomy = boomy + 4 * signal.sosfilt(signal.butter(2, 120, fs=RATE, output="sos"), boomy, axis=0).astype(np.float32)
+    source = tmp_path / "boomy.wav"
+    sf.write(source, 0.5 * boomy / np.abs(boomy).max(), RATE, subtype="FLOAT")
+    options = Options(genre="rock_pop", mode="range", presets=folder)
+    judged = analyze_file(source, options).tonal
+    process_file(source, tmp_path / "out.wav", Options(genre="rock_pop", mode="range", presets=folder,
+                                                       report=tmp_path / "report.json"))
+    reported = json.loads((tmp_path / "report.json").read_text())["tonal_balance"]
+    np.testing.assert_allclose(np.asarray(reported["balance_db"], float), judged.balance_db, atol=0.01)
+    np.testing.assert_allclose(np.asarray(reported["correction_db"], float), judged.correction_db, atol=0.01)
+    assert judged.genre_range.genre == "rock_pop" and judged.correction_db[CENTRES_HZ < 80].mean() < -1.0
+    followed = analyze_file(source, Options(genre="rock_pop", mode="range", presets=folder, follow=True)).tonal
+    assert followed.genre == "rock_pop" and followed.genre_range is not None
+    assert followed.correction_db[CENTRES_HZ < 80].mean() < -1.0  # the live rule cut the boom too

@@ -84,17 +84,12 @@ def run_analyze(args: argparse.Namespace) -> int:
     analysis = analyze_file(args.input, options)
     engine = analysis.session.engine
     snapshot = engine.snapshot()
-    genre_range = None
-    if options.mode == "range" and options.reference is None:
-        from ..tonal.targets import ranges_in
-
-        genre_range = ranges_in(options.presets).get(snapshot.genre)
     target = analysis.session.presets[snapshot.genre].target
     same_bands = target is not None and [tuple(b) for b in target.bands_hz] == [tuple(b) for b in engine.config.bands]
     timeline = analysis.session.timeline
     plot_analysis(args.input, analysis.audio, analysis.output, analysis.sample_rate, timeline.entries,
                   list(engine.config.bands), snapshot.eq_gains, list(target.levels_db) if same_bands else None,
-                  args.plot, genre_range)
+                  args.plot, analysis.tonal)
     changes = timeline.genre_changes()
     print(f"{args.input}: {', '.join(f'{t:.1f}s {g}' for t, g in changes)}\nplot: {args.plot}")
     return 0

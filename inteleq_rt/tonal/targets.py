@@ -40,6 +40,18 @@ class GenreRange:
     smoothing_octaves: float = GENRE_SMOOTHING_OCTAVES
 
 
+@dataclass(frozen=True)
+class RangeVerdict:
+    """Range mode's judgment of a balance, per 1/3-octave band (CENTRES_HZ): the balance, the
+    range it was held against (None: none) and the correction applied (the chain's response,
+    ``--amount`` included). The report, ``analyze``'s picture and the live panel show it."""
+
+    genre: str
+    balance_db: np.ndarray
+    genre_range: GenreRange | None
+    correction_db: np.ndarray
+
+
 def build_range(genre: str, balances: np.ndarray, artists: int, corpus: str = "",
                 min_songs: int = MIN_SONGS_PER_BAND,
                 smoothing_octaves: float = GENRE_SMOOTHING_OCTAVES) -> GenreRange:
