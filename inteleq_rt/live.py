@@ -46,7 +46,7 @@ def _ticker(session: Session, display: StatusDisplay, controls: Controls, block_
         session.supervise()
         session.timeline.sample()
         display.show(read_status(session.engine, session.classifier, stats, block_size,
-                                 controls.mode(session.mode), controls.describe()))
+                                 controls.mode(session.mode), controls.describe(), session.range_verdict()))
 
     return tick
 

@@ -283,20 +283,10 @@ def analyze_file(source: Path, options: Options = Options()) -> Analysis:
         if plan is None or not plan.corrected(options):  # as process_file: rendered again if mispredicted
             break
     session.timeline.sample()
-    return Analysis(session, audio, output, rate, plan.tonal if plan else _followed_verdict(session, audio))
+    if plan is not None or session.ranges is None:
+        return Analysis(session, audio, output, rate, plan.tonal if plan else None)
+    from .tonal.spectrum import LongTermSpectrum
 
-
-def _followed_verdict(session: Session, audio: np.ndarray) -> RangeVerdict | None:
-    """Range mode following the track (--follow): the whole track's balance against the range
-    of the genre it ended on, and the correction as it stood at the end."""
-    if session.ranges is None:
-        return None
-    from .tonal.curve import response_db
-    from .tonal.spectrum import CENTRES_HZ, LongTermSpectrum
-
-    spectrum = LongTermSpectrum(session.engine.config.sample_rate)
+    spectrum = LongTermSpectrum(rate)  # --follow: the whole track against the range it ended on
     spectrum.add(audio)
-    snapshot = session.engine.snapshot()
-    applied = tuple(replace(f, gain_db=gain) for f, gain in snapshot.eq_gains)
-    return RangeVerdict(snapshot.genre, spectrum.balance_db(), session.ranges.get(snapshot.genre),
-                        response_db(applied, CENTRES_HZ))
+    return Analysis(session, audio, output, rate, session.range_verdict(spectrum.balance_db()))

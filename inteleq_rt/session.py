@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from .io.files import FILE_BLOCK
 from .options import Options
 from .report import Timeline
 from .resources import weights_dir
+from .tonal.targets import RangeVerdict
 from .reference import REFERENCE, reference_preset
 from .track import load_genre_model
 
@@ -146,6 +147,23 @@ class Session:
                                             limits=options.limits)
         self.timeline.classifier = self.classifier
         return self.classifier
+
+    def range_verdict(self, balance_db: np.ndarray | None = None) -> RangeVerdict | None:
+        """Range mode: ``balance_db`` (by default the stream's, as its follower last judged it)
+        against the range of the genre playing, and the correction applied now; else None."""
+        if self.ranges is None:
+            return None
+        from .tonal.curve import response_db
+        from .tonal.spectrum import CENTRES_HZ
+
+        follower = self.classifier if self.live else self.follower  # live: the follower's process
+        balance_db = balance_db if balance_db is not None else follower.balance if follower is not None else None
+        if balance_db is None:
+            return None
+        snapshot = self.engine.snapshot()
+        applied = tuple(replace(f, gain_db=gain) for f, gain in snapshot.eq_gains)
+        return RangeVerdict(snapshot.genre, balance_db, self.ranges.get(snapshot.genre),
+                            response_db(applied, CENTRES_HZ))
 
     def supervise(self) -> None:
         """Live, from the main thread's ticks: restart the classifier's process if it died."""

@@ -18,8 +18,10 @@ import pytest
 from rich.console import Console
 
 from inteleq_rt.engine.config import EngineConfig
-from inteleq_rt.display import Status, StatusDisplay, plain_line, read_status, render
+from inteleq_rt.display import StatusDisplay, read_status
+from inteleq_rt.panel import Status, plain_line, render
 from inteleq_rt.engine.engine import Engine
+from inteleq_rt.tonal.spectrum import CENTRES_HZ
 
 from .conftest import JACK_RATE, REPO, sine
 
@@ -111,6 +113,40 @@ def read_all(master: int, seconds: float) -> str:
                 break
             out += chunk
     return ANSI.sub("", out.decode(errors="replace"))
+
+
+@pytest.mark.slow
+def test_live_range_mode_shows_the_streams_balance_against_the_genres_range():
+    """The follower's process publishes the balance it judged; the panel draws it against
+    the range of the genre playing, with the correction applied, and says what lies outside."""
+    from inteleq_rt.options import Options
+    from inteleq_rt.session import Session
+
+    rate = 48000
+    noise = np.random.default_rng(4).standard_normal(rate * 8)
+    spectrum = np.fft.rfft(noise)
+    frequencies = np.fft.rfftfreq(len(noise), 1 / rate)
+    shaped = np.fft.irfft(spectrum / np.sqrt(np.maximum(frequencies, 20.0)) * (1 + 5 * (frequencies > 3000)))
+    audio = np.repeat((0.3 * shaped / np.abs(shaped).max()).astype(np.float32)[:, None], 2, axis=1)
+    session = Session(Options(genre="rock_pop", mode="range"), rate, 2, block_size=256, live=True)
+    out = np.empty((256, 2), np.float32)
+    with session.beside_audio():
+        assert session.classifier.wait_ready() and session.range_verdict() is None  # nothing judged yet
+        verdict, started = None, time.monotonic()
+        for start in range(0, len(audio) - 255, 256):
+            session.engine.process(audio[start : start + 256], out)
+            time.sleep(256 / rate / 4)  # four times real time: the follower keeps up
+        while verdict is None and time.monotonic() - started < 30.0:
+            time.sleep(0.1)
+            verdict = session.range_verdict()
+        status = read_status(session.engine, session.classifier, None, 256, "genre rock_pop", tonal=verdict)
+    assert verdict is not None and verdict.genre == "rock_pop" and verdict.genre_range is not None
+    highs = CENTRES_HZ >= 4000
+    assert (verdict.balance_db[highs] > verdict.genre_range.high_db[highs]).any()  # the harsh top lies over
+    json.dumps(asdict(status))
+    drawn_panel = drawn(render(status))
+    assert "rock_pop's range" in drawn_panel and re.search(r"8k .* \+\d+\.\d over +eq", drawn_panel)
+    assert "outside" in plain_line(status)
 
 
 def test_the_panel_process_draws_in_place_and_falls_back_to_lines_if_it_dies():

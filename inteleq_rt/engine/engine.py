@@ -70,7 +70,8 @@ class Engine:
         self.user_commands = CommandRecord(len(self.genres))
         self.pre_plugins, self.post_plugins = tuple(pre_plugins), tuple(post_plugins)
         ring_frames = int(config.input_ring_s * rate)
-        ring = InputRing(ring_frames, channels, config.max_block_size) if ring_frames > 2 * config.max_block_size else None
+        keeps_input = ring_frames > 2 * config.max_block_size
+        ring = InputRing(ring_frames, channels, config.max_block_size) if keeps_input else None
         self._port = ClassifierPort(ring, CommandRecord(len(self.genres), curve_filters=self.curve_filters),
                                     self.genres, rate, channels)
         self._clean = np.zeros((config.max_block_size, channels), dtype=np.float32)

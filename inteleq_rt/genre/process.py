@@ -50,6 +50,7 @@ class Layout:
     genres: tuple[str, ...]
     classes: tuple[str, ...]
     curve_filters: int = 0  # range mode's gains per genre in the command record
+    balance_bands: int = 0  # range mode's balance in the status record
 
     @property
     def ring_bytes(self) -> int:
@@ -65,19 +66,21 @@ class Layout:
 
     @property
     def size(self) -> int:
-        return self.status_offset + 8 * StatusRecord.size(len(self.classes))
+        return self.status_offset + 8 * StatusRecord.size(len(self.classes), self.balance_bands)
 
-    def parts(self, memory: shared_memory.SharedMemory, max_block: int) -> tuple[InputRing, CommandRecord, StatusRecord]:
+    def parts(self, memory: shared_memory.SharedMemory,
+              max_block: int) -> tuple[InputRing, CommandRecord, StatusRecord]:
         """The input ring, the classifier's command record and its status record, over ``memory``."""
         buf = memory.buf
         counter = np.ndarray((1,), np.int64, buf, 0)
         ring = np.ndarray((self.frames, self.channels), np.float32, buf, 8)
         record = np.ndarray((CommandRecord.size(len(self.genres), self.curve_filters),), np.float64, buf,
                             self.record_offset)
-        status = np.ndarray((StatusRecord.size(len(self.classes)),), np.float64, buf, self.status_offset)
+        status = np.ndarray((StatusRecord.size(len(self.classes), self.balance_bands),), np.float64, buf,
+                            self.status_offset)
         return (InputRing(self.frames, self.channels, max_block, ring, counter),
                 CommandRecord(len(self.genres), record, self.curve_filters),
-                StatusRecord(status, self.genres, self.classes))
+                StatusRecord(status, self.genres, self.classes, self.balance_bands))
 
 
 def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, limits, sample_rate: int,
@@ -120,6 +123,8 @@ def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, 
                 status.publish(classifier)
             if follower is not None:
                 follower.step(classifier)
+                if follower.balance is not None:
+                    status.publish_balance(follower.balance)
             status.values[HEARTBEAT] += 1
             time.sleep(poll_s)
     except Exception as error:  # one line, and no restart: it would fail the same way
@@ -156,8 +161,13 @@ class ClassifierProcess:
         self.hang_s = hang_s
         self.classifies = weights is not None
         _start_tracker_deaf_to_hangup()
+        bands = 0
+        if ranges is not None:
+            from ..tonal.spectrum import CENTRES_HZ
+
+            bands = len(CENTRES_HZ)
         self.layout = Layout(engine.classifier_port.ring.buffer.shape[0], config.channels, engine.genres,
-                             tuple(classes), engine.curve_filters)
+                             tuple(classes), engine.curve_filters, bands)
         self.memory = shared_memory.SharedMemory(create=True, size=self.layout.size)  # mode 0600
         ring, self._commands, self.record = self.layout.parts(self.memory, config.max_block_size)
         self.record.clear()
@@ -199,6 +209,11 @@ class ClassifierProcess:
     def latest(self):
         """The child's last decision (classifier.Decision), or None before the first."""
         return self.record.latest()
+
+    @property
+    def balance(self) -> np.ndarray | None:
+        """Range mode: the stream's balance as the child last judged it (None before then)."""
+        return self.record.balance()
 
     def summary(self) -> dict:
         if not self.classifies:  # a chosen genre: the process only follows the balance

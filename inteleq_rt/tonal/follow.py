@@ -43,6 +43,7 @@ class RangeFollower:
         self._curves = np.zeros((len(port.genres), len(LAYOUT)))
         self._position = port.ring.written
         self._since_curves = 0
+        self.balance: np.ndarray | None = None  # the balance the curves were last fitted to
 
     def listen(self) -> bool:
         """Measure the audio that arrived since the last call; True when new curves are due."""
@@ -72,7 +73,7 @@ class RangeFollower:
     def curves(self) -> np.ndarray:
         """Gains of the LAYOUT filters per genre (rows in ``genres`` order; zeros for a genre
         without a range), at full amount, within the user's limits."""
-        balance = self.spectrum.balance_db()
+        self.balance = balance = self.spectrum.balance_db()
         for row, genre in enumerate(self.port.genres):
             if genre in self.ranges:
                 self._curves[row] = self.limits.fit(range_correction(balance, self.ranges[genre]), balance)
