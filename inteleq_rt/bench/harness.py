@@ -4,8 +4,9 @@ classifier latency and start-up.
 
 The harness is paced like a device: one block per period, and every subject (the engine and
 each baseline) processes that block in turn, in rotating order, so all of them meet the same
-machine state, cold caches included. The engine runs with the genre classifier beside it in
-its own thread, exactly as in live use.
+machine state, cold caches included. The engine is assembled as a live run assembles it
+(``Session``, from ``Options``: the default EQ mode), with what a live run runs beside it (the
+classifier's process, or range mode's follower) running, and the baselines run its EQ chain.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from ..demo import demo_clip
-from ..engine.config import BENCH_BLOCK_SIZES, CLASSIFIER_RING_S, EngineConfig, band_set
-from ..engine.engine import Engine
-from ..engine.eq import usable_filters
-from ..engine.presets import Preset, load_presets
+from ..engine.config import BENCH_BLOCK_SIZES, band_set
+from ..engine.presets import EqFilter
+from ..options import Options
+from ..session import Session
 from .baselines import BASELINES, Process, ScipyBaseline, copy_baseline, pedalboard_baseline
 from .stats import distribution, drift, machine, rss_mb
 
@@ -78,58 +79,57 @@ def bench_audio(settings: Settings) -> np.ndarray:
     return np.ascontiguousarray(np.resize(audio.T, (settings.channels, audio.shape[0])).T)
 
 
-def make_engine(settings: Settings, presets: dict[str, Preset], bands: str, block_size: int,
-                input_ring_s: float, level_and_ceiling: bool = True, plugins: Sequence[str] = ()) -> Engine:
-    """The engine as a run would build it (``plugins`` after the EQ); without
-    ``level_and_ceiling``: no level matching and no limiter, to show what they cost."""
-    from ..engine.plugins import PluginInsert, parse_plugin_spec
-
-    config = EngineConfig(sample_rate=settings.sample_rate, channels=settings.channels,
-                          bands=band_set(bands), input_ring_s=input_ring_s,
-                          max_block_size=max(block_size, 8192), level_match=level_and_ceiling,
-                          ceiling_db=-1.0 if level_and_ceiling else None)
-    inserts = [PluginInsert(parse_plugin_spec(text), settings.channels, settings.sample_rate, config.max_block_size)
-               for text in plugins]
-    return Engine(config, presets, genre=PRESET, post_plugins=inserts)
+def make_session(settings: Settings, block_size: int, bands: str | None = None, automatic: bool = False,
+                 level_and_ceiling: bool = True, plugins: Sequence[str] = ()) -> Session:
+    """A live run's session, assembled as `inteleq-rt --device` assembles it (the default EQ
+    mode; PRESET chosen, or with ``automatic`` the model in settings.weights deciding;
+    ``plugins`` after the EQ); without ``level_and_ceiling``: no level matching and no
+    limiter, to show what they cost."""
+    options = Options(genre=None if automatic else PRESET, weights=settings.weights if automatic else None,
+                      bands=bands or settings.bands, plugins=tuple(plugins), level_match=level_and_ceiling,
+                      ceiling_db=-1.0 if level_and_ceiling else None)
+    return Session(options, settings.sample_rate, settings.channels, block_size=block_size, live=True)
 
 
 @contextmanager
-def classifier_beside(engine: Engine, classes: tuple[str, ...] | None, weights: Path | None):
-    """The classifier (the model in ``weights``, of these ``classes``) in its own process, as in
-    live use, listening before the measurement starts (nothing, without classes)."""
-    if classes is None:
-        yield None
-        return
-    from ..genre.process import ClassifierProcess
-
-    with ClassifierProcess(engine, weights, classes) as process:
-        process.wait_ready()
+def running_beside(session: Session):
+    """What the live run runs beside its engine (the classifier's process, or range mode's
+    follower), started and listening; yields that process (None: nothing runs beside)."""
+    with session.beside_audio():
+        process = session.classifier
+        if process is not None:
+            process.wait_ready()
         yield process
 
 
-def measure_block_sizes(settings: Settings, presets: dict[str, Preset], model, audio: np.ndarray,
-                        progress: Callable[[str], None], raw: dict | None = None) -> tuple[dict, list[float]]:
-    """Per block size: the engine (classifier beside) and each baseline, paced together; with
-    ``raw``, every block's time (s) is kept there too, by block size and subject."""
-    preset_filters = usable_filters(presets[PRESET].eq, settings.sample_rate)
+def eq_chain(session: Session) -> tuple[EqFilter, ...]:
+    """The filters the session's engine runs (range mode: the fixed layout), for the baselines."""
+    return tuple(eq_filter for eq_filter, _ in session.engine.snapshot().eq_gains)
+
+
+def measure_block_sizes(settings: Settings, model, audio: np.ndarray, progress: Callable[[str], None],
+                        raw: dict | None = None) -> tuple[dict, list[float]]:
+    """Per block size: the engine (what a live run runs beside it, running) and each baseline,
+    paced together; with ``raw``, every block's time (s) is kept there too, by block size and
+    subject."""
     bands = band_set(settings.bands)
     results, beside_runs = {}, []
     for block_size in settings.block_sizes:
         progress(f"measuring {block_size}-frame blocks")
         period = block_size / settings.sample_rate
-        ring_s = CLASSIFIER_RING_S if model is not None else 0.0
-        engine = make_engine(settings, presets, settings.bands, block_size, ring_s)
-        scipy_baseline = ScipyBaseline(bands, preset_filters, settings.sample_rate, settings.channels,
+        session = make_session(settings, block_size, automatic=model is not None)
+        engine, chain = session.engine, eq_chain(session)
+        scipy_baseline = ScipyBaseline(bands, chain, settings.sample_rate, settings.channels,
                                        engine.config.rms_window_s)
-        bare = make_engine(settings, presets, settings.bands, block_size, ring_s, level_and_ceiling=False)
+        bare = make_session(settings, block_size, automatic=model is not None, level_and_ceiling=False).engine
         subjects = {"engine": engine.process, "engine_without_level_and_ceiling": bare.process,
                     "scipy_sosfilt": scipy_baseline.process,
-                    "pedalboard_chain": pedalboard_baseline(preset_filters, settings.sample_rate),
+                    "pedalboard_chain": pedalboard_baseline(chain, settings.sample_rate),
                     "copy": copy_baseline}
-        with classifier_beside(engine, model.classes if model is not None else None, settings.weights) as beside:
+        with running_beside(session) as beside:
             durations = paced_run(subjects, audio, block_size, settings.sample_rate, settings.seconds)
-        if beside is not None:
-            beside_runs.append(beside.summary())
+            if beside is not None:
+                beside_runs.append(beside.summary())
         if raw is not None:
             raw[block_size] = durations
         entry = {"period_us": round(period * 1e6, 2)}
@@ -141,9 +141,9 @@ def measure_block_sizes(settings: Settings, presets: dict[str, Preset], model, a
     return results, beside_runs
 
 
-def measure_bands(settings: Settings, presets: dict[str, Preset], audio: np.ndarray, block_size: int = 256) -> dict:
+def measure_bands(settings: Settings, audio: np.ndarray, block_size: int = 256) -> dict:
     """The engine's cost against the number of analysis bands (one paced run, all band sets)."""
-    engines = {str(len(band_set(name))): make_engine(settings, presets, name, block_size, 0.0) for name in BAND_SETS}
+    engines = {str(len(band_set(name))): make_session(settings, block_size, name).engine for name in BAND_SETS}
     durations = paced_run({n: e.process for n, e in engines.items()}, audio, block_size, settings.sample_rate,
                           settings.seconds)
     period = block_size / settings.sample_rate
@@ -214,17 +214,18 @@ def run(settings: Settings, progress: Callable[[str], None], model=None, raw: di
     engine; returns the JSON-ready result (``raw``: see ``measure_block_sizes``)."""
     if model is not None:
         model.check_sample_rate(settings.sample_rate)
-    presets = load_presets()
     audio = bench_audio(settings)
     memory_start = rss_mb()
     result = {"machine": machine(),
               "settings": {"sample_rate": settings.sample_rate, "channels": settings.channels,
-                           "bands": settings.bands, "preset": PRESET, "seconds_per_block_size": settings.seconds,
+                           "bands": settings.bands, "mode": Options().mode,
+                           "genre": "automatic" if model is not None else PRESET,
+                           "seconds_per_block_size": settings.seconds,
                            "classifier": str(settings.weights) if model is not None else None}}
-    blocks, beside_runs = measure_block_sizes(settings, presets, model, audio, progress, raw)
+    blocks, beside_runs = measure_block_sizes(settings, model, audio, progress, raw)
     result["block_sizes"] = blocks
     progress("measuring cost against analysis bands")
-    result["bands"] = measure_bands(settings, presets, audio)
+    result["bands"] = measure_bands(settings, audio)
     progress("measuring offline render")
     result["offline"] = measure_offline(settings, model, audio)
     if model is not None:

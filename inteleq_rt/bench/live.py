@@ -8,11 +8,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..engine.config import CLASSIFIER_RING_S
 from ..engine.engine import Engine
-from ..engine.presets import load_presets
 from ..memory import memory_mb
-from .harness import Settings, classifier_beside, make_engine
+from .harness import Settings, make_session, running_beside
 from .stats import distribution, drift, rss_mb
 
 
@@ -145,8 +143,8 @@ def measure_live(device: str, settings: Settings, block_size: int, classes: tupl
 
     parsed = devices.parse_device(device)
     name = devices.resolve_device(parsed, "output")["name"]
-    engine = make_engine(settings, load_presets(), settings.bands, block_size,
-                         CLASSIFIER_RING_S if classes is not None else 0.0, plugins=plugins)
+    session = make_session(settings, block_size, automatic=classes is not None, plugins=plugins)
+    engine = session.engine
     probe = LoopbackProbe(engine, block_size, every_blocks=max(1, round(0.25 * settings.sample_rate / block_size)))
     subjects = {"pass_through": pass_through, "engine": probe.process}
     if classes is not None:
@@ -164,7 +162,7 @@ def measure_live(device: str, settings: Settings, block_size: int, classes: tupl
             if len(memory) % 10 == 1:
                 pss.append(memory_mb()["pss_mb_all_processes"])
 
-    with classifier_beside(engine, classes, settings.weights) as beside:
+    with running_beside(session) as beside:
         for round_index in range(rounds):
             names = list(subjects)
             for subject in names[round_index % len(names):] + names[: round_index % len(names)]:

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.config import CLASSIFIER_RING_S
-from ..engine.presets import Preset
-from .harness import Settings, make_engine, paced_run
+from .harness import Settings, make_session, paced_run
 
 
-def measure_profile(settings: Settings, presets: dict[str, Preset], audio: np.ndarray, block_size: int) -> dict:
+def measure_profile(settings: Settings, audio: np.ndarray, block_size: int) -> dict:
     """Per stage p50 / p99 (us) and share of the block's median, over ``settings.seconds``
-    of paced blocks; the engine is built as automatic mode builds it (with the ring)."""
-    engine = make_engine(settings, presets, settings.bands, block_size, CLASSIFIER_RING_S)
+    of paced blocks; the engine is built as a live run builds it (harness.make_session)."""
+    engine = make_session(settings, block_size).engine
     count = max(1, int(settings.seconds / (block_size / settings.sample_rate)))  # as paced_run counts
     profile = engine.start_profile(count)
     totals = paced_run({"engine": engine.process}, audio, block_size, settings.sample_rate, settings.seconds)["engine"]

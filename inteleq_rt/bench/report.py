@@ -9,8 +9,8 @@ def format_table(result: dict) -> str:
     """The readable report: engine time per block size with baseline ratios, then the rest."""
     s = result["settings"]
     beside = "classifier beside" if s["classifier"] else "no classifier (no weights)"
-    lines = [f"engine per block: {s['sample_rate']} Hz, {s['channels']} ch, {s['bands']} bands, preset "
-             f"{s['preset']}, {beside}; paced one block per period, {s['seconds_per_block_size']:g} s each",
+    lines = [f"engine per block: {s['sample_rate']} Hz, {s['channels']} ch, {s['bands']} bands, {s['mode']} mode, "
+             f"genre {s['genre']}, {beside}; paced one block per period, {s['seconds_per_block_size']:g} s each",
              f"{'block':>6} {'period':>8} {'p50':>8} {'p99':>8} {'p99.9':>8} {'max':>8} {'p99 of':>7}"
              f" | {'x scipy':>8} {'x pedalb':>8} {'x copy':>8}",
              f"{'frames':>6} {'us':>8} {'us':>8} {'us':>8} {'us':>8} {'us':>8} {'period':>7}"

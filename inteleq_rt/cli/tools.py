@@ -160,11 +160,10 @@ def _profile(settings, args: argparse.Namespace) -> int:
 
     from ..bench.harness import bench_audio
     from ..bench.profile import format_profile, measure_profile
-    from ..engine.presets import load_presets
     from ..io.atomic import write_atomically
 
-    presets, audio = load_presets(), bench_audio(settings)
-    profiles = [measure_profile(settings, presets, audio, size) for size in settings.block_sizes]
+    audio = bench_audio(settings)
+    profiles = [measure_profile(settings, audio, size) for size in settings.block_sizes]
     print(format_profile(profiles))
     if args.json is not None:
         write_atomically(args.json, json.dumps({"profile": profiles}, indent=1))
