@@ -15,7 +15,7 @@ import importlib
 __version__ = "0.1.0"
 
 _API = {"Options": "options", "InteleqError": "errors", "Session": "session", "process_file": "offline",
-        "analyze_file": "offline", "classify_file": "track", "monitor": "live", "play": "live"}
+        "analyze_file": "offline", "classify_file": "genre.whole_file", "monitor": "live", "play": "live"}
 __all__ = [*_API, "__version__"]
 
 

@@ -1,5 +1,5 @@
 """Files offline: ``process_file`` equalizes a whole file as fast as the CPU allows (one EQ
-and one gain for the track, decided first: see track.py), ``analyze_file`` keeps a file's
+and one gain for the track, decided first: see plan.py), ``analyze_file`` keeps a file's
 run in memory for a picture. Both render through session.py's ``render_blocks``.
 """
 
@@ -19,7 +19,6 @@ from .engine.front import conditioned
 from .engine.loudness import IntegratedLoudness
 from .engine.presets import Preset, check_preset_path, preset_text
 from .engine.truepeak import TruePeak
-from .genre.interface import GenreListener
 from .io import files
 from .io.atomic import AtomicOutput, check_outputs, write_atomically
 from .io.tags import carry_tags
@@ -28,7 +27,8 @@ from .options import Options
 from .memory import memory_mb
 from .session import Outcome, Session, check_genre, render_blocks, session_presets
 from .tonal.targets import RangeVerdict
-from .track import TrackPlan, load_genre_model, plan_track
+from .genre.weights import load_genre_model
+from .plan import TrackPlan, plan_track
 
 
 # A lossy output over the ceiling after decoding is rendered again, the limiter lowered by the
@@ -103,26 +103,12 @@ def _decode(made: _Render, temporary: Path) -> None:
         made.count_peaks(block, decoded)
 
 
-def _plan(source: Path, info: files.AudioInfo, options: Options, presets: dict,
-          model: GenreListener | None) -> TrackPlan:
-    """The whole-track decision (track.plan_track), its passes rendered through fresh engines."""
-    def render(pass_options: Options, pass_presets: dict, prepare: Callable[[Engine], None]) -> float:
-        engine = Session(pass_options, info.sample_rate, info.channels, analyze=False, presets=pass_presets).engine
-        prepare(engine)
-        made = IntegratedLoudness(info.sample_rate, info.channels)
-        for result in render_blocks(engine, files.stream(source)):
-            made.add(result)
-        return made.lufs()
-
-    return plan_track(source, info, options, presets, render, model)
-
-
 def process_file(source: Path, destination: Path, options: Options = Options(), model=None,
                  before_commit: Callable[[Path, Outcome], None] | None = None) -> Outcome:
     """Equalize a whole file offline, as fast as the CPU allows, into ``destination`` (format
     from its extension; rate, channels and sample format kept where it holds them), tagged as
     its input was (with ReplayGain measured anew) and written atomically. One EQ and one gain
-    for the whole track (see track.py), unless ``options.follow``: then the EQ follows the
+    for the whole track (see plan.py), unless ``options.follow``: then the EQ follows the
     track as a live stream would. A lossy output is decoded and held to the ceiling in true
     peak: rendered again, with the limiter lower by the encoder's overshoot, if it went over.
     ``model``: the genre model, loaded once for many files (automatic mode; loaded here if not
@@ -142,7 +128,7 @@ def process_file(source: Path, destination: Path, options: Options = Options(), 
     if loaded_here:
         model = load_genre_model(options.weights, ", or choose a genre with --genre")
     started = time.perf_counter()  # the render's own time: a model is loaded once for many files
-    plan = None if options.follow else _plan(source, info, options, presets, model)
+    plan = None if options.follow else plan_track(source, info, options, presets, model)
     render_options = plan.options if plan else options
     lossy = files.is_lossy(subtype) and options.ceiling_db is not None
     output = AtomicOutput(destination)
@@ -268,7 +254,7 @@ def analyze_file(source: Path, options: Options = Options()) -> Analysis:
     presets = session_presets(options)
     check_genre(options.genre, presets)
     model = load_genre_model(options.weights, ", or choose a genre with --genre") if options.automatic else None
-    plan = None if options.follow else _plan(source, info, options, presets, model)
+    plan = None if options.follow else plan_track(source, info, options, presets, model)
     while True:
         session = Session(plan.options if plan else options, rate, audio.shape[1],
                           presets=plan.presets if plan else presets, model=None if plan else model)

@@ -1,6 +1,6 @@
 """The library's entry point: one ``Session`` assembles a stream's engine, plugins, classifier
 and report from ``Options``; offline.py uses it on files, live.py on devices (whole-track
-decisions are in track.py). The CLI only parses arguments, calls these and prints.
+decisions are in plan.py). The CLI only parses arguments, calls these and prints.
 
 Offline, the classifier is stepped between blocks, so a render is deterministic; live, it
 runs beside the audio path and never makes the callback wait.
@@ -24,7 +24,6 @@ from .report import Timeline
 from .resources import weights_dir
 from .tonal.targets import RangeVerdict
 from .reference import REFERENCE, reference_preset
-from .track import load_genre_model
 
 
 def session_presets(options: Options) -> dict:
@@ -89,6 +88,8 @@ class Session:
             except InteleqError as error:
                 raise type(error)(f"{error}, or choose a genre with --genre") from None
             if not live and model is None:
+                from .genre.weights import load_genre_model
+
                 model = load_genre_model(options.weights, ", or choose a genre with --genre")
         self.presets = presets = presets if presets is not None else session_presets(options)
         self.ranges = None  # range mode's genre ranges, for the balance's follower

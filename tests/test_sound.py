@@ -186,7 +186,7 @@ def test_one_model_serves_many_files_and_never_overrides_a_chosen_genre(trained,
     genre chosen does not classify, model or not."""
     from inteleq_rt.options import Options
     from inteleq_rt.offline import process_file
-    from inteleq_rt.track import load_genre_model
+    from inteleq_rt.genre.weights import load_genre_model
 
     _, weights, _ = trained
     model = load_genre_model(weights)

@@ -75,7 +75,7 @@ def run_classify(args: argparse.Namespace) -> int:
     """Every file's probabilities; a file that fails prints its line and the rest go on."""
     from ..library.work import ClassifyJob, classify_one
     from ..resources import weights_dir
-    from ..track import genre_model_classes
+    from ..genre.weights import genre_model_classes
 
     workers = Workers(args.jobs, args.dask)
     weights = weights_dir(args.weights)

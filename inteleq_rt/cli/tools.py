@@ -107,7 +107,7 @@ def run_bench(args: argparse.Namespace) -> int:
     from .. import bench
     from ..io.atomic import check_can_write, write_atomically
     from ..resources import weights_dir
-    from ..track import genre_model_classes, load_genre_model
+    from ..genre.weights import genre_model_classes, load_genre_model
 
     try:
         sizes = tuple(int(n) for n in args.block_sizes.split(","))

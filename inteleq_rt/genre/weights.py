@@ -4,14 +4,17 @@
 A weights folder holds ``model.json`` (architecture or head, features, class names, how it
 was trained and what it scored), its parameters and ``MODEL_CARD.md``. What a live run
 checks before it starts the classifier's process (``check_rate``, ``read_classes``) needs
-no JAX.
+no JAX. ``load_genre_model`` and ``genre_model_classes`` find a model by name or folder
+(resources.weights_dir) and say how to get one when there is none.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import interrupts
+from ..resources import weights_dir
 from .interface import GenreListener, WeightsError, read_document
 from .model import load_mlp, require_bandwidth
 from .tag_model import load_tag_model
@@ -62,3 +65,22 @@ def load_model(folder: Path) -> GenreListener:
     if isinstance(document, dict) and document.get("kind") == "tag_head":
         return load_tag_model(folder, document)
     return load_mlp(folder, document)
+
+
+def load_genre_model(weights: str | Path | None, alternative: str = "") -> GenreListener:
+    """The genre model (by name or folder), or an error that says how to get one."""
+    return _with_a_way_out(load_model, weights, alternative)
+
+
+def genre_model_classes(weights: str | Path | None) -> tuple[str, ...]:
+    """The genre model's classes, read without loading it (for a process that does not
+    classify itself), or the same error as ``load_genre_model``."""
+    return _with_a_way_out(read_classes, weights, "")
+
+
+def _with_a_way_out(read: Callable, weights: str | Path | None, alternative: str):
+    folder = weights_dir(weights)
+    try:
+        return read(folder)
+    except WeightsError as error:
+        raise WeightsError(f"{error}; train a model with `inteleq-rt train DATASET -o {folder}`{alternative}") from None

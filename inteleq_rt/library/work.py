@@ -39,7 +39,7 @@ class ProcessJob:
 
 
 def _model(weights: Path):
-    from ..track import load_genre_model
+    from ..genre.weights import load_genre_model
 
     return worker_cached(("genre model", str(weights)), lambda: load_genre_model(weights))
 
@@ -70,8 +70,8 @@ def _attempt(path: Path, work: Callable[[dict], None]) -> dict:
 
 
 def classify_one(job: ClassifyJob) -> dict:
-    """A file's genre verdict (the mean of its windows' evidence: track.classify_file)."""
-    from ..track import classify_file
+    """A file's genre verdict (the mean of its windows' evidence: genre.whole_file)."""
+    from ..genre.whole_file import classify_file
 
     def work(result: dict) -> None:
         result["sha256"] = content_hash(job.path)

@@ -44,7 +44,7 @@ def loudness_change_db(filters: tuple[EqFilter, ...], frequencies_hz: np.ndarray
                        sample_rate: float) -> float:
     """How much louder (LU) the chain makes a sound of this power spectrum, K-weighted as
     BS.1770 weighs it: within 0.05 LU on average (0.29 at most) of a render's meter, on 18
-    masters x a preset, a range correction and a preset at 3x (track.py checks each render)."""
+    masters x a preset, a range correction and a preset at 3x (plan.py checks each render)."""
     from ..engine.loudness import k_weighting
 
     z = np.exp(-2j * np.pi * frequencies_hz / sample_rate)

@@ -1,5 +1,5 @@
-"""Whole tracks: what a file is (``classify_file``), and what a render decides before it
-renders (``plan_track``).
+"""What a whole-track render decides before it renders (``plan_track``), and the passes it
+runs to decide: offline.py's ``process_file`` and ``analyze_file`` then render by the plan.
 
 A mastered file should keep one EQ from start to end. So `process` listens to the whole
 track first: the genre model's evidence averaged over the track (as `classify` does), its
@@ -15,7 +15,6 @@ stream agree.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,12 +25,12 @@ from .engine.front import conditioned
 from .engine.levels import LongTermBalance
 from .engine.loudness import MAX_MATCH_DB, IntegratedLoudness
 from .engine.presets import Preset
-from .errors import InteleqError
 from .genre.interface import GenreListener
+from .genre.whole_file import classify_file
 from .io import files
 from .options import Options
 from .reference import REFERENCE, reference_range
-from .resources import weights_dir
+from .session import Session, render_blocks
 from .tonal.targets import RangeVerdict
 
 MAX_TARGET_GAIN_DB = 24.0  # --target-lufs never raises a track more than this
@@ -41,96 +40,6 @@ TARGET_TRIES, TARGET_TOLERANCE_LU = 2, 0.1
 # The loudness the EQ adds is predicted from the track's spectrum (no pass through the EQ just
 # to measure it); a render whose own meter finds the prediction this far off is rendered again.
 PREDICTION_TOLERANCE_LU = 0.2
-
-
-def load_genre_model(weights: str | Path | None, alternative: str = "") -> GenreListener:
-    """The genre model (by name or folder), or an error that says how to get one."""
-    from .genre.weights import load_model
-
-    return _with_a_way_out(load_model, weights, alternative)
-
-
-def genre_model_classes(weights: str | Path | None) -> tuple[str, ...]:
-    """The genre model's classes, read without loading it (for a process that does not
-    classify itself), or the same error as ``load_genre_model``."""
-    from .genre.weights import read_classes
-
-    return _with_a_way_out(read_classes, weights, "")
-
-
-def _with_a_way_out(read: Callable, weights: str | Path | None, alternative: str):
-    from .genre.interface import WeightsError
-
-    folder = weights_dir(weights)
-    try:
-        return read(folder)
-    except WeightsError as error:
-        raise WeightsError(f"{error}; train a model with `inteleq-rt train DATASET -o {folder}`{alternative}") from None
-
-
-# A whole file is heard in windows side by side (every sample once: a window a second heard
-# each sample three times over), evaluated this many at a time (one forward pass, one compiled
-# shape; 8 costs the tagger 12% less per window than 1, and pads a short file less than 16).
-BATCH = 8
-
-
-@dataclass
-class Classified:
-    """A whole file's verdict: the mean of its windows' evidence."""
-
-    genre: str  # a class, or "unsure"
-    probabilities: dict[str, float]
-    music: float
-    top_tags: list[tuple[str, float]]  # the tagger's own view (a tagger model only)
-    silent: bool = False  # nothing above the -60 dBFS gate anywhere: unsure
-
-
-def classify_file(path: Path, model: GenreListener, also: Callable[[np.ndarray], None] | None = None) -> Classified:
-    """The model's verdict on a whole file, read in blocks; ``also`` sees every block."""
-    from .genre.classifier import MUSIC_THRESHOLD, UNSURE
-
-    info = files.read_info(path)
-    try:
-        model.check_sample_rate(info.sample_rate)
-    except InteleqError as error:
-        raise type(error)(f"{path}: {error}") from None
-    tracker = model.tracker(info.sample_rate, info.channels)
-    windows, heard, due, silent = [], [], [model.window_s], [0]
-
-    def evaluate() -> None:
-        batch = np.stack(windows + windows[-1:] * (BATCH - len(windows)))  # padded: one compiled shape
-        heard.extend(model.evidence_batch(batch)[: len(windows)])
-        windows.clear()
-
-    def on_tick(tracker) -> None:
-        if tracker.seconds + 1e-9 >= due[0]:
-            due[0] += model.window_s
-            if tracker.loudest_db() < MATCH_GATE_DB:
-                silent[0] += 1  # nothing above the gate: no evidence of any genre
-                return
-            windows.append(model.heard(tracker))
-            if len(windows) == BATCH:
-                evaluate()
-
-    for block in files.stream(path):
-        tracker.push(block, on_tick)
-        if also is not None:
-            also(block)
-    if windows:
-        evaluate()
-    if not heard and silent[0]:
-        return Classified(UNSURE, {name: 0.0 for name in model.classes}, 0.0, [], silent=True)
-    if not heard:
-        raise InteleqError(f"{path}: shorter than the {model.window_s:.3g} s the model listens to")
-    probabilities = np.mean([e.probabilities for e in heard], axis=0)
-    music = float(np.mean([e.music for e in heard]))
-    genre = UNSURE if music < MUSIC_THRESHOLD else model.classes[int(np.argmax(probabilities))]
-    tags = []
-    if heard[0].tag_logits is not None:
-        mean = 1.0 / (1.0 + np.exp(-np.mean([e.tag_logits for e in heard], axis=0)))
-        tags = [(model.tagger.tags[i], round(float(mean[i]), 3)) for i in np.argsort(-mean)[:5]]
-    return Classified(genre, {n: round(float(p), 4) for n, p in zip(model.classes, probabilities)},
-                      round(music, 4), tags)
 
 
 @dataclass
@@ -169,11 +78,22 @@ class TrackPlan:
         return True
 
 
+def _loudness_through(source: Path, info: files.AudioInfo, options: Options, presets: dict,
+                      prepare) -> float:
+    """One measuring pass: the file through a fresh engine (``prepare(engine)`` before its
+    first block); the output's loudness (LUFS)."""
+    engine = Session(options, info.sample_rate, info.channels, analyze=False, presets=presets).engine
+    prepare(engine)
+    made = IntegratedLoudness(info.sample_rate, info.channels)
+    for result in render_blocks(engine, files.stream(source)):
+        made.add(result)
+    return made.lufs()
+
+
 def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: dict[str, Preset],
-               render: Callable[[Options, dict, Callable], float], model=None) -> TrackPlan:
-    """Listen to the whole track (through ``model``, in automatic mode), then measure what its
-    EQ hears and makes. ``render(options, presets, prepare)`` runs the file through a fresh
-    engine (``prepare(engine)`` before the first block) and returns its output's loudness."""
+               model: GenreListener | None = None) -> TrackPlan:
+    """Listen to the whole track (through ``model``, in automatic mode), then measure (or, in
+    range mode, predict) what its EQ hears and makes."""
     from .genre.classifier import UNSURE
 
     rate, channels = info.sample_rate, info.channels
@@ -251,12 +171,13 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
             plan.apply(engine)
             engine.measure_eq(meters)
 
-        render(replace(plan.options, level_match=False, ceiling_db=None), plan.presets, prepare)
+        _loudness_through(source, info, replace(plan.options, level_match=False, ceiling_db=None), plan.presets,
+                          prepare)
         plan.gain_db = _gain(options, meters[0].lufs(), meters[1].lufs())
         plan.options = replace(plan.options, level_match=True)
     if options.target_lufs is not None:  # the limiter takes some loudness back: make up for it
         for _ in range(TARGET_TRIES):
-            short = options.target_lufs - render(plan.options, plan.presets, plan.apply)
+            short = options.target_lufs - _loudness_through(source, info, plan.options, plan.presets, plan.apply)
             if not math.isfinite(short) or abs(short) < TARGET_TOLERANCE_LU or plan.gain_db >= MAX_TARGET_GAIN_DB:
                 break
             plan.gain_db = min(plan.gain_db + short, MAX_TARGET_GAIN_DB)
