@@ -28,7 +28,8 @@ from inteleq_rt.reference import references_range  # noqa: E402
 from inteleq_rt.tonal.curve import SHELF_Q, response_db  # noqa: E402
 from inteleq_rt.tonal.rule import correction_filters, range_correction  # noqa: E402
 from inteleq_rt.tonal.spectrum import CENTRES_HZ, file_balance  # noqa: E402
-from inteleq_rt.tonal.targets import build_range, labelled_files  # noqa: E402
+from inteleq_rt.tonal.targets import build_range  # noqa: E402
+from inteleq_rt.training.ranges import labelled_files  # noqa: E402
 
 SCORED = CENTRES_HZ <= 10_500.0
 TRIALS = 3

@@ -31,7 +31,8 @@ from inteleq_rt.offline import process_file  # noqa: E402
 from inteleq_rt.options import Options  # noqa: E402
 from inteleq_rt.resources import presets_dir  # noqa: E402
 from inteleq_rt.tonal.spectrum import file_balance  # noqa: E402
-from inteleq_rt.tonal.targets import build_range, labelled_files, read_ranges, write_ranges  # noqa: E402
+from inteleq_rt.tonal.targets import build_range, read_ranges, write_ranges  # noqa: E402
+from inteleq_rt.training.ranges import labelled_files  # noqa: E402
 
 SIZES = (0.0, 1.0, 3.0)
 

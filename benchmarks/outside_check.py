@@ -104,9 +104,9 @@ def check_playlists(model, corpus: Path, folds: int = 5) -> dict:
     a shuffled order. A good switch is the first change after a change of genre, to it."""
     from dataclasses import replace
 
-    from inteleq_rt.genre import dataset, tag_training, tag_workflow
-    from inteleq_rt.genre.metrics import grouped_folds
-    from inteleq_rt.genre.tag_model import TagGenreModel
+    from inteleq_rt.training import dataset, tag_fitting as tag_training, tag_workflow
+    from inteleq_rt.training.metrics import grouped_folds
+    from inteleq_rt.genre.musicnn.tag_model import TagGenreModel
     from inteleq_rt.resources import shipped_weights
 
     clips, _ = dataset.discover(corpus)

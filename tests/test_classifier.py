@@ -13,7 +13,7 @@ from inteleq_rt.engine.config import CLASSIFIER_RING_S, EngineConfig
 from inteleq_rt.engine.engine import Engine
 from inteleq_rt.engine.config import band_set
 from inteleq_rt.genre.classifier import GenreClassifier
-from inteleq_rt.genre.features import FeatureSpec, FeatureTracker, extract_features
+from inteleq_rt.genre.filterbank.features import FeatureSpec, FeatureTracker, extract_features
 from inteleq_rt.genre.interface import WeightsError
 from inteleq_rt.genre.weights import load_model, read_classes
 

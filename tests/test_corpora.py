@@ -4,11 +4,11 @@ checks across corpora."""
 import numpy as np
 import soundfile as sf
 
-from inteleq_rt.genre.corpora import cross_corpus, held_out, shortcut
-from inteleq_rt.genre.dataset import Clip, discover
-from inteleq_rt.genre.head import prior_weights
-from inteleq_rt.genre.metrics import grouped_folds
-from inteleq_rt.genre.tag_training import TaggedClip
+from inteleq_rt.training.corpora import cross_corpus, held_out, shortcut
+from inteleq_rt.training.dataset import Clip, discover
+from inteleq_rt.genre.musicnn.head import prior_weights
+from inteleq_rt.training.metrics import grouped_folds
+from inteleq_rt.training.tag_fitting import TaggedClip
 
 TAGS = ("rock", "jazz", "electronic", "pop")
 

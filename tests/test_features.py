@@ -10,7 +10,7 @@ from inteleq_rt.engine.config import EngineConfig
 from inteleq_rt.demo import demo_clip
 from inteleq_rt.engine.engine import Engine
 from inteleq_rt.engine.levels import feature_vector
-from inteleq_rt.genre.features import FeatureSpec, extract_features
+from inteleq_rt.genre.filterbank.features import FeatureSpec, extract_features
 
 
 def test_engine_snapshots_equal_offline_extraction():

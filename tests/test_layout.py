@@ -70,3 +70,12 @@ def test_no_module_is_over_about_300_lines():
     long = {str(path.relative_to(REPO)): n for path, _ in _modules().values()
             if (n := len(path.read_text().splitlines())) > MOST_LINES}
     assert not long
+
+
+def test_what_a_run_loads_never_imports_training():
+    """Only `train` (cli/tools) and the benchmarks reach inteleq_rt.training; the run's
+    packages (the engine, genre/, the offline and live flows) never do, even lazily."""
+    modules = _modules()
+    reaching = {name for name, (path, tree) in modules.items() if not name.startswith("inteleq_rt.training")
+                and any(m.startswith("inteleq_rt.training") for m in _imports(name, path, tree, modules))}
+    assert reaching == {"inteleq_rt.cli.tools"}

@@ -223,7 +223,7 @@ def test_a_target_that_takes_deep_limiting_is_delivered_with_a_warning(tmp_path)
 def test_a_reference_track_steers_match_mode_toward_its_balance(tmp_path):
     import pedalboard
 
-    from inteleq_rt.genre.dataset import long_term_balance
+    from inteleq_rt.training.dataset import long_term_balance
 
     source, reference, output = tmp_path / "in.wav", tmp_path / "ref.wav", tmp_path / "out.wav"
     sf.write(str(source), music(10.0, peak_db=-6.0), RATE, subtype="FLOAT")

@@ -38,7 +38,7 @@ def test_the_engine_loads_numba_but_not_scipy_signal_jax_or_plots():
 def test_the_classifier_process_loads_no_numba():
     """Its modules (and the tag model) never import the engine's compiled code: the child
     holds jax alone."""
-    loaded = loaded_after("import inteleq_rt.genre.process, inteleq_rt.genre.classifier, inteleq_rt.genre.tag_model")
+    loaded = loaded_after("import inteleq_rt.genre.process, inteleq_rt.genre.classifier, inteleq_rt.genre.musicnn.tag_model")
     assert not loaded["numba"] and not loaded["sounddevice"], loaded
 
 

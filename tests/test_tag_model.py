@@ -13,7 +13,7 @@ from scipy import signal
 from inteleq_rt.engine.config import CLASSIFIER_RING_S, EngineConfig
 from inteleq_rt.engine.engine import Engine
 from inteleq_rt.genre.classifier import UNSURE, GenreClassifier
-from inteleq_rt.genre.head import prior_weights
+from inteleq_rt.genre.musicnn.head import prior_weights
 from inteleq_rt.genre.weights import load_model
 from inteleq_rt.resources import weights_dir
 
@@ -126,7 +126,7 @@ def test_the_demo_groove_is_electronic_end_to_end(tmp_path):
     (re-checked whenever the model changes), `classify` and `process` say so, the range EQ
     uses electronic's range, and a folder run's summary counts it."""
     from inteleq_rt.demo import demo_clip
-    from inteleq_rt.genre.tags import tag_file
+    from inteleq_rt.genre.musicnn.tags import tag_file
 
     audio, rate = demo_clip()
     model = load_model(weights_dir())
@@ -148,7 +148,7 @@ def test_the_demo_groove_is_electronic_end_to_end(tmp_path):
 
 
 def test_a_new_tagger_or_a_changed_clip_is_a_new_cache_entry(tmp_path):
-    from inteleq_rt.genre.tag_training import cache_path
+    from inteleq_rt.training.tag_fitting import cache_path
 
     tagger, clip = tmp_path / "tagger", tmp_path / "clip.wav"
     tagger.mkdir()

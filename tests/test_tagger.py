@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inteleq_rt.genre.mel import PATCH_FRAMES, MelStream, log_compress, mel_filters, mel_power, patch_log_mel
-from inteleq_rt.genre.tagger import load_tagger
+from inteleq_rt.genre.musicnn.mel import PATCH_FRAMES, MelStream, log_compress, mel_filters, mel_power, patch_log_mel
+from inteleq_rt.genre.musicnn.tagger import load_tagger
 from inteleq_rt.resources import shipped_weights
 
 from .fixtures.make_librosa_mel import RATE, probe

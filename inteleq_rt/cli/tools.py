@@ -49,7 +49,7 @@ def _headline(evaluation) -> tuple[float, float, float]:
 
 def run_train(args: argparse.Namespace) -> int:
     from ..engine.presets import load_presets
-    from ..genre import tag_workflow, training
+    from ..training import tag_workflow, workflow as training
     from ..pool import Workers
     from ..resources import named_weights
 
@@ -206,7 +206,8 @@ def _validate_presets(args: argparse.Namespace) -> int:
 def run_targets(args: argparse.Namespace) -> int:
     """Every genre's tonal range from the folders, written as the EQ's ranges file."""
     from ..io.atomic import AtomicOutput, check_can_write
-    from ..tonal.targets import MIN_SONGS_PER_BAND, ranges_from_folders, write_ranges
+    from ..tonal.targets import MIN_SONGS_PER_BAND, write_ranges
+    from ..training.ranges import ranges_from_folders
 
     for folder in args.folders:
         if not folder.is_dir():

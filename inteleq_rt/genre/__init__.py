@@ -1,5 +1,6 @@
-"""Genre recognition beside the audio path: features, the network, decisions, training.
-
-The classifier reads the engine's input ring and posts decisions to the engine's command
-record; training runs the same feature code over whole files (no train/serve skew).
+"""Genre recognition as a run uses it: the model interface, the one weights loader, whole-file
+verdicts, the classifier's decisions and its process beside the audio path; one subfolder per
+model family (musicnn/: the tagger and its genre head, the default; filterbank/: the paper's
+band-level MLP). Training lives in inteleq_rt.training, which imports this package, never the
+reverse.
 """

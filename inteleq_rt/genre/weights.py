@@ -16,8 +16,8 @@ from pathlib import Path
 from .. import interrupts
 from ..resources import weights_dir
 from .interface import GenreListener, WeightsError, read_document
-from .model import load_mlp, require_bandwidth
-from .tag_model import load_tag_model
+from .filterbank.model import load_mlp, require_bandwidth
+from .musicnn.tag_model import load_tag_model
 
 
 def check_rate(folder: Path, sample_rate: float) -> tuple[str, ...]:

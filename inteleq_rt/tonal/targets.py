@@ -8,7 +8,6 @@ artists) reached each band: a corpus band-limited at 11 kHz (GTZAN) says nothing
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from ..engine.presets import RANGES_FILE, read_toml
 from ..errors import InteleqError
-from .spectrum import BANDS, CENTRES_HZ, file_balance
+from .spectrum import BANDS, CENTRES_HZ
 
 LOW_PERCENTILE, HIGH_PERCENTILE = 10.0, 90.0
 MIN_SONGS_PER_BAND = 3  # fewer songs reached a band: no range there (the rule leaves it alone)
@@ -64,35 +63,6 @@ def build_range(genre: str, balances: np.ndarray, artists: int, corpus: str = ""
     if enough.any():
         stats[:, enough] = np.nanpercentile(balances[:, enough], [50.0, LOW_PERCENTILE, HIGH_PERCENTILE], axis=0)
     return GenreRange(genre, stats[0], stats[1], stats[2], counts, len(balances), artists, corpus, smoothing_octaves)
-
-
-def labelled_files(folder: Path) -> list[tuple[str, Path, str]]:
-    """(genre, file, artist) for a folder of genre folders, found as `train` finds a corpus
-    (GTZAN's genre names mapped to ours, any other folder a genre of its own name); artists
-    from a MANIFEST.tsv with `file` and `artist_title` ("Artist - Title") columns, else ""."""
-    from ..genre.dataset import GTZAN_MAPPING, discover
-
-    artists = {}
-    manifest = folder / "MANIFEST.tsv"
-    if manifest.exists():
-        with manifest.open(newline="") as table:
-            for row in csv.DictReader(table, delimiter="\t"):
-                if row.get("file") and row.get("artist_title"):
-                    artists[row["file"]] = row["artist_title"].split(" - ")[0].split(" feat")[0].strip().lower()
-    genres = {p.name: GTZAN_MAPPING.get(p.name, p.name) for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else {}
-    clips, _ = discover(folder, genres)
-    return [(clip.label, clip.path, artists.get(f"{clip.folder}/{clip.path.name}", "")) for clip in clips]
-
-
-def ranges_from_folders(folders: list[Path]) -> dict[str, GenreRange]:
-    """Every genre's range from folders of genre folders (GTZAN's names mapped to ours)."""
-    by_genre: dict[str, list[tuple[np.ndarray, str]]] = {}
-    for folder in folders:
-        for genre, path, artist in labelled_files(folder):
-            by_genre.setdefault(genre, []).append((file_balance(path), artist))
-    corpus = " + ".join(Path(f).name for f in folders)
-    return {genre: build_range(genre, np.array([b for b, _ in songs]), len({a for _, a in songs} - {""}), corpus)
-            for genre, songs in sorted(by_genre.items())}
 
 
 def ranges_in(presets_folder: Path | None) -> dict[str, GenreRange]:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from ..engine.config import PAPER_BANDS
 from ..engine.presets import write_targets
+from ..genre.filterbank.model import GenreModel
 from ..pool import Workers
 from . import card, dataset, fitting
-from .model import GenreModel
 
 # progress(what, total) -> a function to call once per finished item
 Progress = Callable[[str, int], Callable[[], None]]
@@ -97,5 +97,6 @@ def save(evaluation: Evaluation, output: Path, command: str, corpus_name: str, s
     }
     model = GenreModel(fitted.network, recipe.spec, fitted.mean, fitted.scale, classes, recipe.architecture, record)
     model.save(output, card.model_card(evaluation.name, record, recipe, corpus, evaluation.scores))
-    write_targets(output / "targets.toml", fitting.measure_targets(corpus, classes), PAPER_BANDS,
+    targets = dataset.class_targets([c.balance_db for c in corpus], [c.clip.label for c in corpus], classes)
+    write_targets(output / "targets.toml", targets, PAPER_BANDS,
                   f"{corpus_name}: {len(corpus)} clips", min(evaluation.rates) / 2)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.atomic import write_atomically
+from ...io.atomic import write_atomically
+from ..interface import Evidence, WeightsError, restore_parameters
 from .features import FeatureSpec, FeatureTracker
-from .interface import Evidence, WeightsError, restore_parameters
 
 FORMAT_VERSION = 1
 

@@ -1,8 +1,7 @@
 """Fitting and scoring a genre network: a few pure functions plus a loop.
 
 ``fit`` trains one network (class-balanced, early-stopped), ``cross_validate`` scores a
-recipe with clip-grouped stratified folds (no excerpt of a song in both train and test), and
-``measure_targets`` computes each class's long-term tonal balance for match mode.
+recipe with clip-grouped stratified folds (no excerpt of a song in both train and test).
 """
 
 from __future__ import annotations
@@ -13,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.config import PAPER_BANDS, band_set
+from ..genre.filterbank.features import STATISTICS, FeatureSpec, clip_bands
+from ..genre.filterbank.model import Architecture
 from .dataset import ClipFeatures
-from .features import STATISTICS, FeatureSpec, clip_bands
-from .metrics import score, grouped_folds
-from .model import Architecture
+from .metrics import grouped_folds, score
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, recipe: Recipe, classe
     import optax
     from flax import nnx
 
-    from .model import build_network
+    from ..genre.filterbank.model import build_network
 
     clip_labels = {g: l for g, l in zip(groups, y)}
     clip_ids = np.array(sorted(clip_labels))
@@ -147,16 +146,6 @@ def cross_validate(corpus: list[ClipFeatures], recipe: Recipe, folds: int, seed:
     return {"folds": folds, "seed": seed, "per_fold": per_fold,
             "excerpts": score(y, example_pred, classes).to_dict(),
             "clips": score(clip_true, clip_pred, classes).to_dict()}
-
-
-def measure_targets(corpus: list[ClipFeatures], classes: tuple[str, ...]) -> dict[str, dict]:
-    """Each class's mean long-term balance (dB re overall) and its spread across clips."""
-    targets = {}
-    for name in classes:
-        rows = np.array([c.balance_db for c in corpus if c.clip.label == name])
-        if len(rows):
-            targets[name] = {"levels_db": rows.mean(axis=0), "spread_db": rows.std(axis=0), "clips": len(rows)}
-    return targets
 
 
 def baseline_recipe(corpus_max_hz: float) -> Recipe:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InteleqError
+from ...errors import InteleqError
 from .mel import N_MELS, PATCH_FRAMES
 
 EMBEDDING_SIZE = 753 + 753 + 200  # mean pool, max pool, penultimate
@@ -121,14 +121,14 @@ class Tagger:
 
 def load_tagger(folder: Path) -> Tagger:
     """Load a tagger folder; every problem is a TaggerError naming the file."""
-    from .interface import restore_parameters
+    from ..interface import restore_parameters
 
     folder = Path(folder)
     description, params = folder / "tagger.json", folder / "params.msgpack"
     for path in (description, params):
         if not path.is_file():
             raise TaggerError(f"{path}: missing (convert the musicnn checkpoint: "
-                              "python -m inteleq_rt.genre.convert_musicnn --help)")
+                              "python -m inteleq_rt.training.convert_musicnn --help)")
     try:
         document = json.loads(description.read_text())
         tags = tuple(document["tags"])

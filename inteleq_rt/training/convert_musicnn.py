@@ -5,7 +5,7 @@ in ``musicnn/MSD_musicnn/`` (files ``.index`` and ``.data-*``: an empty prefix).
 reads them; it is not a dependency of this project, so the reading runs in an environment
 that has it (``--tensorflow-python``), which dumps the variables to a .npz this side reads:
 
-    python -m inteleq_rt.genre.convert_musicnn ~/musicnn-wheel/musicnn/MSD_musicnn \\
+    python -m inteleq_rt.training.convert_musicnn ~/musicnn-wheel/musicnn/MSD_musicnn \\
         --tensorflow-python ~/tf/bin/python -o weights/musicnn
 
 With ``--reference OUT.npz``, the TensorFlow side also runs musicnn's own graph (its
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         package_root = str(Path(__file__).resolve().parents[2])
         # musicnn's graph uses tf.compat.v1.layers, which needs Keras 2 (pip install tf-keras)
         env = {**os.environ, "PYTHONPATH": package_root, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_USE_LEGACY_KERAS": "1"}
-        command = [args.tensorflow_python, "-m", "inteleq_rt.genre.convert_musicnn", str(args.checkpoint),
+        command = [args.tensorflow_python, "-m", "inteleq_rt.training.convert_musicnn", str(args.checkpoint),
                    "--dump", str(dumped)] + (["--reference", str(args.reference)] if args.reference else [])
         subprocess.run(command, env=env, check=True)
         if args.output is not None:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .head import softmax
+from ..genre.musicnn.head import softmax
 from .metrics import grouped_folds, wilson_interval
-from .tag_training import TaggedClip, _stack, fit_head_classes
+from .tag_fitting import TaggedClip, _stack, fit_head_classes
 
 BOOTSTRAP_DRAWS = 2000
 

@@ -16,11 +16,12 @@ import numpy as np
 
 from ..engine.config import PAPER_BANDS
 from ..engine.presets import write_targets
+from ..genre.musicnn.tag_model import TagGenreModel
+from ..genre.musicnn.tagger import Tagger
 from ..pool import Workers
-from . import card, corpora, dataset, tag_training
-from .tag_model import TagGenreModel
-from .tagger import Tagger
-from .training import Progress, check_folds, find_clips
+from . import card, corpora, dataset
+from . import tag_fitting as tag_training
+from .workflow import Progress, check_folds, find_clips
 
 TAGGER = "musicnn"
 
@@ -80,7 +81,7 @@ def non_music_embeddings(folder: Path | None, tagger: Tagger) -> tuple[list[np.n
     """The tagger's embeddings of every recording in ``folder`` (speech, noise, ...)."""
     import soundfile as sf
 
-    from .tags import tag_file
+    from ..genre.musicnn.tags import tag_file
 
     if folder is None:
         return [], []
@@ -107,9 +108,7 @@ def save(evaluation: TagEvaluation, output: Path, command: str, corpus_name: str
               "patch_every_s": tag_training.STEP_FRAMES * 256 / 16000, "compared_in_the_same_run": compared or []}
     model = TagGenreModel(evaluation.tagger, head, TAGGER, record)
     model.save(output, card.tag_model_card(evaluation, record, head))
-    balance = [dataset.long_term_balance_of(c.clip.path) for c in evaluation.corpus]
-    targets = {name: {"levels_db": np.mean(rows, axis=0), "spread_db": np.std(rows, axis=0), "clips": len(rows)}
-               for name in evaluation.classes
-               if (rows := [b for b, c in zip(balance, evaluation.corpus) if c.clip.label == name])}
+    targets = dataset.class_targets([dataset.long_term_balance_of(c.clip.path) for c in evaluation.corpus],
+                                    [c.clip.label for c in evaluation.corpus], evaluation.classes)
     write_targets(output / "targets.toml", targets, PAPER_BANDS, f"{corpus_name}: {len(evaluation.corpus)} clips",
                   min(evaluation.rates) / 2)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.atomic import write_atomically
+from ...io.atomic import write_atomically
+from ..interface import Evidence, WeightsError
 from .head import TagHead
 from .mel import HOP, PATCH_FRAMES, SAMPLE_RATE
-from .interface import Evidence, WeightsError
 from .tagger import Tagger, TaggerError, load_tagger
 from .tags import TagTracker
 
@@ -70,7 +70,7 @@ class TagGenreModel:
 
 def find_tagger(folder: Path, name: str) -> Path:
     """A tagger folder by name: beside the model's folder, else among the shipped weights."""
-    from ..resources import shipped_weights
+    from ...resources import shipped_weights
 
     for candidate in (Path(folder).parent / name, shipped_weights() / name):
         if (candidate / "tagger.json").is_file():

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..genre.musicnn.head import TagHead, prior_weights, softmax
+from ..genre.musicnn.tagger import Tagger
+from ..genre.musicnn.tags import tag_file
 from ..pool import Workers, map_in_order, worker_cached
 from .dataset import Clip, file_cache_key, save_cache
-from .head import TagHead, fit_classes, fit_music, fit_temperature, prior_weights, softmax
-from .metrics import score, grouped_folds
-from .tagger import Tagger
-from .tags import tag_file
+from .head_fitting import fit_classes, fit_music, fit_temperature
+from .metrics import grouped_folds, score
 
 STEP_FRAMES = 94  # a patch every 1.5 s
 REPEATS = 5
@@ -59,7 +60,7 @@ def as_gtzan(audio: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
 def shared_tagger(folder: Path) -> Tagger:
     """The tagger, loaded once per process: each worker's, and the caller's own when the clips
     run in it (then the final fit reuses that one)."""
-    from .tagger import load_tagger
+    from ..genre.musicnn.tagger import load_tagger
 
     return worker_cached(("tagger", str(folder)), lambda: load_tagger(folder))
 

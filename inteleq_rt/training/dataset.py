@@ -23,7 +23,7 @@ from ..engine.config import PAPER_BANDS
 from ..engine.levels import LongTermBalance
 from ..errors import InteleqError
 from ..pool import Workers, map_in_order
-from .features import FeatureSpec, extract_features
+from ..genre.filterbank.features import FeatureSpec, extract_features
 
 GTZAN_MAPPING = {
     "rock": "rock_pop", "pop": "rock_pop", "blues": "rock_pop", "reggae": "rock_pop", "metal": "rock_pop",
@@ -160,6 +160,17 @@ def long_term_balance_of(path: Path) -> np.ndarray:
 
     audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
     return long_term_balance(audio, rate)
+
+
+def class_targets(balances: list[np.ndarray], labels: list[str], classes: tuple[str, ...]) -> dict[str, dict]:
+    """Each class's mean long-term balance (dB re overall) and its spread across clips: match
+    mode's targets, as both model families' workflows write them."""
+    targets = {}
+    for name in classes:
+        rows = np.array([b for b, label in zip(balances, labels) if label == name])
+        if len(rows):
+            targets[name] = {"levels_db": rows.mean(axis=0), "spread_db": rows.std(axis=0), "clips": len(rows)}
+    return targets
 
 
 def save_cache(path: Path, **arrays: np.ndarray) -> None:

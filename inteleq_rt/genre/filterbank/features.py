@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..engine.levels import feature_vector
+from ...engine.levels import feature_vector
 
 STATISTICS = ("level", "mean", "std", "flux")
 
@@ -73,7 +73,7 @@ class FeatureTracker:
     def __init__(self, spec: FeatureSpec, sample_rate: float, channels: int) -> None:
         # numba loads where a filterbank runs: not in the tagger's classifier process, which
         # would spend 150 MB and 0.5 s on it
-        from ..engine.filterbank import FilterBank
+        from ...engine.filterbank import FilterBank
 
         self.spec = spec
         self.channels = channels
