@@ -134,10 +134,10 @@ def test_a_command_record_mid_write_is_left_for_the_next_block():
     fields = record.read()
     assert CommandRecord.genre(fields) == 2 and CommandRecord.amount(fields) == 0.5
     assert record.read() is None  # nothing new
-    record.values[0] += 1.0  # a writer (thread or process) stopped half-way
-    record.values[1] = 1.0
+    record.fields["sequence"] += 1.0  # a writer (thread or process) stopped half-way
+    record.fields["genre"] = 1.0
     assert record.read() is None
-    record.values[0] += 1.0  # ... and finished
+    record.fields["sequence"] += 1.0  # ... and finished
     assert CommandRecord.genre(record.read()) == 1
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from inteleq_rt.engine.commands import CommandRecord
 from inteleq_rt.engine.seqlock import PATIENCE_S, Seqlock
 from inteleq_rt.genre.classifier import Decision
-from inteleq_rt.genre.status import StatusRecord
+from inteleq_rt.genre.status import StatusRecord, status_dtype
 
 GENRES = ("classical", "disco", "jazz")
 
@@ -24,7 +24,7 @@ def _decision(number: int) -> SimpleNamespace:
 
 def _publish_many(name: str, count: int) -> None:
     memory = shared_memory.SharedMemory(name=name)
-    record = StatusRecord(np.ndarray((StatusRecord.size(3),), np.float64, memory.buf), GENRES, GENRES)
+    record = StatusRecord(np.ndarray((), status_dtype(3), memory.buf), GENRES, GENRES)
     for number in range(1, count + 1):
         record.publish(_decision(number))
     del record
@@ -32,9 +32,9 @@ def _publish_many(name: str, count: int) -> None:
 
 
 def test_a_reader_never_pairs_one_decisions_genre_with_anothers_probabilities():
-    memory = shared_memory.SharedMemory(create=True, size=8 * StatusRecord.size(3))
+    memory = shared_memory.SharedMemory(create=True, size=StatusRecord.size(3))
     try:
-        record = StatusRecord(np.ndarray((StatusRecord.size(3),), np.float64, memory.buf), GENRES, GENRES)
+        record = StatusRecord(np.ndarray((), status_dtype(3), memory.buf), GENRES, GENRES)
         record.clear()
         writer = multiprocessing.get_context("spawn").Process(target=_publish_many, args=(memory.name, 300_000))
         writer.start()
@@ -61,7 +61,7 @@ def test_a_writer_that_died_mid_write_neither_hangs_readers_nor_leaves_the_count
     assert np.array_equal(lock.read(values.copy, PATIENCE_S), values)  # as it stands, after a short wait
     assert time.monotonic() - started < PATIENCE_S + 0.5
     record = CommandRecord(3)
-    record.values[0] += 1.0  # the classifier's process killed mid-post
+    record.fields["sequence"] += 1.0  # the classifier's process killed mid-post
     record.writer_gone()  # its supervisor, before starting a new one
     record.post(genre=2)
     assert CommandRecord.genre(record.read()) == 2

@@ -1,7 +1,7 @@
 """Commands to the engine: one fixed-layout numeric record per sender, read once per block.
 
-A record is a float64 array: a sequence counter (engine/seqlock.py), then the fields. A
-sender (the user's controls, the classifier) is its only writer; the audio thread its only
+A record is a structured array of named float64 fields (``command_dtype``): a sequence
+counter (engine/seqlock.py), then the commands. A sender (the user's controls, the classifier) is its only writer; the audio thread its only
 reader, which copies the fields only when the counter moved and never waits: a record
 mid-write is simply read at the next block. The layout is plain numbers, so a record can
 live in shared memory and be written by another process.
@@ -24,48 +24,55 @@ from .seqlock import Seqlock
 if TYPE_CHECKING:
     from .eq import Bypass, Equalizer
 
-SEQUENCE, GENRE, AMOUNT, BYPASS, BLEND = 0, 1, 2, 3, 4
 NO_GENRE = -1.0
 
 
-class CommandRecord:
-    """One sender's latest commands (see the module's docstring for the protocol)."""
+def command_dtype(genres: int, curve_filters: int = 0) -> np.dtype:
+    """A record's fields by name; float64 each, so shared memory holds it as plain numbers."""
+    return np.dtype([("sequence", "f8"), ("genre", "f8"), ("amount", "f8"), ("bypass", "f8"),
+                     ("blend", "f8", (genres,)), ("curves", "f8", (genres, curve_filters))])
 
-    def __init__(self, genres: int, buffer: np.ndarray | None = None, curve_filters: int = 0) -> None:
-        size = self.size(genres, curve_filters)
-        self.values = np.zeros(size) if buffer is None else buffer[:size]
-        self._lock = Seqlock(self.values[SEQUENCE : SEQUENCE + 1])
-        self.values[GENRE] = NO_GENRE
-        self.values[AMOUNT] = self.values[BYPASS] = np.nan
-        self._curves_at = BLEND + genres
-        self.values[self._curves_at :] = np.nan
-        self._curve_shape = (genres, curve_filters)
-        self._copy = self.values.copy()
+
+class CommandRecord:
+    """One sender's latest commands (see the module's docstring for the protocol), over
+    ``fields`` (a 0-d array of ``command_dtype``; shared memory, or its own when None)."""
+
+    def __init__(self, genres: int, fields: np.ndarray | None = None, curve_filters: int = 0) -> None:
+        dtype = command_dtype(genres, curve_filters)
+        self.fields = np.zeros((), dtype) if fields is None else fields
+        if self.fields.dtype != dtype:
+            raise ValueError(f"a command record over {genres} genres and {curve_filters} curve filters "
+                             f"has fields {dtype}, not {self.fields.dtype}")
+        self._lock = Seqlock(self.fields["sequence"].reshape(1))
+        self.fields["genre"] = NO_GENRE
+        self.fields["amount"] = self.fields["bypass"] = np.nan
+        self.fields["curves"] = np.nan
+        self._copy = self.fields.copy()
         self._seen = 0.0
 
     @staticmethod
     def size(genres: int, curve_filters: int = 0) -> int:
-        """Float64 values a record over this many genres takes (in shared memory too)."""
-        return BLEND + genres * (1 + curve_filters)
+        """Bytes a record over this many genres takes (in shared memory too)."""
+        return command_dtype(genres, curve_filters).itemsize
 
     # -- the sender's side --------------------------------------------------------------------
     def post(self, genre: int | None = None, amount: float | None = None, bypass: bool | None = None,
              blend: np.ndarray | None = None, clear_blend: bool = False, curves: np.ndarray | None = None) -> None:
         """Publish new values for the fields given; the others keep what they had."""
-        values = self.values
+        fields = self.fields
         self._lock.begin()
         if genre is not None:
-            values[GENRE] = float(genre)
+            fields["genre"] = float(genre)
         if amount is not None:
-            values[AMOUNT] = float(amount)
+            fields["amount"] = float(amount)
         if bypass is not None:
-            values[BYPASS] = float(bypass)
+            fields["bypass"] = float(bypass)
         if blend is not None:
-            values[BLEND : self._curves_at] = blend
+            fields["blend"] = blend
         elif clear_blend:
-            values[BLEND : self._curves_at] = 0.0
+            fields["blend"] = 0.0
         if curves is not None:
-            values[self._curves_at :] = curves.ravel()
+            fields["curves"] = curves
         self._lock.end()
 
     def writer_gone(self) -> None:
@@ -82,7 +89,7 @@ class CommandRecord:
     def read(self) -> np.ndarray | None:
         """The fields, if they changed since the last successful read and are consistent;
         None otherwise (nothing new, or a write under way: try again next block)."""
-        version = self._lock.try_copy(self.values, self._copy, self._seen)
+        version = self._lock.try_copy(self.fields, self._copy, self._seen)
         if version is None:
             return None
         self._seen = version
@@ -90,27 +97,29 @@ class CommandRecord:
 
     @staticmethod
     def genre(fields: np.ndarray) -> int | None:
-        index = int(fields[GENRE])
+        index = int(fields["genre"])
         return None if index < 0 else index
 
     @staticmethod
     def amount(fields: np.ndarray) -> float | None:
-        value = fields[AMOUNT]
-        return None if np.isnan(value) else float(value)
+        value = float(fields["amount"])
+        return None if np.isnan(value) else value
 
     @staticmethod
     def bypass(fields: np.ndarray) -> bool | None:
-        value = fields[BYPASS]
+        value = float(fields["bypass"])
         return None if np.isnan(value) else bool(value)
 
-    def blend(self, fields: np.ndarray) -> np.ndarray | None:
-        weights = fields[BLEND : self._curves_at]
+    @staticmethod
+    def blend(fields: np.ndarray) -> np.ndarray | None:
+        weights = fields["blend"]
         return weights if weights.any() else None
 
-    def curves(self, fields: np.ndarray) -> np.ndarray | None:
+    @staticmethod
+    def curves(fields: np.ndarray) -> np.ndarray | None:
         """Range mode's gains, genres x filters (a view), or None before the first post."""
-        curves = fields[self._curves_at :]
-        return None if not len(curves) or np.isnan(curves[0]) else curves.reshape(self._curve_shape)
+        curves = fields["curves"]
+        return None if not curves.size or np.isnan(curves[0, 0]) else curves
 
 
 class Arbiter:

@@ -169,7 +169,7 @@ class Engine:
         if self.blocks:
             raise RuntimeError("the classifier's parts move only before the first block")
         if port.ring is None or ring.buffer.shape != port.ring.buffer.shape \
-                or commands.values.shape != port.commands.values.shape:
+                or commands.fields.dtype != port.commands.fields.dtype:
             raise ValueError("the classifier's ring and command record must be shaped as the engine's")
         self._port = replace(port, ring=ring, commands=commands)
         self._arbiter = Arbiter(self.user_commands, commands, self.genres, self._eq, self._bypass)

@@ -48,7 +48,7 @@ class Seqlock:
         before = self.cell[0]
         if before == seen or before % 2.0:
             return None
-        into[:] = source
+        into[...] = source
         return None if self.cell[0] != before else float(before)
 
     def read(self, copy: Callable[[], T], patience_s: float | None = None) -> T:

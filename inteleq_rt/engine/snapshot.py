@@ -55,6 +55,13 @@ class Figures:
     deepest_limiting_db: float  # its deepest gain reduction (>= 0)
 
 
+# A block's scalars, by name (one record, written whole: a tuple into a 0-d array is the
+# cheapest write measured, 0.34 us against 0.68 by position and 1.0 field by field).
+SCALARS = np.dtype([("frames", "f8"), ("blocks", "f8"), ("genre", "f8"), ("filters", "f8"),
+                    ("fade", "f8"),  # NaN: no fade
+                    ("level_gain_db", "f8"), ("bypass", "f8"), ("limited_blocks", "f8"), ("deepest_limiting_db", "f8")])
+
+
 class Published:
     """The state a block publishes, in arrays allocated once: the audio thread writes
     (``write``), other threads take snapshots."""
@@ -63,9 +70,7 @@ class Published:
         self.input = (np.zeros((channels, bands)), np.zeros(channels))
         self.output = (np.zeros((channels, bands)), np.zeros(channels))
         self.gains = np.zeros(max_filters)
-        # frames, blocks, genre index, filter count, fade progress (NaN: no fade), level gain,
-        # bypass position, limited blocks, deepest limiting
-        self.scalars = np.zeros(9)
+        self.scalars = np.zeros((), SCALARS)
         self._lock = Seqlock()
 
     def write(self, input_levels: tuple[np.ndarray, np.ndarray], output_levels: tuple[np.ndarray, np.ndarray] | None,
@@ -78,32 +83,30 @@ class Published:
         if output_levels is not None:
             self.output[0][:], self.output[1][:] = output_levels
         self.gains[: len(gains)] = gains
-        scalars = self.scalars
-        scalars[0], scalars[1], scalars[2], scalars[3] = frames, blocks, genre_index, len(gains)
-        scalars[4] = math.nan if fade is None else fade
-        scalars[5], scalars[6], scalars[7], scalars[8] = level_gain_db, bypass, limited_blocks, deepest_limiting_db
+        self.scalars[()] = (frames, blocks, genre_index, len(gains), math.nan if fade is None else fade,
+                            level_gain_db, bypass, limited_blocks, deepest_limiting_db)
         self._lock.end()
 
     def snapshot(self, genres: tuple[str, ...], filters: Callable[[str], tuple[EqFilter, ...]], sample_rate: int,
                  has_output: bool) -> Snapshot:
         """A consistent copy of the last block's state; ``filters(genre)``: that genre's EQ."""
         copies = self._lock.read(lambda: [a.copy() for a in (*self.input, *self.output, self.gains, self.scalars)])
-        frames, blocks, genre_index, count, fade, level_gain, bypass, limited, limiting = copies[5]
-        genre = genres[int(genre_index)]
+        scalars = copies[5]
+        genre, fade = genres[int(scalars["genre"])], float(scalars["fade"])
         return Snapshot(
-            time_s=frames / sample_rate,
-            blocks=int(blocks),
+            time_s=float(scalars["frames"]) / sample_rate,
+            blocks=int(scalars["blocks"]),
             genre=genre,
-            crossfade=None if math.isnan(fade) else float(fade),
-            eq_gains=list(zip(filters(genre), copies[4][: int(count)].tolist())),
+            crossfade=None if math.isnan(fade) else fade,
+            eq_gains=list(zip(filters(genre), copies[4][: int(scalars["filters"])].tolist())),
             input_band_ms=copies[0],
             input_overall_ms=copies[1],
             output_band_ms=copies[2] if has_output else None,
             output_overall_ms=copies[3] if has_output else None,
-            level_gain_db=float(level_gain),
-            bypass=float(bypass),
-            limited_blocks=int(limited),
-            limiter_reduction_db=float(limiting),
+            level_gain_db=float(scalars["level_gain_db"]),
+            bypass=float(scalars["bypass"]),
+            limited_blocks=int(scalars["limited_blocks"]),
+            limiter_reduction_db=float(scalars["deepest_limiting_db"]),
         )
 
 

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..engine.commands import CommandRecord
+from ..engine.commands import CommandRecord, command_dtype
 from ..engine.port import ClassifierPort
 from ..engine.ring import InputRing
-from .status import CALL_MS, CALL_P99_MS, DECISIONS, FAILED, HEARTBEAT, READY_AT, UNSURE_COUNT, StatusRecord
+from .status import StatusRecord, status_dtype
 
 if TYPE_CHECKING:  # the classifier's process never loads the engine (numba)
     from ..engine.engine import Engine
@@ -62,11 +62,11 @@ class Layout:
 
     @property
     def status_offset(self) -> int:
-        return self.record_offset + 8 * CommandRecord.size(len(self.genres), self.curve_filters)
+        return self.record_offset + CommandRecord.size(len(self.genres), self.curve_filters)
 
     @property
     def size(self) -> int:
-        return self.status_offset + 8 * StatusRecord.size(len(self.classes), self.balance_bands)
+        return self.status_offset + StatusRecord.size(len(self.classes), self.balance_bands)
 
     def parts(self, memory: shared_memory.SharedMemory,
               max_block: int) -> tuple[InputRing, CommandRecord, StatusRecord]:
@@ -74,13 +74,11 @@ class Layout:
         buf = memory.buf
         counter = np.ndarray((1,), np.int64, buf, 0)
         ring = np.ndarray((self.frames, self.channels), np.float32, buf, 8)
-        record = np.ndarray((CommandRecord.size(len(self.genres), self.curve_filters),), np.float64, buf,
-                            self.record_offset)
-        status = np.ndarray((StatusRecord.size(len(self.classes), self.balance_bands),), np.float64, buf,
-                            self.status_offset)
+        record = np.ndarray((), command_dtype(len(self.genres), self.curve_filters), buf, self.record_offset)
+        status = np.ndarray((), status_dtype(len(self.classes), self.balance_bands), buf, self.status_offset)
         return (InputRing(self.frames, self.channels, max_block, ring, counter),
                 CommandRecord(len(self.genres), record, self.curve_filters),
-                StatusRecord(status, self.genres, self.classes, self.balance_bands))
+                StatusRecord(status, self.genres, self.classes))
 
 
 def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, limits, sample_rate: int,
@@ -115,7 +113,7 @@ def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, 
             from ..tonal.follow import RangeFollower
 
             follower = RangeFollower(ranges, port, period_s, limits)
-        status.values[READY_AT] = time.time()
+        status.fields["ready_at"] = time.time()
         parent = os.getppid()
         while os.getppid() == parent:
             if classifier is not None:
@@ -125,10 +123,10 @@ def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, 
                 follower.step(classifier)
                 if follower.balance is not None:
                     status.publish_balance(follower.balance)
-            status.values[HEARTBEAT] += 1
+            status.fields["heartbeat"] += 1
             time.sleep(poll_s)
     except Exception as error:  # one line, and no restart: it would fail the same way
-        status.values[FAILED] = 1.0
+        status.fields["failed"] = 1.0
         print(f"inteleq-rt: the classifier failed: {type(error).__name__}: {error}; the EQ holds its genre",
               file=sys.stderr, flush=True)
 
@@ -182,22 +180,22 @@ class ClassifierProcess:
         self.process = multiprocessing.get_context("spawn").Process(target=_child, args=self._args,
                                                                     name="inteleq-classifier", daemon=True)
         self.process.start()
-        self._seen_beat, self._seen_at = self.record.values[HEARTBEAT], time.monotonic() + self.hang_s  # its start-up
+        self._seen_beat, self._seen_at = float(self.record.fields["heartbeat"]), time.monotonic() + self.hang_s  # its start-up
 
     def wait_ready(self, timeout_s: float = 60.0) -> bool:
         """Wait until the child has loaded its model and started listening (or failed)."""
         deadline = time.monotonic() + timeout_s
-        while not self.record.values[HEARTBEAT] and not self.record.values[FAILED] and time.monotonic() < deadline:
+        while not self.record.fields["heartbeat"] and not self.record.fields["failed"] and time.monotonic() < deadline:
             time.sleep(0.05)
-        return bool(self.record.values[HEARTBEAT])
+        return bool(self.record.fields["heartbeat"])
 
     def supervise(self) -> None:
         """Restart a child that exited or stopped beating; the audio never waits for it."""
         now = time.monotonic()
-        beat = self.record.values[HEARTBEAT]
+        beat = float(self.record.fields["heartbeat"])
         if beat != self._seen_beat:
             self._seen_beat, self._seen_at = beat, now
-        if self.record.values[FAILED]:
+        if self.record.fields["failed"]:
             return
         dead = self.process is not None and not self.process.is_alive()
         if dead or now - self._seen_at > self.hang_s:
@@ -219,20 +217,20 @@ class ClassifierProcess:
         if not self.classifies:  # a chosen genre: the process only follows the balance
             return {"range_follower": "own process", **({"classifier_restarts": self.restarts} if self.restarts else {})}
         status = self.record.copy()
-        summary = {"decisions": int(status[DECISIONS]), "unsure_decisions": int(status[UNSURE_COUNT]),
+        summary = {"decisions": int(status["decisions"]), "unsure_decisions": int(status["unsure_decisions"]),
                    "classifier": "own process"}
-        if status[CALL_MS]:
-            summary["classifier_last_call_ms"] = round(float(status[CALL_MS]), 3)
-            summary["classifier_call_p99_ms"] = round(float(status[CALL_P99_MS]), 3)
+        if status["call_ms"]:
+            summary["classifier_last_call_ms"] = round(float(status["call_ms"]), 3)
+            summary["classifier_call_p99_ms"] = round(float(status["call_p99_ms"]), 3)
         if self.process is not None and self.process.is_alive():
             summary["classifier_cpu_seconds"] = round(self.cpu_seconds(), 2)
-        if status[READY_AT]:
+        if status["ready_at"]:
             from ..io.streams import since_process_start
 
-            summary["classifier_ready_after_start_s"] = round(since_process_start(float(status[READY_AT])), 3)
+            summary["classifier_ready_after_start_s"] = round(since_process_start(float(status["ready_at"])), 3)
         if self.restarts:
             summary["classifier_restarts"] = self.restarts
-        if status[FAILED]:
+        if status["failed"]:
             summary["classifier_failed"] = True
         return summary
 

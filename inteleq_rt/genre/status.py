@@ -1,7 +1,7 @@
 """The classifier process's status record: what it last decided, and signs of its life.
 
-A float64 array in the shared block (genre/process.py): the child writes, the parent reads.
-The decision's fields (genre, probabilities, time, counts) are written under a sequence
+Named float64 fields (``status_dtype``) in the shared block (genre/process.py): the child
+writes, the parent reads. The decision's fields (genre, probabilities, time, counts) are written under a sequence
 lock (engine/seqlock.py), so a reader never pairs one decision's genre with the next one's
 probabilities; the heartbeat, the failure flag and the ready time are single values, each
 written once per event. In range mode the record ends with the stream's balance as the
@@ -14,34 +14,36 @@ import numpy as np
 
 from ..engine.seqlock import PATIENCE_S, Seqlock
 
-# heartbeat, the decision's sequence counter, decisions, unsure decisions, last decision time
-# (s), genre index (-1: unsure, -2: none yet), music, last call (ms), p99 of its calls (ms),
-# error flag, when it was ready to listen (time.time()); then one probability per class, then
-# (range mode) the balance, NaN until the first
-(HEARTBEAT, SEQUENCE, DECISIONS, UNSURE_COUNT, TIME, GENRE, MUSIC, CALL_MS, CALL_P99_MS, FAILED,
- READY_AT) = range(11)
-FIELDS = 11
-NONE_YET, UNSURE_INDEX = -2.0, -1.0
+NONE_YET, UNSURE_INDEX = -2.0, -1.0  # the genre field before a decision, and for "unsure"
+
+
+def status_dtype(classes: int, bands: int = 0) -> np.dtype:
+    """The record's fields by name (float64 each: plain numbers in shared memory). The genre
+    is an index into the engine's genres (UNSURE_INDEX, NONE_YET); ``ready_at`` is time.time()
+    when the child started listening; ``balance_db`` is NaN until the follower's first."""
+    return np.dtype([("heartbeat", "f8"), ("sequence", "f8"), ("decisions", "f8"), ("unsure_decisions", "f8"),
+                     ("time_s", "f8"), ("genre", "f8"), ("music", "f8"), ("call_ms", "f8"), ("call_p99_ms", "f8"),
+                     ("failed", "f8"), ("ready_at", "f8"), ("probabilities", "f8", (classes,)),
+                     ("balance_db", "f8", (bands,))])
 
 
 class StatusRecord:
-    """The record over ``values`` (``size`` of them), for ``genres`` and ``classes``, with
-    ``bands`` values of balance."""
+    """The record over ``fields`` (a 0-d array of ``status_dtype``), for ``genres`` and
+    ``classes``."""
 
-    def __init__(self, values: np.ndarray, genres: tuple[str, ...], classes: tuple[str, ...], bands: int = 0) -> None:
-        self.values, self.genres, self.classes = values, genres, classes
-        self._balance_at = FIELDS + len(classes)
-        self._lock = Seqlock(values[SEQUENCE : SEQUENCE + 1])
+    def __init__(self, fields: np.ndarray, genres: tuple[str, ...], classes: tuple[str, ...]) -> None:
+        self.fields, self.genres, self.classes = fields, genres, classes
+        self._lock = Seqlock(fields["sequence"].reshape(1))
 
     @staticmethod
     def size(classes: int, bands: int = 0) -> int:
-        """Float64 values the record takes."""
-        return FIELDS + classes + bands
+        """Bytes the record takes."""
+        return status_dtype(classes, bands).itemsize
 
     def clear(self) -> None:
-        self.values[:] = 0.0
-        self.values[GENRE] = NONE_YET
-        self.values[self._balance_at :] = np.nan
+        self.fields[...] = 0.0
+        self.fields["genre"] = NONE_YET
+        self.fields["balance_db"] = np.nan
 
     def writer_gone(self) -> None:
         """The child died or hung, and is gone: see Seqlock.writer_gone."""
@@ -52,43 +54,43 @@ class StatusRecord:
         """``classifier``'s (a GenreClassifier) latest decision and call times, if new."""
         from .classifier import UNSURE
 
-        latest, values = classifier.latest, self.values
-        if latest is None or classifier.decided == values[DECISIONS]:
+        latest, fields = classifier.latest, self.fields
+        if latest is None or classifier.decided == fields["decisions"]:
             return
         self._lock.begin()
-        values[FIELDS : self._balance_at] = [latest.probabilities[c] for c in self.classes]
-        values[TIME], values[MUSIC] = latest.time_s, latest.music
-        values[GENRE] = UNSURE_INDEX if latest.genre == UNSURE else self.genres.index(latest.genre)
+        fields["probabilities"] = [latest.probabilities[c] for c in self.classes]
+        fields["time_s"], fields["music"] = latest.time_s, latest.music
+        fields["genre"] = UNSURE_INDEX if latest.genre == UNSURE else self.genres.index(latest.genre)
         if classifier.call_seconds:
-            values[CALL_MS] = classifier.call_seconds[-1] * 1e3
-            values[CALL_P99_MS] = np.percentile(np.array(classifier.call_seconds)[-1000:], 99) * 1e3
-        values[UNSURE_COUNT] = classifier.unsure
-        values[DECISIONS] = classifier.decided
+            fields["call_ms"] = classifier.call_seconds[-1] * 1e3
+            fields["call_p99_ms"] = np.percentile(np.array(classifier.call_seconds)[-1000:], 99) * 1e3
+        fields["unsure_decisions"] = classifier.unsure
+        fields["decisions"] = classifier.decided
         self._lock.end()
 
     def publish_balance(self, balance_db: np.ndarray) -> None:
         """The balance the range follower last judged (dB per band; NaN where unmeasured)."""
         self._lock.begin()
-        self.values[self._balance_at :] = balance_db
+        self.fields["balance_db"] = balance_db
         self._lock.end()
 
     # -- the parent's side --------------------------------------------------------------------
     def copy(self) -> np.ndarray:
         """A consistent copy of the whole record (one decision's fields together)."""
-        return self._lock.read(self.values.copy, PATIENCE_S)
+        return self._lock.read(self.fields.copy, PATIENCE_S)
 
     def latest(self):
         """The last decision (a classifier.Decision), or None before the first."""
         from .classifier import UNSURE, Decision
 
-        values = self.copy()
-        if values[GENRE] == NONE_YET:
+        fields = self.copy()
+        if fields["genre"] == NONE_YET:
             return None
-        genre = UNSURE if values[GENRE] < 0 else self.genres[int(values[GENRE])]
-        return Decision(float(values[TIME]), genre,
-                        dict(zip(self.classes, values[FIELDS : self._balance_at].tolist())), float(values[MUSIC]))
+        genre = UNSURE if fields["genre"] < 0 else self.genres[int(fields["genre"])]
+        return Decision(float(fields["time_s"]), genre, dict(zip(self.classes, fields["probabilities"].tolist())),
+                        float(fields["music"]))
 
     def balance(self) -> np.ndarray | None:
         """The balance the follower last judged, or None before the first (or without one)."""
-        balance = self.copy()[self._balance_at :]
+        balance = self.copy()["balance_db"]
         return None if not len(balance) or np.isnan(balance).all() else balance
