@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine.config import CLASSIFIER_RING_S, MAX_BLOCK_SIZE, ConfigError, EngineConfig, check_range
+from .engine.config import CLASSIFIER_RING_S, MAX_BLOCK_SIZE, OUTPUT_METER_S, ConfigError, EngineConfig, check_range
 from .engine.config import band_set
 
 MODES = ("preset", "match", "range")
@@ -120,13 +120,15 @@ class Options:
         return self.genre is None and self.reference is None
 
     def engine_config(self, sample_rate: int, channels: int, analyze: bool = True,
-                      block_size: int = 0) -> EngineConfig:
+                      block_size: int = 0, live: bool = False) -> EngineConfig:
         """The engine's configuration for a stream of this rate and channel count (``analyze``:
-        band levels of its input and output, for meters, a report or match mode)."""
+        band levels of its input and output, for meters, a report or match mode; ``live``: the
+        output's measured beside the audio path, for the eyes only)."""
         return EngineConfig(sample_rate=sample_rate, channels=channels, bands=band_set(self.bands),
                             crossfade_s=self.crossfade_s, mode=self.mode, amount=self.amount_percent / 100.0,
                             presets_dir=self.presets, analyze_input=analyze, analyze_output=analyze,
                             input_ring_s=CLASSIFIER_RING_S if self.automatic or self.mode == "range" else 0.0,
                             level_match=self.level_match, ceiling_db=self.ceiling_db,
                             match_max_gain_db=self.max_gain_db,
-                            max_block_size=max(MAX_BLOCK_SIZE, block_size))
+                            max_block_size=max(MAX_BLOCK_SIZE, block_size),
+                            output_meter_s=OUTPUT_METER_S if live else 0.0)

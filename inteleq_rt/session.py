@@ -78,7 +78,7 @@ class Session:
 
         self.options = options
         self.live = live
-        config = options.engine_config(sample_rate, channels, analyze, block_size)
+        config = options.engine_config(sample_rate, channels, analyze, block_size, live)
         self.classes = None  # the model's classes (automatic mode)
         model = model if options.automatic else None
         if options.automatic:

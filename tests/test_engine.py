@@ -191,3 +191,20 @@ def test_the_compiled_front_end_conditions_keeps_and_analyses_as_the_parts_would
     bank = FilterBank(engine.config.bands, 48000, 2, engine.config.rms_window_s)
     bank.process(clean)
     np.testing.assert_array_equal(engine.input_analysis.band_ms, bank.band_ms)
+
+
+def test_live_output_meters_read_beside_the_audio_path_what_the_block_would_have_measured():
+    in_block, beside = Engine(genre="hiphop"), Engine(EngineConfig(output_meter_s=2.0), genre="hiphop")
+    assert "output analysis" in in_block.start_profile(1).names
+    assert beside.start_profile(1).names[-2:] == ["output ring", "publish"]  # only a copy in the block
+    audio = (np.random.default_rng(1).standard_normal((48000 * 3, 2)) * 0.1).astype(np.float32)
+    out = np.empty((256, 2), np.float32)
+    for start in range(0, len(audio) - 255, 256):
+        for engine in (in_block, beside):
+            engine.process(audio[start : start + 256], out)
+        if start % (256 * 90) == 0:  # the display's reads, twice a second
+            beside.snapshot()
+    expected, metered = in_block.snapshot(), beside.snapshot()
+    np.testing.assert_array_equal(metered.output_band_ms, expected.output_band_ms)
+    np.testing.assert_array_equal(metered.output_overall_ms, expected.output_overall_ms)
+    assert metered.input_band_ms.tolist() == expected.input_band_ms.tolist()

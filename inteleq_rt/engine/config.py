@@ -23,6 +23,8 @@ MIN_BLOCK_SIZE = 16
 MAX_BLOCK_SIZE = 8192
 # Seconds of input kept for the classifier beside the audio path (two 3 s windows and slack).
 CLASSIFIER_RING_S = 8.0
+# Seconds of output kept for the live meters read beside the audio path (read twice a second).
+OUTPUT_METER_S = 2.0
 
 # The IntelEQ paper's five bands (Hz); the top edge is clipped below Nyquist at design time.
 PAPER_BANDS: tuple[tuple[float, float], ...] = (
@@ -119,6 +121,9 @@ class EngineConfig:
     ceiling_db: float | None = -1.0
     # Seconds of input kept for a reader beside the audio path (classifier, range follower; 0: none).
     input_ring_s: float = 0.0
+    # Live: the output's analysis runs beside the audio path, from a ring this long (meter.py;
+    # 0: in the block, as an offline render's report wants it, deterministic).
+    output_meter_s: float = 0.0
     # The preset folder (None: the one in force, see ``inteleq_rt.resources.presets_dir``).
     presets_dir: Path | None = None
 

@@ -3,8 +3,8 @@
 Per block: condition the input, keep a copy for the classifier and analyse it (front.py),
 read the command records, equalize (crossfading or steering), match the EQ's loudness to the
 input's, crossfade to the dry input while bypassed, run the post plugins, hold the ceiling
-(limiter), analyse the output, publish a snapshot. Everything the block touches is allocated
-here, up front.
+(limiter), analyse the output (live: only copy it for the meter read beside, meter.py),
+publish a snapshot. Everything the block touches is allocated here, up front.
 
 Other threads (or processes) talk to the engine through doors that never make the audio
 thread wait: two command records (the user's and the classifier's, whose side is
@@ -31,6 +31,7 @@ from .front import INPUT_LIMIT, condition, front_end
 from .limiter import Limiter
 from .loudness import IntegratedLoudness, LevelMatch
 from .match import MatchEQ
+from .meter import OutputMeter
 from .plugins import PluginInsert
 from .port import ClassifierPort
 from .presets import Preset, load_presets
@@ -65,6 +66,9 @@ class Engine:
         self.output_analysis = (
             FilterBank(config.bands, rate, channels, config.rms_window_s) if config.analyze_output else None
         )
+        self._output_meter = (OutputMeter(self.output_analysis, int(config.output_meter_s * rate), channels,
+                                          config.max_block_size)
+                              if self.output_analysis is not None and config.output_meter_s else None)
         self._eq = self._equalizer(genre)
         self.curve_filters = self._eq.curve_filters if isinstance(self._eq, CurveEQ) else 0  # posted per genre
         self.user_commands = CommandRecord(len(self.genres))
@@ -89,7 +93,9 @@ class Engine:
         self.frames = 0
         most_filters = max(len(self._eq.filters(name)) for name in self.genres)
         self._published = Published(channels, len(config.bands), most_filters)
-        self._warm_up()
+        # every chain meets a full-size block before the audio thread does (JUCE prepares its
+        # buffers on first use); numba kernels are compiled eagerly at import
+        self._eq.warm_up(np.zeros((config.max_block_size, channels), dtype=np.float32))
         self._publish()
         self._stages = self._build_stages()
 
@@ -108,7 +114,7 @@ class Engine:
         no ring, no limiter, ...) is left out, so it costs nothing per block; with a profile,
         each stage is timed. Each stage binds its part here: a door that changes a part
         (``link_classifier``, ``measure_eq``) builds the stages again."""
-        eq, level, limiter, output, meters = self._eq, self._level, self._limiter, self.output_analysis, self._eq_meters
+        eq, level, limiter, meters = self._eq, self._level, self._limiter, self._eq_meters
         arbiter, bypass = self._arbiter, self._bypass
         stages: list[tuple[str, Stage | None]] = [
             *self._front_stages(),
@@ -120,7 +126,7 @@ class Engine:
             ("bypass", lambda _raw, clean, out: bypass.process(clean, out)),
             ("post plugins", self._run_post_plugins if self.post_plugins else None),
             ("limiter", (lambda _raw, _clean, out: limiter.process(out)) if limiter is not None else None),
-            ("output analysis", (lambda _raw, _clean, out: output.process(out)) if output is not None else None),
+            *self._output_stages(),
             ("publish", self._publish_block),
         ]
         active = [(name, stage) for name, stage in stages if stage is not None]
@@ -142,6 +148,12 @@ class Engine:
             ("input analysis", (lambda _raw, clean, _out: analysis.process(clean)) if self.config.analyze_input
              else None),
         ]
+
+    def _output_stages(self) -> list[tuple[str, Stage | None]]:
+        """The output's analysis in the block, or (live) only its copy into the meter's ring."""
+        output, meter = self.output_analysis, self._output_meter
+        return [("output ring", lambda _raw, _clean, out: meter.write(out)) if meter is not None else
+                ("output analysis", (lambda _raw, _clean, out: output.process(out)) if output is not None else None)]
 
     def measure_eq(self, meters: tuple[IntegratedLoudness, IntegratedLoudness]) -> None:
         """Feed what the EQ hears and what it makes to these meters (a whole-track render)."""
@@ -185,11 +197,6 @@ class Engine:
         if genre not in self.presets:
             raise ValueError(f"unknown genre {genre!r}; available: {', '.join(sorted(self.presets))}")
 
-    def _warm_up(self) -> None:
-        """Let every chain meet a full-size block before the audio thread does (JUCE prepares
-        its buffers on first use); numba kernels are compiled eagerly at import."""
-        self._eq.warm_up(np.zeros((self.config.max_block_size, self.config.channels), dtype=np.float32))
-
     # -- doors for other threads ------------------------------------------------------------
     def request_genre(self, genre: str | None) -> None:
         """The user's genre (None: back to the classifier's); the switch starts at the next block."""
@@ -227,8 +234,12 @@ class Engine:
 
     def snapshot(self) -> Snapshot:
         """A consistent copy of the latest published state (retries while a block publishes)."""
-        return self._published.snapshot(self.genres, self._eq.filters, self.config.sample_rate,
-                                        self.output_analysis is not None)
+        snapshot = self._published.snapshot(self.genres, self._eq.filters, self.config.sample_rate,
+                                            self.output_analysis is not None)
+        if self._output_meter is None:
+            return snapshot
+        band_ms, overall_ms = self._output_meter.levels()
+        return replace(snapshot, output_band_ms=band_ms, output_overall_ms=overall_ms)
 
     def figures(self) -> Figures:
         """What a summary reports, once the stream has ended (read from the audio's thread)."""
@@ -282,7 +293,8 @@ class Engine:
         self._publish()
 
     def _publish(self) -> None:
-        output, limiter, level, eq = self.output_analysis, self._limiter, self._level, self._eq
+        limiter, level, eq = self._limiter, self._level, self._eq
+        output = self.output_analysis if self._output_meter is None else None  # else the meter's, when read
         self._published.write(
             (self.input_analysis.band_ms, self.input_analysis.overall_ms),
             None if output is None else (output.band_ms, output.overall_ms), eq.current_gains(),
