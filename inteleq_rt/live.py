@@ -63,11 +63,14 @@ def monitor(options: Options, input_device: str | None = None, output_device: st
     engine = session.engine
     deadline = time.monotonic() + duration_s if duration_s else math.inf
     name = devices.resolve_device(source, "input")["name"]
-    print(f"monitoring {name!r} at {rate} Hz, {channels} ch, {block_size}-frame blocks, "
-          f"{engine.config.mode} mode, {session.mode}; Ctrl+C stops", file=sys.stderr)
+
+    def started() -> None:  # from here on a signal stops the stream and the run is summarized
+        print(f"monitoring {name!r} at {rate} Hz, {channels} ch, {block_size}-frame blocks, "
+              f"{engine.config.mode} mode, {session.mode}; Ctrl+C stops", file=sys.stderr, flush=True)
+
     with session.beside_audio(), StatusDisplay() as display, Controls(engine, session.home_genre) as controls:
         stats = streams.run_live(engine, source, sink, block_size, should_stop=lambda: time.monotonic() >= deadline,
-                                 on_tick=_ticker(session, display, controls, block_size))
+                                 on_tick=_ticker(session, display, controls, block_size), on_start=started)
         memory = memory_mb()  # while the classifier's process still runs
     summary = {"seconds": round(engine.frames / rate, 2), "blocks": engine.blocks,
                **timing_summary(stats, block_size, rate), "memory": memory}

@@ -140,9 +140,10 @@ def _open(kind: str, **settings):
 
 def run_live(engine, input_device: int | str | None, output_device: int | str | None, block_size: int,
              should_stop: Callable[[], bool], on_tick: Callable[[StreamStats], None], tick_s: float = 0.5,
-             process: Process | None = None) -> StreamStats:
+             process: Process | None = None, on_start: Callable[[], None] | None = None) -> StreamStats:
     """Monitor a live input through the engine until ``should_stop`` or Ctrl+C. ``process``
-    replaces ``engine.process`` in the callback (the benchmark's loopback probe)."""
+    replaces ``engine.process`` in the callback (the benchmark's loopback probe); ``on_start``
+    runs once the stream runs (from then on, a signal stops it and the run is summarized)."""
     stats = StreamStats(slow_s=0.5 * block_size / engine.config.sample_rate)
     process = process or engine.process
 
@@ -156,7 +157,7 @@ def run_live(engine, input_device: int | str | None, output_device: int | str | 
                    blocksize=block_size, channels=config.channels,
                    callback=lambda indata, outdata, _frames, _time, status: body(indata, outdata, status))
     stats.reported_latency_s = tuple(stream.latency)
-    _supervise(stream, stats, block_size / config.sample_rate, should_stop, on_tick, tick_s)
+    _supervise(stream, stats, block_size / config.sample_rate, should_stop, on_tick, tick_s, on_start)
     return stats
 
 
@@ -207,7 +208,8 @@ STALL_PERIODS = 20
 
 
 def _supervise(stream, stats: StreamStats, period_s: float, should_stop: Callable[[], bool],
-               on_tick: Callable[[StreamStats], None], tick_s: float) -> None:
+               on_tick: Callable[[StreamStats], None], tick_s: float,
+               on_start: Callable[[], None] | None = None) -> None:
     """Run a stream until it finishes, ``should_stop``, Ctrl+C, or its device stops calling back.
 
     A device that vanished (unplugged, its server killed) simply stops calling back; closing
@@ -219,6 +221,8 @@ def _supervise(stream, stats: StreamStats, period_s: float, should_stop: Callabl
     seen, seen_at = -1, time.monotonic()
     try:
         stream.start()
+        if on_start is not None:
+            on_start()
         while stream.active and not should_stop():
             time.sleep(tick_s)
             on_tick(stats)
