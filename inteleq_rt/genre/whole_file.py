@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +44,12 @@ def classify_file(path: Path, model: GenreListener, also: Callable[[np.ndarray],
     except InteleqError as error:
         raise type(error)(f"{path}: {error}") from None
     tracker = model.tracker(info.sample_rate, info.channels)
-    windows, heard, due, silent = [], [], [model.window_s], [0]
+    windows, judged, due, silent = [], [], [model.window_s], [0]
+    judge = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inteleq-judge")
 
-    def evaluate() -> None:
+    def evaluate() -> None:  # in the judge's thread, while this one decodes on
         batch = np.stack(windows + windows[-1:] * (BATCH - len(windows)))  # padded: one compiled shape
-        heard.extend(model.evidence_batch(batch)[: len(windows)])
+        judged.append((judge.submit(model.evidence_batch, batch), len(windows)))
         windows.clear()
 
     def on_tick(tracker) -> None:
@@ -60,12 +62,16 @@ def classify_file(path: Path, model: GenreListener, also: Callable[[np.ndarray],
             if len(windows) == BATCH:
                 evaluate()
 
-    for block in files.stream(path):
-        tracker.push(block, on_tick)
-        if also is not None:
-            also(block)
-    if windows:
-        evaluate()
+    try:
+        for block in files.stream(path):
+            tracker.push(block, on_tick)
+            if also is not None:
+                also(block)
+        if windows:
+            evaluate()
+        heard = [evidence for future, count in judged for evidence in future.result()[:count]]
+    finally:
+        judge.shutdown(cancel_futures=True)
     if not heard and silent[0]:
         return Classified(UNSURE, {name: 0.0 for name in model.classes}, 0.0, [], silent=True)
     if not heard:
