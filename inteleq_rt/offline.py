@@ -19,6 +19,7 @@ from .engine.front import conditioned
 from .engine.loudness import IntegratedLoudness
 from .engine.presets import Preset, check_preset_path, preset_text
 from .engine.truepeak import TruePeak
+from .genre.weights import load_genre_model
 from .io import files
 from .io.atomic import AtomicOutput, check_outputs, write_atomically
 from .io.tags import carry_tags
@@ -26,9 +27,8 @@ from .io.files import FILE_BLOCK
 from .options import Options
 from .memory import memory_mb
 from .session import Outcome, Session, check_genre, render_blocks, session_presets
-from .tonal.targets import RangeVerdict
-from .genre.weights import load_genre_model
 from .plan import TrackPlan, plan_track
+from .tonal.targets import RangeVerdict
 
 
 # A lossy output over the ceiling after decoding is rendered again, the limiter lowered by the
