@@ -28,13 +28,14 @@ from .panel import Status, hz, plain_line
 if TYPE_CHECKING:
     from .engine.engine import Engine
     from .genre.classifier import GenreClassifier
+    from .genre.process import ClassifierProcess
     from .io.streams import StreamStats
     from .tonal.targets import RangeVerdict
 
 KIND_LABELS = {"low_shelf": "low shelf", "peak": "peak", "high_shelf": "high shelf"}
 
 
-def read_status(engine: Engine, classifier: GenreClassifier | None, stats: StreamStats | None,
+def read_status(engine: Engine, classifier: GenreClassifier | ClassifierProcess | None, stats: StreamStats | None,
                 block_size: int, mode: str, controls: str | None = None, tonal: RangeVerdict | None = None) -> Status:
     """Gather a ``Status`` from the engine's snapshot, the classifier's latest decision, the
     stream's statistics, the terminal controls' state and (range mode) the balance's verdict."""
@@ -60,7 +61,7 @@ def read_status(engine: Engine, classifier: GenreClassifier | None, stats: Strea
         callback_p99_s=float(np.percentile(recent, 99)) if recent is not None else None,
         block_period_s=block_size / engine.config.sample_rate,
         xruns=stats.xruns if stats is not None else 0,
-        classifier_note=_classifier_note(latest, getattr(classifier, "restarts", 0)),
+        classifier_note=_classifier_note(latest, classifier.restarts if classifier is not None else 0),
         level_gain_db=snap.level_gain_db if engine.config.level_match else None,
         bypass=snap.bypass,
         limited_blocks=snap.limited_blocks,

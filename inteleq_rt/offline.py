@@ -19,6 +19,7 @@ from .engine.front import conditioned
 from .engine.loudness import IntegratedLoudness
 from .engine.presets import Preset, check_preset_path, preset_text
 from .engine.truepeak import TruePeak
+from .genre.interface import GenreListener
 from .genre.weights import load_genre_model
 from .io import files
 from .io.atomic import AtomicOutput, check_outputs, write_atomically
@@ -67,7 +68,7 @@ class _Render:
 
 
 def _render(source: Path, temporary: Path, info: files.AudioInfo, container: str, subtype: str,
-            options: Options, presets: dict, model, plan: TrackPlan | None) -> _Render:
+            options: Options, presets: dict, model: GenreListener | None, plan: TrackPlan | None) -> _Render:
     import soundfile as sf
 
     # Band levels feed the report and a following EQ; a whole-track render without a report
@@ -103,7 +104,7 @@ def _decode(made: _Render, temporary: Path) -> None:
         made.count_peaks(block, decoded)
 
 
-def process_file(source: Path, destination: Path, options: Options = Options(), model=None,
+def process_file(source: Path, destination: Path, options: Options = Options(), model: GenreListener | None = None,
                  before_commit: Callable[[Path, Outcome], None] | None = None) -> Outcome:
     """Equalize a whole file offline, as fast as the CPU allows, into ``destination`` (format
     from its extension; rate, channels and sample format kept where it holds them), tagged as

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from .options import Options
 from .report import Timeline
 from .resources import weights_dir
 from .tonal.targets import RangeVerdict
+
+if TYPE_CHECKING:
+    from .genre.interface import GenreListener
 from .reference import REFERENCE, reference_preset
 
 
@@ -68,7 +72,8 @@ class Session:
     the report timeline, for one sample rate and channel count."""
 
     def __init__(self, options: Options, sample_rate: int, channels: int, analyze: bool = True,
-                 block_size: int = 0, live: bool = False, presets: dict | None = None, model=None) -> None:
+                 block_size: int = 0, live: bool = False, presets: dict | None = None,
+                 model: GenreListener | None = None) -> None:
         """``live``: the classifier will run in its own process (``beside_audio``), so this
         process never loads the model; offline it is stepped here, between blocks (``model``:
         one loaded already). ``presets``: those ``session_presets`` gave already (a

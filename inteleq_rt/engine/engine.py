@@ -242,7 +242,7 @@ class Engine:
         return replace(snapshot, output_band_ms=band_ms, output_overall_ms=overall_ms)
 
     def figures(self) -> Figures:
-        """What a summary reports, once the stream has ended (read from the audio's thread)."""
+        """What a summary reports, once the stream has ended (the audio thread's counts, read as they stand)."""
         level, limiter = self._level, self._limiter
         return Figures(self.blocks, self.repaired_samples, self.latency_frames,
                        limiter.latency if limiter is not None else 0,

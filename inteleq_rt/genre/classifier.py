@@ -82,6 +82,7 @@ class GenreClassifier:
         self.call_seconds: deque[float] = deque(maxlen=RECENT)
         self.decided = self.unsure = 0
         self.lost_frames = 0
+        self.restarts = 0  # stepped in its caller's process, it is never restarted (process.py's is)
         model.warm_up()
 
     def summary(self) -> dict:
