@@ -18,7 +18,7 @@ from numba import float32, int64, void
 
 from .filterbank import FilterBank
 from .jit import njit
-from .ring import InputRing
+from .ring import InputRing, RingReader
 
 
 @njit(void(float32[:, :], float32[:, ::1], int64), cache=True, nogil=True)
@@ -36,9 +36,7 @@ class OutputMeter:
     def __init__(self, bank: FilterBank, frames: int, channels: int, max_block: int) -> None:
         self.bank = bank
         self.ring = InputRing(frames, channels, max_block)
-        self._scratch = np.zeros((frames // 2, channels), dtype=np.float32)
-        self._position = 0
-        self.lost_frames = 0
+        self._reader = RingReader(self.ring)
         self._lock = threading.Lock()  # readers only: the audio thread never takes it
 
     def write(self, block: np.ndarray) -> None:
@@ -50,9 +48,6 @@ class OutputMeter:
     def levels(self) -> tuple[np.ndarray, np.ndarray]:
         """Band and overall mean squares (channels x bands, channels) of the output so far."""
         with self._lock:
-            while True:
-                frames, self._position, lost = self.ring.read(self._position, self._scratch)
-                self.lost_frames += lost
-                if frames == 0:
-                    return self.bank.band_ms.copy(), self.bank.overall_ms.copy()
-                self.bank.process(self._scratch[:frames])
+            for audio in self._reader.new_audio():
+                self.bank.process(audio)
+            return self.bank.band_ms.copy(), self.bank.overall_ms.copy()

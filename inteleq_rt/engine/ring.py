@@ -1,6 +1,9 @@
-"""The input stream kept for a reader beside the audio path (the genre classifier)."""
+"""A stream kept for a reader beside the audio path (the genre classifier, range mode's
+follower, the live output meters), and one reader's place in it (``RingReader``)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -61,3 +64,23 @@ class InputRing:
         if self._oldest_safe() > position:  # the writer came too close during the copy
             return 0, position + frames, lost + frames
         return frames, position + frames, lost
+
+
+class RingReader:
+    """One reader's place in a ring, from the frames written when it starts (old audio is not
+    its): ``new_audio()`` yields what arrived since the last call, in chunks of up to half the
+    ring (each valid until the next), and counts what the writer lapped."""
+
+    def __init__(self, ring: InputRing) -> None:
+        self.ring = ring
+        self.position = ring.written
+        self.lost_frames = 0
+        self._scratch = np.zeros((ring.buffer.shape[0] // 2, ring.buffer.shape[1]), dtype=np.float32)
+
+    def new_audio(self) -> Iterator[np.ndarray]:
+        while True:
+            frames, self.position, lost = self.ring.read(self.position, self._scratch)
+            self.lost_frames += lost
+            if frames == 0:
+                return
+            yield self._scratch[:frames]

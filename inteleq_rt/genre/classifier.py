@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..engine.config import MATCH_GATE_DB
+from ..engine.ring import RingReader
 from ..errors import InteleqError
 from .interface import GenreListener
 
@@ -70,8 +71,7 @@ class GenreClassifier:
         self._challenger: tuple[str, int] = ("", 0)  # who would replace the genre, for how many decisions
         self.blend = blend
         self.tracker = model.tracker(port.sample_rate, port.channels)
-        self._scratch = np.zeros((port.ring.buffer.shape[0] // 2, port.channels), dtype=np.float32)
-        self._position = port.ring.written  # from now: a classifier's new process hears no old audio
+        self._reader = RingReader(port.ring)  # from now: a classifier's new process hears no old audio
         self._next_decision_s = model.window_s
         self.smoothed: np.ndarray | None = None
         self._music = 1.0
@@ -81,7 +81,6 @@ class GenreClassifier:
         self.decisions: deque[Decision] = deque(maxlen=RECENT)
         self.call_seconds: deque[float] = deque(maxlen=RECENT)
         self.decided = self.unsure = 0
-        self.lost_frames = 0
         self.restarts = 0  # stepped in its caller's process, it is never restarted (process.py's is)
         model.warm_up()
 
@@ -96,15 +95,15 @@ class GenreClassifier:
             summary["classifier_lost_frames"] = self.lost_frames
         return summary
 
+    @property
+    def lost_frames(self) -> int:
+        """Input the audio thread overwrote before this classifier read it."""
+        return self._reader.lost_frames
+
     def step(self) -> None:
         """Analyse the audio that arrived since the last step; decide when a period is due."""
-        ring = self.port.ring
-        while True:
-            frames, self._position, lost = ring.read(self._position, self._scratch)
-            self.lost_frames += lost
-            if frames == 0:
-                return
-            self.tracker.push(self._scratch[:frames], self._on_tick)
+        for audio in self._reader.new_audio():
+            self.tracker.push(audio, self._on_tick)
 
     def _on_tick(self, tracker) -> None:
         if tracker.seconds + 1e-9 < self._next_decision_s:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..engine.ring import RingReader
 from .curve import LAYOUT
 from .rule import Limits, range_correction
 from .spectrum import LongTermSpectrum
@@ -39,21 +40,16 @@ class RangeFollower:
         self.spectrum = LongTermSpectrum(port.sample_rate, memory_s)
         self.period_frames = int(period_s * port.sample_rate)
         self._settle_frames = int(SETTLE_S * port.sample_rate)
-        self._scratch = np.zeros((port.ring.buffer.shape[0] // 2, port.channels), dtype=np.float32)
+        self._reader = RingReader(port.ring)
         self._curves = np.zeros((len(port.genres), len(LAYOUT)))
-        self._position = port.ring.written
         self._since_curves = 0
         self.balance: np.ndarray | None = None  # the balance the curves were last fitted to
 
     def listen(self) -> bool:
         """Measure the audio that arrived since the last call; True when new curves are due."""
-        ring = self.port.ring
-        while True:
-            frames, self._position, _lost = ring.read(self._position, self._scratch)
-            if frames == 0:
-                break
-            self.spectrum.add(self._scratch[:frames])
-            self._since_curves += frames
+        for audio in self._reader.new_audio():
+            self.spectrum.add(audio)
+            self._since_curves += audio.shape[0]
         heard = self.spectrum.frames_heard * self.spectrum.frame // 2
         if self._since_curves < self.period_frames or heard < self._settle_frames:
             return False
