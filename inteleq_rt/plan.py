@@ -63,7 +63,7 @@ class TrackPlan:
         if self.predicted_lufs is not None:
             config = engine.config
             self._eq_meter = IntegratedLoudness(config.sample_rate, config.channels)
-            engine.measure_eq((IntegratedLoudness(config.sample_rate, config.channels), self._eq_meter))
+            engine.measure_eq((None, self._eq_meter))  # the input's loudness is known already
 
     def corrected(self, options: Options) -> bool:
         """After a render: True if its meter found the predicted EQ loudness off by more than

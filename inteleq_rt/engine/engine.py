@@ -84,7 +84,7 @@ class Engine:
         self._level = LevelMatch(rate, channels, config.gain_slew_db_per_s) if config.level_match else None
         self._limiter = Limiter(config.ceiling_db, rate, channels) if config.ceiling_db is not None else None
         # A whole-track render's look at what the EQ hears and what it makes (before level matching).
-        self._eq_meters: tuple[IntegratedLoudness, IntegratedLoudness] | None = None
+        self._eq_meters: tuple[IntegratedLoudness | None, IntegratedLoudness] | None = None
         self.profile: StageProfile | None = None
         self._bypass = Bypass(rate, BYPASS_FADE_S)
         self._arbiter = Arbiter(self.user_commands, self._port.commands, self.genres, self._eq, self._bypass)
@@ -120,7 +120,7 @@ class Engine:
             *self._front_stages(),
             ("commands", lambda _raw, _clean, _out: arbiter.apply()),
             ("eq", lambda _raw, clean, out: eq.process(clean, out)),
-            ("eq input meter", (lambda _raw, clean, _out: meters[0].add(clean)) if meters else None),
+            ("eq input meter", (lambda _raw, clean, _out: meters[0].add(clean)) if meters and meters[0] else None),
             ("eq output meter", (lambda _raw, _clean, out: meters[1].add(out)) if meters else None),
             ("level match", (lambda _raw, clean, out: level.process(clean, out)) if level is not None else None),
             ("bypass", lambda _raw, clean, out: bypass.process(clean, out)),
@@ -155,8 +155,8 @@ class Engine:
         return [("output ring", lambda _raw, _clean, out: meter.write(out)) if meter is not None else
                 ("output analysis", (lambda _raw, _clean, out: output.process(out)) if output is not None else None)]
 
-    def measure_eq(self, meters: tuple[IntegratedLoudness, IntegratedLoudness]) -> None:
-        """Feed what the EQ hears and what it makes to these meters (a whole-track render)."""
+    def measure_eq(self, meters: tuple[IntegratedLoudness | None, IntegratedLoudness]) -> None:
+        """Feed what the EQ hears (None: unmetered) and makes to these meters (a whole-track render)."""
         self._eq_meters = meters
         self._stages = self._build_stages()
 
