@@ -74,18 +74,18 @@ def _unraisable(unraisable, previous=sys.unraisablehook) -> None:
         previous(unraisable)
 
 
-def install(finish_on_commit: bool = False) -> None:
+def install() -> None:
     """For a command's main thread: SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, even
     when started where SIGINT was ignored (a background job), and none is lost (imports are
-    held uncut). ``finish_on_commit``: the command writes one output, and finishes once it is
-    in place."""
+    held uncut). Whether its one output finishes it is said after parsing
+    (``set_finish_on_commit``)."""
     for number in SIGNALS:
         signal.signal(number, on_signal)
     sys.unraisablehook = _unraisable
     if not _state["installed"]:
         threading.Thread(target=_raise_again, name="interrupt again", daemon=True).start()
         builtins.__import__ = _uncut_import
-    _state.update(installed=True, finish_on_commit=finish_on_commit, raised=False)
+    _state.update(installed=True, finish_on_commit=False, raised=False)
 
 
 def set_finish_on_commit(finish_on_commit: bool) -> None:
@@ -157,7 +157,7 @@ def uncut() -> Iterator[None]:
 def committing() -> Iterator[None]:
     """Around the rename that puts an output in place: a signal that arrives meanwhile is
     raised after it (a handler that consults ``held_back`` defers it), and for a command of one
-    output (``install(finish_on_commit=True)``) the rename finishes the command instead."""
+    output (``set_finish_on_commit(True)``) the rename finishes the command instead."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
