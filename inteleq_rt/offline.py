@@ -23,6 +23,7 @@ from .genre.interface import GenreListener
 from .genre.weights import load_genre_model
 from .io import files
 from .io.atomic import AtomicOutput, check_outputs, write_atomically
+from .io.overlap import Behind
 from .io.tags import carry_tags
 from .io.files import FILE_BLOCK
 from .options import Options
@@ -86,12 +87,16 @@ def _render(source: Path, temporary: Path, info: files.AudioInfo, container: str
             made.loudness_in.add(block if np.isfinite(block).all() else conditioned(block))
             yield block
 
-    with sf.SoundFile(str(temporary), "w", info.sample_rate, info.channels, subtype, format=container) as writer:
+    def written(block: np.ndarray) -> None:  # in the encoding thread, block by block in order
+        writer.write(made.quantize(block))
+
+    with (sf.SoundFile(str(temporary), "w", info.sample_rate, info.channels, subtype, format=container) as writer,
+          Behind(written, f"encoding {temporary.name}") as encoder):
         for result in render_blocks(session.engine, heard(files.stream(source)), session.after_block):
             made.count_peaks(result, between)
             made.loudness_out.add(result)
-            writer.write(made.quantize(result))
             made.frames += result.shape[0]
+            encoder.put(result.copy())  # the engine reuses its output buffer for the next block
     return made
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .overlap import ahead
 from .atomic import AtomicOutput, AudioError
 
 FILE_BLOCK = 4096  # frames per block offline: large blocks, few calls
@@ -201,10 +202,15 @@ def read_blocks(reader: sf.SoundFile, source: Path, block_size: int) -> Iterator
 
 
 def stream(path: Path, block_size: int = FILE_BLOCK) -> Iterator[np.ndarray]:
-    """A file's blocks, the file closed at the end."""
+    """A file's blocks, decoded a few ahead in a thread (overlap.py), the file closed at the
+    end or when the caller stops."""
     read_info(path)
-    with sf.SoundFile(str(path)) as reader:
-        yield from read_blocks(reader, path, block_size)
+
+    def decoded() -> Iterator[np.ndarray]:
+        with sf.SoundFile(str(path)) as reader:
+            yield from read_blocks(reader, path, block_size)
+
+    return ahead(decoded, f"decoding {Path(path).name}")
 
 
 class Quantizer:
