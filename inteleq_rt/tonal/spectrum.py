@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..engine.config import MATCH_GATE_DB, band_set
+from ..downmix import mono
 
 BANDS: tuple[tuple[float, float], ...] = tuple(
     (low, high) for low, high in band_set("third-octave") if low >= 27.0 and high <= 18_000.0)
@@ -43,15 +44,15 @@ class LongTermSpectrum:
         self._gate = 10.0 ** (MATCH_GATE_DB / 10.0)
 
     def add(self, block: np.ndarray) -> None:
-        mono = np.nan_to_num(np.asarray(block, np.float64).reshape(len(block), -1).mean(axis=1))
-        audio = np.concatenate([self._pending, mono])
+        audio = np.concatenate([self._pending, np.nan_to_num(mono(block), copy=False)])
         hop = self.frame // 2
         starts = range(0, len(audio) - self.frame + 1, hop)
         for start in starts:
             frame = audio[start : start + self.frame]
             if np.mean(frame * frame) > self._gate:
                 self._power *= self._decay
-                self._power += np.abs(np.fft.rfft(frame * self._window)) ** 2
+                bins = np.fft.rfft(frame * self._window)
+                self._power += bins.real ** 2 + bins.imag ** 2
                 self.frames_heard += 1
         self._pending = audio[len(starts) * hop :]
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...downmix import mono
+
 SAMPLE_RATE = 16_000
 N_FFT = 512
 HOP = 256
@@ -87,12 +89,12 @@ class MelStream:
         """Mel power frames (n, 96) completed by this audio (frames, channels) float32, their
         levels in ``levels_db``; with ``last``, the stream ends here and is padded like
         librosa's final frames."""
-        mono = audio.mean(axis=1, dtype=np.float32) if audio.ndim == 2 else np.asarray(audio, np.float32)
+        heard = mono(audio, np.float32)
         if self.resampler is not None:
-            mono = self.resampler.resample_chunk(mono, last=last)
+            heard = self.resampler.resample_chunk(heard, last=last)
         if last:
-            mono = np.concatenate([mono, np.zeros(N_FFT // 2, np.float32)])
-        buffer = np.concatenate([self.pending, mono])
+            heard = np.concatenate([heard, np.zeros(N_FFT // 2, np.float32)])
+        buffer = np.concatenate([self.pending, heard])
         count = max(0, (len(buffer) - N_FFT) // HOP + 1)
         if count == 0:
             self.pending = buffer
