@@ -19,31 +19,26 @@ from .jit import njit
 TAPS_PER_PHASE = 12
 
 
-@njit(float64(float64[:, ::1], float64[:, ::1], float64[:, ::1]), cache=True, nogil=True)
-def _oversampled_peak(channels, history, phases):
-    """The largest magnitude of ``channels`` (channels x frames) oversampled by the four
-    rows of ``phases`` (each phase's taps, reversed), the filter fed from ``history``
-    (channels x the last taps - 1 frames before them, updated in place). The four phases
-    accumulate side by side, so their sums do not wait on each other: numpy's correlate per
-    phase and channel took a fifth of a render."""
-    held, taps, frames = history.shape[1], phases.shape[1], channels.shape[1]
+@njit(float64(float64[:, ::1], float64[:, ::1]), cache=True, nogil=True)
+def _oversampled_peak(joined, phases):
+    """The largest magnitude of ``joined`` (channels x the filter's history, then the block's
+    frames) oversampled by the four rows of ``phases`` (each phase's taps, reversed), over
+    the block's frames. The four phases accumulate side by side, so their sums do not wait
+    on each other: numpy's correlate per phase and channel took a fifth of a render."""
+    taps = phases.shape[1]
     first, second, third, fourth = phases[0], phases[1], phases[2], phases[3]
     peak = 0.0
-    for c in range(channels.shape[0]):
-        signal, before = channels[c], history[c]
-        for n in range(frames):
+    for c in range(joined.shape[0]):
+        signal = joined[c]
+        for n in range(joined.shape[1] - (taps - 1)):
             a = b = d = e = 0.0
             for k in range(taps):
-                at = n + k
-                x = before[at] if at < held else signal[at - held]
+                x = signal[n + k]
                 a += first[k] * x
                 b += second[k] * x
                 d += third[k] * x
                 e += fourth[k] * x
-            peak = max(peak, abs(signal[n]), abs(a), abs(b), abs(d), abs(e))
-        for h in range(held):  # the last frames (with older history if the block is short)
-            at = frames + h
-            before[h] = before[at] if at < held else signal[at - held]
+            peak = max(peak, abs(signal[n + taps - 1]), abs(a), abs(b), abs(d), abs(e))
     return peak
 
 
@@ -64,9 +59,13 @@ class TruePeak:
         self.peak = 0.0
 
     def add(self, block: np.ndarray) -> None:
-        if len(block):
-            by_channel = np.ascontiguousarray(np.asarray(block).T, np.float64)
-            self.peak = max(self.peak, _oversampled_peak(by_channel, self._history, self._phases))
+        if len(block):  # offline only: a new array per block (history and block side by side)
+            held = self._history.shape[1]
+            joined = np.empty((self._history.shape[0], held + len(block)))
+            joined[:, :held] = self._history
+            joined[:, held:] = np.asarray(block).T
+            self.peak = max(self.peak, _oversampled_peak(joined, self._phases))
+            self._history = joined[:, -held:].copy()
 
     def dbtp(self) -> float:
         return 20 * math.log10(self.peak) if self.peak > 0 else -math.inf
