@@ -162,3 +162,32 @@ def test_a_new_tagger_or_a_changed_clip_is_a_new_cache_entry(tmp_path):
     assert second != first
     clip.write_bytes(b"RIFF and more")
     assert cache_path(tmp_path, clip, tagger, False) != second
+
+
+@pytest.mark.slow
+def test_a_long_file_is_heard_in_at_most_max_windows_spread_over_it(tmp_path):
+    """Every window of a short file, at most MAX_WINDOWS evenly spaced windows of a long one
+    (the demo groove looped: the verdict is the short file's)."""
+    from inteleq_rt.demo import demo_clip
+    from inteleq_rt.genre import whole_file
+    from inteleq_rt.genre.weights import load_genre_model
+
+    model = load_genre_model(None)
+    heard_at = []
+    listen = model.heard
+
+    def counted(tracker):
+        heard_at.append(tracker.seconds)
+        return listen(tracker)
+
+    model.heard = counted  # the real model, its windows counted
+    audio, rate = demo_clip(seconds=12.0, sample_rate=16000)
+    short, long = tmp_path / "short.wav", tmp_path / "long.wav"
+    sf.write(str(short), audio, rate)
+    sf.write(str(long), np.tile(audio, (13, 1)), rate)  # 156 s: 52 windows of 3 s
+    verdict = whole_file.classify_file(short, model)
+    assert len(heard_at) == 4
+    heard_at.clear()
+    assert whole_file.classify_file(long, model).genre == verdict.genre
+    assert len(heard_at) == 26 <= whole_file.MAX_WINDOWS  # every other window
+    assert heard_at[-1] > 150.0 and np.allclose(np.diff(heard_at), 6.0, atol=0.05)

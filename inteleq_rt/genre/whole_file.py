@@ -1,9 +1,10 @@
-"""A whole file's genre: the model's evidence over every window of it, averaged (what
+"""A whole file's genre: the model's evidence over its windows, averaged (what
 `classify` reports, and what a whole-track render's EQ is chosen by).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +22,11 @@ from .interface import GenreListener
 # each sample three times over), evaluated this many at a time (one forward pass, one compiled
 # shape; 8 costs the tagger 12% less per window than 1, and pads a short file less than 16).
 BATCH = 8
+# A longer file is heard in at most this many windows, evenly spaced (2 minutes of it at 3 s):
+# the tagger's 38 ms a window were 80% of a 4-minute track's verdict. On 33 four-minute
+# tracks of 8 songs of one genre each (both corpora), the probabilities moved by 0.023 mean
+# (0.064 at most), 2 close verdicts changed (one to the right genre, one away: 30 right either way).
+MAX_WINDOWS = 40
 
 
 @dataclass
@@ -44,6 +50,7 @@ def classify_file(path: Path, model: GenreListener, also: Callable[[np.ndarray],
     except InteleqError as error:
         raise type(error)(f"{path}: {error}") from None
     tracker = model.tracker(info.sample_rate, info.channels)
+    every = model.window_s * max(1, math.ceil(info.frames / info.sample_rate / model.window_s / MAX_WINDOWS))
     windows, judged, due, silent = [], [], [model.window_s], [0]
     judge = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inteleq-judge")
 
@@ -54,7 +61,7 @@ def classify_file(path: Path, model: GenreListener, also: Callable[[np.ndarray],
 
     def on_tick(tracker) -> None:
         if tracker.seconds + 1e-9 >= due[0]:
-            due[0] += model.window_s
+            due[0] += every
             if tracker.loudest_db() < MATCH_GATE_DB:
                 silent[0] += 1  # nothing above the gate: no evidence of any genre
                 return
