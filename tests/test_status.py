@@ -1,6 +1,7 @@
 """The classifier process's status record, written by one process and read by another."""
 
 import multiprocessing
+import threading
 import time
 from multiprocessing import shared_memory
 from types import SimpleNamespace
@@ -51,6 +52,27 @@ def test_a_reader_never_pairs_one_decisions_genre_with_anothers_probabilities():
     finally:
         memory.close()
         memory.unlink()
+
+
+def test_patience_runs_from_the_counters_last_move_not_from_the_first_look():
+    """A writer that keeps starting writes (the counter odd at every look, but moving) is
+    alive: it is waited for, not read half-written once the patience has passed."""
+    lock, values = Seqlock(), np.array([0.0, 1.0])
+    lock.begin()  # mid-write, the values half written
+
+    def keep_writing() -> None:
+        for _ in range(int(3 * PATIENCE_S / 0.005)):
+            time.sleep(0.005)
+            lock.cell[0] += 2.0  # a write ended and the next began between two looks
+        values[1] = 0.0
+        lock.end()
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    started = time.monotonic()
+    copied = lock.read(values.copy, PATIENCE_S)
+    writer.join()
+    assert copied[0] == copied[1] and time.monotonic() - started > 2 * PATIENCE_S
 
 
 def test_a_writer_that_died_mid_write_neither_hangs_readers_nor_leaves_the_counter_odd():

@@ -19,7 +19,9 @@ from typing import TypeVar
 import numpy as np
 
 T = TypeVar("T")
-PATIENCE_S = 0.05  # a write takes microseconds: a counter odd this long in another process has no writer running
+# A write takes microseconds: a counter odd and unmoved this long has no writer running (a
+# live one preempted mid-write on a loaded 2-core VM stays well under it)
+PATIENCE_S = 0.2
 
 
 class Seqlock:
@@ -54,11 +56,16 @@ class Seqlock:
     def read(self, copy: Callable[[], T], patience_s: float | None = None) -> T:
         """What ``copy()`` returns at a moment no write was under way, retried until then
         (for readers off the audio thread: the display, summaries); with a patience (a writer
-        in another process), after that long as it stands, since then no write is running."""
-        deadline = None if patience_s is None else time.monotonic() + patience_s
+        in another process), as it stands once the counter has not moved for that long: its
+        writer is gone. (Counted from the first look, a busy writer's record was read half
+        written: 1 read in 4,511 while a test published 300,000 decisions.)"""
+        held, since = None, 0.0
         while True:
             before = self.cell[0]
-            if not before % 2.0 or (deadline is not None and time.monotonic() > deadline):
+            if before != held:
+                held, since = before, time.monotonic()
+            stalled = patience_s is not None and time.monotonic() - since > patience_s
+            if not before % 2.0 or stalled:
                 copied = copy()
                 if self.cell[0] == before:
                     return copied
