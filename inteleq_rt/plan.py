@@ -138,7 +138,7 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
             hear(block)
     fixed = options if options.reference is not None else replace(options, genre=genre, weights=None, blend=False)
     if ranges is not None:
-        from .tonal.curve import response_db
+        from .tonal.curve import response_db, scaled
         from .tonal.rule import range_preset
         from .tonal.spectrum import CENTRES_HZ
 
@@ -148,16 +148,15 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
         preset, moved = range_preset(balance_db, ranges, genre, weights, options.amount_percent / 100, options.limits)
         rendered = replace(fixed, mode="preset", genre=genre, reference=None)  # the fitted curve, as a preset
         tonal = RangeVerdict(genre, balance_db, ranges.get(genre),
-                             response_db(preset.eq, CENTRES_HZ) * options.amount_percent / 100)
+                             response_db(scaled(preset.eq, options.amount_percent / 100), CENTRES_HZ))
         plan = TrackPlan(rendered, f"{why}; {moved}", None, presets | {genre: preset}, tonal=tonal)
     else:
         plan = TrackPlan(fixed, why, balance.levels_db() if balance is not None else None, presets)
     if predicting:
         from .engine.eq import usable_filters
-        from .tonal.curve import loudness_change_db
+        from .tonal.curve import loudness_change_db, scaled
 
-        amount = plan.options.amount_percent / 100
-        chain = tuple(replace(f, gain_db=f.gain_db * amount) for f in usable_filters(plan.presets[plan.options.genre].eq, rate))
+        chain = scaled(usable_filters(plan.presets[plan.options.genre].eq, rate), plan.options.amount_percent / 100)
         input_lufs = loudness_in.lufs()
         eq_lufs = input_lufs + loudness_change_db(chain, *balance.power(), rate)
         plan.gain_db = _gain(options, input_lufs, eq_lufs)

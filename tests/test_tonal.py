@@ -202,6 +202,10 @@ def test_the_applied_curve_saves_as_a_preset_that_renders_the_same_and_the_repor
     preset = load_preset_file(saved)
     assert preset.name == "my curve" and "rock_pop" in preset.description and "amount 70%" in preset.source
     assert any(f.kind == "low_shelf" and f.gain_db < -1.0 for f in preset.eq)  # the boom, cut
+    # the correction shown is what was applied (the saved gains, --amount in them), not the
+    # full curve's response times 0.7
+    applied = response_db(preset.eq, np.asarray(tonal["centres_hz"]))
+    assert np.allclose(np.asarray(tonal["correction_db"], float), applied, atol=0.02)
     again = run_cli("process", str(tmp_path / "boomy.wav"), "-o", str(tmp_path / "again.wav"), "--preset", str(saved))
     assert again.returncode == 0 and "my curve: chosen" in again.stdout, again.stderr
     first, second = (sf.read(tmp_path / name, dtype="float64")[0] for name in ("range.wav", "again.wav"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -33,6 +34,13 @@ def response_db(filters: tuple[EqFilter, ...], frequencies_hz: np.ndarray, sampl
     for f in filters:
         total += 20 * np.log10(_magnitude(*_biquad(f, sample_rate), z))
     return total
+
+
+def scaled(filters: tuple[EqFilter, ...], amount: float) -> tuple[EqFilter, ...]:
+    """The filters as ``--amount`` makes them: gains times ``amount``, as the engine scales
+    them (a shelf's response in dB does not scale with its gain, so the response is not
+    the full curve's times ``amount``)."""
+    return tuple(replace(f, gain_db=f.gain_db * amount) for f in filters)
 
 
 def _magnitude(b, a, z: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ from statistics import NormalDist
 import numpy as np
 
 from ..engine.presets import FLAT, Preset
-from .curve import filters_of, fit_gains, response_db
+from .curve import filters_of, fit_gains, response_db, scaled
 from .spectrum import CENTRES_HZ, NORMALIZE_BELOW_HZ
 from .targets import HIGH_PERCENTILE, LOW_PERCENTILE, GenreRange
 
@@ -148,5 +148,5 @@ def range_preset(balance_db: np.ndarray, ranges: dict[str, GenreRange], genre: s
         return Preset(genre, moved, __name__, (), None), moved
     curve = blended_correction(balance_db, ranges, probabilities)
     filters = correction_filters(curve, balance_db, limits)
-    moved = explain(response_db(filters, CENTRES_HZ) * amount, genre)
+    moved = explain(response_db(scaled(filters, amount), CENTRES_HZ), genre)
     return Preset(genre, f"range correction: {moved}", __name__, filters, None), moved
