@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inteleq_rt.engine.commands import CommandRecord
-from inteleq_rt.engine.config import EngineConfig
+from inteleq_rt.engine.config import CLASSIFIER_RING_S, EngineConfig
 from inteleq_rt.engine.engine import Engine
 from inteleq_rt.engine.ring import InputRing
 
@@ -208,3 +208,29 @@ def test_live_output_meters_read_beside_the_audio_path_what_the_block_would_have
     np.testing.assert_array_equal(metered.output_band_ms, expected.output_band_ms)
     np.testing.assert_array_equal(metered.output_overall_ms, expected.output_overall_ms)
     assert metered.input_band_ms.tolist() == expected.input_band_ms.tolist()
+
+
+@pytest.mark.parametrize("mode", ["range", "preset"])
+def test_live_input_meters_read_the_classifiers_ring_beside_the_audio_path(mode):
+    """Where nothing in the block needs the input's band levels, the block only conditions
+    and copies into the ring; a reader's levels are still what the block would have measured."""
+    ring_s = CLASSIFIER_RING_S
+    in_block = Engine(EngineConfig(mode=mode, input_ring_s=ring_s), genre="hiphop")
+    beside = Engine(EngineConfig(mode=mode, input_ring_s=ring_s, output_meter_s=2.0), genre="hiphop")
+    assert beside.start_profile(1).names[0] == "front end (analysis beside)"
+    assert in_block.start_profile(1).names[0] == "front end"
+    audio = (np.random.default_rng(2).standard_normal((48000 * 3, 2)) * 0.1).astype(np.float32)
+    out = np.empty((256, 2), np.float32)
+    for start in range(0, len(audio) - 255, 256):
+        for engine in (in_block, beside):
+            engine.process(audio[start : start + 256], out)
+        if start % (256 * 90) == 0:
+            beside.snapshot()
+    expected, metered = in_block.snapshot(), beside.snapshot()
+    np.testing.assert_array_equal(metered.input_band_ms, expected.input_band_ms)
+    np.testing.assert_array_equal(metered.input_overall_ms, expected.input_overall_ms)
+
+
+def test_match_mode_keeps_the_input_analysis_in_the_block_it_steers_by():
+    engine = Engine(EngineConfig(mode="match", input_ring_s=CLASSIFIER_RING_S, output_meter_s=2.0), genre="hiphop")
+    assert engine.start_profile(1).names[0] == "front end"

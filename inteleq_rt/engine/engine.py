@@ -1,6 +1,7 @@
 """The streaming engine: one object that turns an input block into an output block.
 
-Per block: condition the input, keep a copy for the classifier and analyse it (front.py),
+Per block: condition the input, keep a copy for the classifier and analyse it (front.py;
+live, outside match mode, the analysis reads that copy beside the audio path: meter.py),
 read the command records, equalize (crossfading or steering), match the EQ's loudness to the
 input's, crossfade to the dry input while bypassed, run the post plugins, hold the ceiling
 (limiter), analyse the output (live: only copy it for the meter read beside, meter.py),
@@ -27,11 +28,11 @@ from .config import MIN_BLOCK_SIZE, EngineConfig
 from .curve_eq import CurveEQ
 from .eq import Bypass, Equalizer, PresetEQ
 from .filterbank import FilterBank
-from .front import INPUT_LIMIT, condition, front_end
+from .front import INPUT_LIMIT, condition, condition_into_ring, front_end
 from .limiter import Limiter
 from .loudness import IntegratedLoudness, LevelMatch
 from .match import MatchEQ
-from .meter import OutputMeter
+from .meter import input_meter, output_meter
 from .plugins import PluginInsert
 from .port import ClassifierPort
 from .presets import Preset, load_presets
@@ -63,12 +64,9 @@ class Engine:
         self._check_genre(genre)
         rate, channels = config.sample_rate, config.channels
         self.input_analysis = FilterBank(config.bands, rate, channels, config.rms_window_s)
-        self.output_analysis = (
-            FilterBank(config.bands, rate, channels, config.rms_window_s) if config.analyze_output else None
-        )
-        self._output_meter = (OutputMeter(self.output_analysis, int(config.output_meter_s * rate), channels,
-                                          config.max_block_size)
-                              if self.output_analysis is not None and config.output_meter_s else None)
+        self.output_analysis = FilterBank(config.bands, rate, channels, config.rms_window_s) \
+            if config.analyze_output else None
+        self._output_meter = output_meter(config, self.output_analysis)
         self._eq = self._equalizer(genre)
         self.curve_filters = self._eq.curve_filters if isinstance(self._eq, CurveEQ) else 0  # posted per genre
         self.user_commands = CommandRecord(len(self.genres))
@@ -78,6 +76,7 @@ class Engine:
         ring = InputRing(ring_frames, channels, config.max_block_size) if keeps_input else None
         self._port = ClassifierPort(ring, CommandRecord(len(self.genres), curve_filters=self.curve_filters),
                                     self.genres, rate, channels)
+        self._input_meter = input_meter(config, self.input_analysis, ring)
         self._clean = np.zeros((config.max_block_size, channels), dtype=np.float32)
         self._no_ring = np.zeros((0, channels), dtype=np.float32)
         self._analysis_arrays = self.input_analysis.kernel_arrays  # updated in place, looked up once
@@ -89,8 +88,7 @@ class Engine:
         self._bypass = Bypass(rate, BYPASS_FADE_S)
         self._arbiter = Arbiter(self.user_commands, self._port.commands, self.genres, self._eq, self._bypass)
         self.repaired_samples = 0  # NaN, Inf or beyond INPUT_LIMIT, since the start
-        self.blocks = 0
-        self.frames = 0
+        self.blocks = self.frames = 0
         most_filters = max(len(self._eq.filters(name)) for name in self.genres)
         self._published = Published(channels, len(config.bands), most_filters)
         # every chain meets a full-size block before the audio thread does (JUCE prepares its
@@ -139,14 +137,17 @@ class Engine:
         """Without pre plugins, nothing sits between conditioning and the input analysis: one
         compiled call does both and the ring copy between them."""
         ring, analysis = self._port.ring, self.input_analysis
-        if not self.pre_plugins and self.config.analyze_input:
-            return [("front end", self._front_end if ring is not None else self._front_end_without_ring)]
+        in_block = self.config.analyze_input and self._input_meter is None  # else read beside, from the ring
+        if not self.pre_plugins and (in_block or self._input_meter is not None):
+            self._front_kernel, self._front_arrays = (front_end, self._analysis_arrays) if in_block \
+                else (condition_into_ring, ())
+            return [("front end" if in_block else "front end (analysis beside)",
+                     self._front_end if ring is not None else self._front_end_without_ring)]
         return [
             ("conditioning", self._condition),
             ("pre plugins", self._run_pre_plugins if self.pre_plugins else None),
             ("ring", (lambda _raw, clean, _out: ring.write(clean)) if ring is not None else None),
-            ("input analysis", (lambda _raw, clean, _out: analysis.process(clean)) if self.config.analyze_input
-             else None),
+            ("input analysis", (lambda _raw, clean, _out: analysis.process(clean)) if in_block else None),
         ]
 
     def _output_stages(self) -> list[tuple[str, Stage | None]]:
@@ -184,6 +185,7 @@ class Engine:
                 or commands.fields.dtype != port.commands.fields.dtype:
             raise ValueError("the classifier's ring and command record must be shaped as the engine's")
         self._port = replace(port, ring=ring, commands=commands)
+        self._input_meter = input_meter(self.config, self.input_analysis, ring)
         self._arbiter = Arbiter(self.user_commands, commands, self.genres, self._eq, self._bypass)
         self._stages = self._build_stages()
 
@@ -236,10 +238,13 @@ class Engine:
         """A consistent copy of the latest published state (retries while a block publishes)."""
         snapshot = self._published.snapshot(self.genres, self._eq.filters, self.config.sample_rate,
                                             self.output_analysis is not None)
-        if self._output_meter is None:
-            return snapshot
-        band_ms, overall_ms = self._output_meter.levels()
-        return replace(snapshot, output_band_ms=band_ms, output_overall_ms=overall_ms)
+        if self._input_meter is not None:
+            band_ms, overall_ms = self._input_meter.levels()
+            snapshot = replace(snapshot, input_band_ms=band_ms, input_overall_ms=overall_ms)
+        if self._output_meter is not None:
+            band_ms, overall_ms = self._output_meter.levels()
+            snapshot = replace(snapshot, output_band_ms=band_ms, output_overall_ms=overall_ms)
+        return snapshot
 
     def figures(self) -> Figures:
         """What a summary reports, once the stream has ended (the audio thread's counts, read as they stand)."""
@@ -272,8 +277,8 @@ class Engine:
 
     def _front_end(self, raw: np.ndarray, clean: np.ndarray, _out: np.ndarray) -> None:
         ring = self._port.ring
-        self.repaired_samples += front_end(raw, clean, INPUT_LIMIT, ring.buffer, ring.written % ring.buffer.shape[0],
-                                            *self._analysis_arrays)
+        self.repaired_samples += self._front_kernel(raw, clean, INPUT_LIMIT, ring.buffer,
+                                                    ring.written % ring.buffer.shape[0], *self._front_arrays)
         ring.advance(clean.shape[0])  # after the audio it counts, as InputRing.write does
 
     def _condition(self, raw: np.ndarray, clean: np.ndarray, _out: np.ndarray) -> None:
@@ -294,9 +299,10 @@ class Engine:
 
     def _publish(self) -> None:
         limiter, level, eq = self._limiter, self._level, self._eq
-        output = self.output_analysis if self._output_meter is None else None  # else the meter's, when read
+        source = self.input_analysis if self._input_meter is None else None  # else the meters', when read
+        output = self.output_analysis if self._output_meter is None else None
         self._published.write(
-            (self.input_analysis.band_ms, self.input_analysis.overall_ms),
+            None if source is None else (source.band_ms, source.overall_ms),
             None if output is None else (output.band_ms, output.overall_ms), eq.current_gains(),
             self.frames, self.blocks, self._genre_index[eq.target], eq.fade_progress,
             level.gain_db if level is not None else 0.0, self._bypass.position,

@@ -47,12 +47,11 @@ def conditioned(block: np.ndarray) -> np.ndarray:
     return clean
 
 
-@njit(int64(float32[:, :], float32[:, ::1], float32, float32[:, ::1], int64, float64[:, :, ::1],
-            float64[:, :, :, ::1], float64, float64[:, ::1], float64[::1]), cache=True, nogil=True)
-def front_end(raw, clean, limit, ring, ring_start, coefficients, state, alpha, band_ms, overall_ms):
-    """Conditioning, the ring copy (into ``ring`` from ``ring_start``, wrapping; a ring of no
-    frames: none) and the input analysis (``FilterBank.kernel_arrays``) of one block; returns
-    the samples repaired. The ring's counter is the caller's to move, after this returns."""
+@njit(int64(float32[:, :], float32[:, ::1], float32, float32[:, ::1], int64), cache=True, nogil=True)
+def condition_into_ring(raw, clean, limit, ring, ring_start):
+    """Conditioning and the ring copy (into ``ring`` from ``ring_start``, wrapping; a ring of
+    no frames: none) of one block; returns the samples repaired. The ring's counter is the
+    caller's to move, after this returns."""
     repaired = condition(raw, clean, limit)
     size = ring.shape[0]
     if size > 0:
@@ -60,5 +59,13 @@ def front_end(raw, clean, limit, ring, ring_start, coefficients, state, alpha, b
             slot = (ring_start + n) % size
             for c in range(clean.shape[1]):
                 ring[slot, c] = clean[n, c]
+    return repaired
+
+
+@njit(int64(float32[:, :], float32[:, ::1], float32, float32[:, ::1], int64, float64[:, :, ::1],
+            float64[:, :, :, ::1], float64, float64[:, ::1], float64[::1]), cache=True, nogil=True)
+def front_end(raw, clean, limit, ring, ring_start, coefficients, state, alpha, band_ms, overall_ms):
+    """``condition_into_ring``, then the input analysis (``FilterBank.kernel_arrays``)."""
+    repaired = condition_into_ring(raw, clean, limit, ring, ring_start)
     analyze_block(clean, coefficients, state, alpha, band_ms, overall_ms)
     return repaired

@@ -73,13 +73,15 @@ class Published:
         self.scalars = np.zeros((), SCALARS)
         self._lock = Seqlock()
 
-    def write(self, input_levels: tuple[np.ndarray, np.ndarray], output_levels: tuple[np.ndarray, np.ndarray] | None,
+    def write(self, input_levels: tuple[np.ndarray, np.ndarray] | None,
+              output_levels: tuple[np.ndarray, np.ndarray] | None,
               gains: np.ndarray, frames: int, blocks: int, genre_index: int, fade: float | None,
               level_gain_db: float, bypass: float, limited_blocks: int, deepest_limiting_db: float) -> None:
-        """One block's state (band and overall mean squares in, and out if measured), copied
-        in place under the lock."""
+        """One block's state (band and overall mean squares in and out, where measured in
+        the block), copied in place under the lock."""
         self._lock.begin()
-        self.input[0][:], self.input[1][:] = input_levels
+        if input_levels is not None:
+            self.input[0][:], self.input[1][:] = input_levels
         if output_levels is not None:
             self.output[0][:], self.output[1][:] = output_levels
         self.gains[: len(gains)] = gains
