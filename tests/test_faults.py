@@ -302,10 +302,13 @@ def test_an_interrupt_at_the_end_of_a_render_never_reports_a_complete_output_as_
     subprocess.run(command, cwd=REPO, check=True, capture_output=True)
     whole_s = time.monotonic() - started
     outcomes = set()
-    for step in range(16):
+    for step in range(20):
         output.unlink(missing_ok=True)
         job = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(whole_s - 0.8 + 0.05 * step)  # the rename comes 0.15-0.3 s before the exit here
+        # the rename comes 0.15-0.3 s before the exit here; 0.9 s before the first run's end to
+        # just after it (a run's length wanders by a few tenths: 16 steps ending 50 ms short of
+        # it once all landed before the rename)
+        time.sleep(whole_s - 0.9 + 0.05 * step)
         job.send_signal(signal.SIGINT)
         stdout, stderr = job.communicate(timeout=60)
         if job.returncode == 0:

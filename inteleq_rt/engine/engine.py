@@ -135,7 +135,8 @@ class Engine:
 
     def _front_stages(self) -> list[tuple[str, Stage | None]]:
         """Without pre plugins, nothing sits between conditioning and the input analysis: one
-        compiled call does both and the ring copy between them."""
+        compiled call does both and the ring copy between them (the copy alone, where the
+        analysis reads the ring beside the audio path)."""
         ring, analysis = self._port.ring, self.input_analysis
         in_block = self.config.analyze_input and self._input_meter is None  # else read beside, from the ring
         if not self.pre_plugins and (in_block or self._input_meter is not None):
