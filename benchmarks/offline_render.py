@@ -119,7 +119,8 @@ def main() -> None:
     model = load_genre_model(None, "")
     with tempfile.TemporaryDirectory() as folder:
         track = args.track or demo_mp3(Path(folder) / "groove.mp3")
-        seconds = files.read_info(track).frames / files.read_info(track).sample_rate
+        info = files.read_info(track)
+        seconds = info.frames / info.sample_rate
         progress(f"{track.name}: {seconds:.0f} s; stages alone")
         alone = stages(track, model, args.rounds)
         progress("end to end")

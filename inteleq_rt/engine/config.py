@@ -141,3 +141,8 @@ class EngineConfig:
             raise ConfigError(f"mode must be 'preset', 'match' or 'range', not {self.mode!r}")
         if not self.bands:
             raise ConfigError("at least one analysis band is needed")
+
+    @property
+    def meters_beside(self) -> bool:
+        """Live: the meters are read beside the audio path (meter.py), not analysed in the block."""
+        return self.output_meter_s > 0

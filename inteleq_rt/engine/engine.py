@@ -139,7 +139,7 @@ class Engine:
         analysis reads the ring beside the audio path)."""
         ring, analysis = self._port.ring, self.input_analysis
         in_block = self.config.analyze_input and self._input_meter is None  # else read beside, from the ring
-        if not self.pre_plugins and (in_block or self._input_meter is not None):
+        if not self.pre_plugins and self.config.analyze_input:
             self._front_kernel, self._front_arrays = (front_end, self._analysis_arrays) if in_block \
                 else (condition_into_ring, ())
             return [("front end" if in_block else "front end (analysis beside)",

@@ -54,7 +54,7 @@ class BandMeter:
 def output_meter(config: EngineConfig, bank: FilterBank | None) -> OutputMeter | None:
     """Live, the output's levels measured beside the audio path from a ring of their own;
     None: analysed in the block (offline), or not at all."""
-    if bank is None or not config.output_meter_s:
+    if bank is None or not config.meters_beside:
         return None
     return OutputMeter(bank, int(config.output_meter_s * config.sample_rate), config.channels, config.max_block_size)
 
@@ -63,7 +63,7 @@ def input_meter(config: EngineConfig, bank: FilterBank, ring: InputRing | None) 
     """Live, the input's levels read from ``ring`` (the classifier's) beside the audio path,
     where nothing in the block needs them; None: analysed in the block (match mode steers by
     them; offline nothing reads a meter; without a ring there is nothing to read)."""
-    if ring is None or not config.output_meter_s or not config.analyze_input or config.mode == "match":
+    if ring is None or not config.meters_beside or not config.analyze_input or config.mode == "match":
         return None
     return BandMeter(bank, ring)
 

@@ -17,6 +17,17 @@ _POLL_S = 0.05  # how often a waiting thread checks whether the other side stopp
 _END = object()
 
 
+def _put(into: queue.Queue, item: object, stopped: Callable[[], bool]) -> bool:
+    """Put ``item``, waiting for room, unless ``stopped()`` first (then False)."""
+    while not stopped():
+        try:
+            into.put(item, timeout=_POLL_S)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def ahead(items: Callable[[], Iterator[Item]], name: str) -> Iterator[Item]:
     """``items()``'s items, produced in a thread up to QUEUED ahead of the caller. What it
     raises is raised here, in order; a caller that stops early (break, an error, Ctrl+C)
@@ -24,23 +35,14 @@ def ahead(items: Callable[[], Iterator[Item]], name: str) -> Iterator[Item]:
     made: queue.Queue = queue.Queue(QUEUED)
     stop = threading.Event()
 
-    def offer(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                made.put(item, timeout=_POLL_S)
-                return True
-            except queue.Full:
-                continue
-        return False
-
     def produce() -> None:
         try:
             for item in items():
-                if not offer(item):
+                if not _put(made, item, stop.is_set):
                     return
-            offer(_END)
+            _put(made, _END, stop.is_set)
         except BaseException as error:  # handed to the caller, who raises it
-            offer(error)
+            _put(made, error, stop.is_set)
 
     thread = threading.Thread(target=produce, name=name, daemon=True)
     thread.start()
@@ -71,13 +73,8 @@ class Behind(Generic[Item]):
         return self
 
     def put(self, item: Item) -> None:
-        while True:
+        if not _put(self._items, item, lambda: self._failure is not None):
             self._raise_failure()
-            try:
-                self._items.put(item, timeout=_POLL_S)
-                return
-            except queue.Full:
-                continue
 
     def __exit__(self, kind, error, traceback) -> None:
         if kind is None:
