@@ -36,6 +36,13 @@ def test_plugin_specs_parse():
     assert parse_plugin_spec("C:/x/A.vst3").path == Path("C:/x/A.vst3")
 
 
+def test_loading_a_plugin_leaves_this_threads_floating_point_as_it_was():
+    """zam-plugins switch on flush-to-zero as they load: a subnormal then reads as zero."""
+    smallest_normal = np.finfo(np.float64).tiny
+    PluginInsert(parse_plugin_spec(BOOST_1K), 2, 48000, 1024)
+    assert smallest_normal / 2 > 0.0
+
+
 def test_a_mono_plugin_runs_per_channel_on_stereo():
     insert = PluginInsert(parse_plugin_spec(BOOST_1K), 2, 48000, 1024)
     assert len(insert.instances) == 2
@@ -47,6 +54,7 @@ def test_a_mono_plugin_runs_per_channel_on_stereo():
     np.testing.assert_allclose(gain_db(out, tone), [12.0, 12.0], atol=0.5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("position", ["pre", "post"])
 def test_plugins_in_the_offline_path(tmp_path, position):
     source, output, plain = tmp_path / "in.wav", tmp_path / "out.wav", tmp_path / "plain.wav"
@@ -76,6 +84,7 @@ def test_the_engine_places_plugins_before_or_after_its_analysis():
     assert levels["post"] == pytest.approx(-12.0, abs=0.5)  # the boost came after it
 
 
+@pytest.mark.slow
 def test_plugins_command_lists_parameters():
     result = run_cli("plugins", str(MONO_EQ))
     assert result.returncode == 0, result.stderr
@@ -112,6 +121,7 @@ def test_a_stereo_only_plugin_on_mono_is_refused(tmp_path):
 LOOK_AHEAD = VST3 / "ZaMaximX2.vst3"  # a limiter with look-ahead: it reports latency
 
 
+@pytest.mark.slow
 def test_a_plugin_with_latency_is_compensated_offline(tmp_path):
     """The output lines up with the input sample for sample and keeps its length."""
     rate = 48000
@@ -130,7 +140,7 @@ def test_a_plugin_with_latency_is_compensated_offline(tmp_path):
     assert int(np.argmax(correlation)) - (len(audio) - 1) == 0  # no lag
 
 
-@pytest.mark.parametrize("block", [64, 256, 1000, 4096])
+@pytest.mark.parametrize("block", [64, 256, 1000, pytest.param(4096, marks=pytest.mark.slow)])
 def test_a_plugin_that_returns_fewer_frames_keeps_every_block_whole(block):
     insert = PluginInsert(parse_plugin_spec(str(LOOK_AHEAD)), 2, 48000, 4096)
     x = np.random.default_rng(1).normal(scale=0.02, size=(block * 40, 2)).astype(np.float32)

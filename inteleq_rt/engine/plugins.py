@@ -8,6 +8,11 @@ dual-mono one. Plugins are loaded, configured and warmed up before streaming sta
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +20,26 @@ import numpy as np
 import pedalboard
 
 from ..errors import InteleqError
+
+_LIBM = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6") if sys.platform != "win32" else None
+
+
+@contextlib.contextmanager
+def _floating_point_environment_kept() -> Iterator[None]:
+    """Some plugins switch on flush-to-zero in the thread that loads them and leave it on
+    (Debian's zam-plugins, built with DPF): the rest of an offline render then computed
+    subnormals as zero, unlike live, whose audio thread never loads one. The C library's
+    fegetenv/fesetenv (fenv.h) keep the thread's floating-point environment as it was."""
+    if _LIBM is None:
+        yield
+        return
+    environment = ctypes.create_string_buffer(256)  # larger than any platform's fenv_t
+    _LIBM.fegetenv(environment)
+    try:
+        yield
+    finally:
+        _LIBM.fesetenv(environment)
+
 
 class PluginError(InteleqError, ValueError):
     """A plugin that cannot be loaded or configured, worded for the user (names the plugin)."""
@@ -46,7 +71,8 @@ def load_plugin(spec: PluginSpec) -> pedalboard.Plugin:
     if not spec.path.exists():
         raise PluginError(f"{spec.path}: no such plugin")
     try:
-        plugin = pedalboard.load_plugin(str(spec.path))
+        with _floating_point_environment_kept():
+            plugin = pedalboard.load_plugin(str(spec.path))
     except (ImportError, ValueError, RuntimeError) as error:
         reason = " ".join(line.strip() for line in str(error).splitlines())  # the cause is on a later line
         raise PluginError(f"{spec.path}: cannot load as a plugin: {reason}") from None
