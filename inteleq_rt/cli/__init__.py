@@ -8,6 +8,7 @@ non-zero exit status; anything else is an internal error, still one line.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -16,12 +17,17 @@ from ..errors import EXIT_ERROR, InteleqError
 from .parser import PROG, SUBCOMMANDS, build_parser, names_folders
 
 
-def _runner(command: str | None):
-    from . import audio, library, tools
+_RUNNERS = {None: ("audio", "run_monitor"), "process": ("audio", "run_process"), "analyze": ("audio", "run_analyze"),
+            "demo": ("audio", "run_demo"), "classify": ("library", "run_classify"), "train": ("tools", "run_train"),
+            "bench": ("tools", "run_bench"), "presets": ("tools", "run_presets"), "targets": ("tools", "run_targets"),
+            "plugins": ("tools", "run_plugins")}
 
-    return {None: audio.run_monitor, "process": audio.run_process, "analyze": audio.run_analyze,
-            "classify": library.run_classify, "demo": audio.run_demo, "train": tools.run_train,
-            "bench": tools.run_bench, "presets": tools.run_presets, "targets": tools.run_targets, "plugins": tools.run_plugins}[command]
+
+def _runner(command: str | None):
+    """The command's function, importing its module alone: the audio commands' engine
+    (~1 s of imports) waits until a command needs it."""
+    module, name = _RUNNERS[command]
+    return getattr(importlib.import_module(f".{module}", __package__), name)
 
 
 def _writes_one_output(command: str | None, args) -> bool:

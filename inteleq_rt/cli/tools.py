@@ -104,12 +104,9 @@ def run_train(args: argparse.Namespace) -> int:
 def run_bench(args: argparse.Namespace) -> int:
     import json
 
-    from .. import bench
     from ..io.atomic import check_can_write, write_atomically
-    from ..resources import weights_dir
-    from ..genre.weights import genre_model_classes, load_genre_model
 
-    try:
+    try:  # the options first: a typo is refused before the engine's imports (~2 s)
         sizes = tuple(int(n) for n in args.block_sizes.split(","))
     except ValueError:
         raise InteleqError(f"--block-sizes {args.block_sizes!r}: expected frame counts like 64,256") from None
@@ -125,6 +122,10 @@ def run_bench(args: argparse.Namespace) -> int:
         raise InteleqError(f"--channels {args.channels}: must be between 1 and 32")
     if args.json is not None:
         check_can_write(args.json, args.force)
+    from .. import bench
+    from ..genre.weights import genre_model_classes, load_genre_model
+    from ..resources import weights_dir
+
     weights = None if args.no_classifier else weights_dir(args.weights)
     settings = bench.Settings(args.samplerate, args.channels, sizes, args.bands, args.seconds, weights)
     if args.profile:  # the engine alone: no model to load
