@@ -62,6 +62,7 @@ def test_weights_round_trip_and_classify(trained, tmp_path):
     assert json.loads(by_name.stdout) == json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_bad_weights_are_named(trained, tmp_path):
     _, weights, _ = trained
     broken = tmp_path / "broken"
@@ -88,6 +89,7 @@ def test_bad_weights_are_named(trained, tmp_path):
     assert result.returncode == 1 and "listens up to 8000 Hz, more than audio at 8000 Hz holds" in result.stderr
 
 
+@pytest.mark.slow
 def test_automatic_mode_offline_reports_decisions(trained, tmp_path):
     _, weights, _ = trained
     source, output, report = tmp_path / "in.wav", tmp_path / "out.wav", tmp_path / "r.json"
@@ -121,6 +123,7 @@ def test_streaming_features_equal_offline_extraction_whatever_the_blocks():
         np.testing.assert_allclose(streamed[round(when, 6)], row, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_classifier_reads_exactly_what_the_engine_heard(trained):
     _, weights, _ = trained
     model = load_model(weights)
@@ -139,6 +142,7 @@ def test_classifier_reads_exactly_what_the_engine_heard(trained):
     assert classifier.lost_frames == 0 and classifier.genre == "country"
 
 
+@pytest.mark.slow
 def test_the_genre_holds_through_silence_between_songs(trained):
     """Silence has no genre: the decision made on the music stays, and nothing new is posted."""
     _, weights, _ = trained
@@ -166,7 +170,7 @@ def test_a_dead_or_hung_classifier_process_never_stalls_the_audio_path(trained, 
     mid-stream; the engine keeps processing blocks with the genre it had, and the supervisor
     starts a new process, which decides again. Its shared memory is the user's alone and is
     removed at the end."""
-    from inteleq_rt.genre.process import ClassifierProcess
+    from inteleq_rt.genre.process import SEGMENT_PREFIX, ClassifierProcess
 
     _, weights, _ = trained
     engine = Engine(EngineConfig(input_ring_s=CLASSIFIER_RING_S), genre="flat")
@@ -176,6 +180,7 @@ def test_a_dead_or_hung_classifier_process_never_stalls_the_audio_path(trained, 
     with ClassifierProcess(engine, weights, read_classes(weights), period_s=0.5, hang_s=2.0) as process:
         name = process.memory.name
         assert oct(os.stat(f"/dev/shm/{name}").st_mode & 0o777) == "0o600"
+        assert name.startswith(f"{SEGMENT_PREFIX}{os.getpid()}-")  # says whose it is
         # until the new process has decided after the fault (a loaded CI core is slow to start one)
         started, faulted_at = time.monotonic(), None
         while time.monotonic() - started < 60.0:
@@ -199,6 +204,7 @@ def test_a_dead_or_hung_classifier_process_never_stalls_the_audio_path(trained, 
     assert not os.path.exists(f"/dev/shm/{name}")
 
 
+@pytest.mark.slow
 def test_classify_goes_on_past_a_file_it_cannot_read(trained, tmp_path):
     corpus, weights, _ = trained
     bad = tmp_path / "notes.wav"

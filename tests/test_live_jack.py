@@ -21,6 +21,7 @@ import soundfile as sf
 
 from inteleq_rt.engine.config import EngineConfig
 from inteleq_rt.engine.engine import Engine
+from inteleq_rt.genre.process import SEGMENT_PREFIX
 
 from inteleq_rt.bench.jack import JackServer
 
@@ -141,6 +142,7 @@ def test_live_monitoring_processes_a_known_signal_and_stops_on_sigint(jack_serve
     assert last["input_overall_db"] == pytest.approx(20 * np.log10(AMPLITUDE / np.sqrt(2)), abs=0.5)
 
 
+@pytest.mark.slow
 def test_device_listing_and_selection_by_name(jack_server):
     listing = run_cli("--list-devices", env=jack_server.env)
     assert listing.returncode == 0 and "system, JACK Audio Connection Kit" in listing.stdout
@@ -278,6 +280,7 @@ def test_live_bench_measures_the_round_trip_through_a_jack_loopback(jack_server,
     assert live["classifier"]["cpu_share_of_one_core_while_deciding"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["monitor", "play"])
 def test_a_vanished_device_ends_the_run_with_what_was_done_kept(tmp_path, command):
     """The audio server dies mid-stream: one-line error, non-zero exit, report (and the
@@ -316,6 +319,7 @@ def test_a_vanished_device_ends_the_run_with_what_was_done_kept(tmp_path, comman
         assert JACK_RATE < frames < 30 * JACK_RATE
 
 
+@pytest.mark.slow
 def test_live_monitoring_runs_a_real_vst3_plugin(jack_server):
     from inteleq_rt.engine.plugins import PluginInsert, parse_plugin_spec
 
@@ -333,20 +337,22 @@ def test_live_monitoring_runs_a_real_vst3_plugin(jack_server):
     np.testing.assert_allclose(np.max(np.abs(received), axis=0) / AMPLITUDE, [expected, expected], rtol=0.02)
 
 
-def _shared_blocks() -> set[str]:
-    return {p.name for p in Path("/dev/shm").iterdir()}
+def _segments_of(pid: int) -> list[Path]:
+    """The classifier's shared memory that process ``pid`` made (other tests' runs, in other
+    workers, make theirs beside it)."""
+    return list(Path("/dev/shm").glob(f"{SEGMENT_PREFIX}{pid}-*"))
 
 
+@pytest.mark.slow
 def test_a_closed_terminal_leaves_no_shared_memory(jack_server, trained):
     """SIGHUP to the whole process group, as a closing terminal sends it (multiprocessing's
     resource tracker, which would otherwise remove the block, dies of it too)."""
     _, weights, _ = trained
-    before = _shared_blocks()
     live = subprocess.Popen([sys.executable, "-m", "inteleq_rt", "--device", "system, JACK", "--weights",
                              str(weights)], env=jack_server.env, cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
-    while not _shared_blocks() - before:  # the classifier's block is there
+    while not _segments_of(live.pid):  # the classifier's block is there
         assert live.poll() is None and time.monotonic() < deadline, live.stderr.read()
         time.sleep(0.05)
     time.sleep(1.0)
@@ -354,9 +360,10 @@ def test_a_closed_terminal_leaves_no_shared_memory(jack_server, trained):
     _, stderr = live.communicate(timeout=30)
     assert "Traceback" not in stderr
     time.sleep(0.5)
-    assert not _shared_blocks() - before
+    assert not _segments_of(live.pid)
 
 
+@pytest.mark.slow
 def test_the_live_benchmark_stopped_by_sigterm_stops_its_jackd(tmp_path):
     import psutil
 
@@ -377,7 +384,7 @@ def test_the_live_benchmark_stopped_by_sigterm_stops_its_jackd(tmp_path):
     assert not alive
 
 
-@pytest.mark.parametrize("moments", [pytest.param([0.1, 0.6], id="two"),
+@pytest.mark.parametrize("moments", [pytest.param([0.1, 0.6], id="two", marks=pytest.mark.slow),
                                      pytest.param([0.05 * k for k in range(1, 21)], id="twenty",
                                                   marks=[pytest.mark.slow, pytest.mark.stress])])
 def test_sigterm_at_any_moment_of_a_live_run_ends_with_its_summary(jack_server, moments):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import secrets
 import signal
 import sys
 import time
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # the classifier's process never loads the engine (numba)
 # The child reads the ring this often: the mel frames it analyses arrive at 62.5 a second, a
 # decision is due each second; waking 4 times a second instead of 20 disturbs the audio less.
 POLL_S = 0.25
+SEGMENT_PREFIX = "inteleq-rt-"  # then the owner's pid: /dev/shm/inteleq-rt-<pid>-<random>
 HANG_S = 30.0  # a child silent this long (it beats every poll; SCHED_IDLE may starve it briefly) is hung
 
 
@@ -166,7 +168,9 @@ class ClassifierProcess:
             bands = len(CENTRES_HZ)
         self.layout = Layout(engine.classifier_port.ring.buffer.shape[0], config.channels, engine.genres,
                              tuple(classes), engine.curve_filters, bands)
-        self.memory = shared_memory.SharedMemory(create=True, size=self.layout.size)  # mode 0600
+        # Named for its owner, so a leftover segment in /dev/shm says whose it was; mode 0600.
+        self.memory = shared_memory.SharedMemory(create=True, size=self.layout.size,
+                                                 name=f"{SEGMENT_PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
         ring, self._commands, self.record = self.layout.parts(self.memory, config.max_block_size)
         self.record.clear()
         engine.link_classifier(ring, self._commands)
