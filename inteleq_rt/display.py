@@ -27,6 +27,7 @@ from .panel import Status, hz, plain_line
 
 if TYPE_CHECKING:
     from .engine.engine import Engine
+    from .engine.snapshot import Snapshot
     from .genre.classifier import GenreClassifier
     from .genre.process import ClassifierProcess
     from .io.streams import StreamStats
@@ -36,13 +37,15 @@ KIND_LABELS = {"low_shelf": "low shelf", "peak": "peak", "high_shelf": "high she
 
 
 def read_status(engine: Engine, classifier: GenreClassifier | ClassifierProcess | None, stats: StreamStats | None,
-                block_size: int, mode: str, controls: str | None = None, tonal: RangeVerdict | None = None) -> Status:
-    """Gather a ``Status`` from the engine's snapshot, the classifier's latest decision, the
-    stream's statistics, the terminal controls' state and (range mode) the balance's verdict."""
+                block_size: int, mode: str, controls: str | None = None, tonal: RangeVerdict | None = None,
+                snapshot: Snapshot | None = None) -> Status:
+    """Gather a ``Status`` from the engine's ``snapshot`` (by default one taken now), the
+    classifier's latest decision, the stream's statistics, the terminal controls' state and
+    (range mode) the balance's verdict."""
     from .engine.levels import power_db
     from .report import tonal_entry
 
-    snap = engine.snapshot()
+    snap = snapshot or engine.snapshot()
     output = snap.output_band_ms is not None
     latest = classifier.latest if classifier is not None else None
     recent = stats.recent_durations(last=200) if stats is not None and stats.count else None

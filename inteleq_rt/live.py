@@ -41,12 +41,14 @@ def timing_summary(stats: streams.StreamStats, block_size: int, sample_rate: int
 
 
 def _ticker(session: Session, display: StatusDisplay, controls: Controls, block_size: int):
-    """What the supervising thread does twice a second: sample the timeline, redraw."""
+    """What the supervising thread does twice a second: sample the timeline, redraw, all from
+    one snapshot (the panel's genre and its range are then of the same moment)."""
     def tick(stats: streams.StreamStats) -> None:
         session.supervise()
-        session.timeline.sample()
-        display.show(read_status(session.engine, session.classifier, stats, block_size,
-                                 controls.mode(session.mode), controls.describe(), session.range_verdict()))
+        snapshot = session.engine.snapshot()
+        session.timeline.sample(snapshot)
+        display.show(read_status(session.engine, session.classifier, stats, block_size, controls.mode(session.mode),
+                                 controls.describe(), session.range_verdict(snapshot=snapshot), snapshot))
 
     return tick
 

@@ -79,8 +79,9 @@ class Timeline:
         self.changes: list[tuple[float, str]] = []  # (time, genre) at the start and every change
         self._next_s = 0.0
 
-    def sample(self) -> None:
-        snapshot = self.engine.snapshot()
+    def sample(self, snapshot: Snapshot | None = None) -> None:
+        """Record ``snapshot`` (by default one taken now) if its time has come."""
+        snapshot = snapshot or self.engine.snapshot()
         if snapshot.blocks and snapshot.time_s >= self._next_s:
             self._next_s = snapshot.time_s + self.interval_s
             if not self.changes or self.changes[-1][1] != snapshot.genre:

@@ -26,6 +26,7 @@ from .resources import weights_dir
 from .tonal.targets import RangeVerdict
 
 if TYPE_CHECKING:
+    from .engine.snapshot import Snapshot
     from .genre.interface import GenreListener
 from .reference import REFERENCE, reference_preset
 
@@ -154,9 +155,11 @@ class Session:
         self.timeline.classifier = self.classifier
         return self.classifier
 
-    def range_verdict(self, balance_db: np.ndarray | None = None) -> RangeVerdict | None:
+    def range_verdict(self, balance_db: np.ndarray | None = None,
+                      snapshot: Snapshot | None = None) -> RangeVerdict | None:
         """Range mode: ``balance_db`` (by default the stream's, as its follower last judged it)
-        against the range of the genre playing, and the correction applied now; else None."""
+        against the range of the genre playing, and the correction applied, as in ``snapshot``
+        (by default one taken now); else None."""
         if self.ranges is None:
             return None
         from .tonal.curve import response_db
@@ -166,7 +169,7 @@ class Session:
         balance_db = balance_db if balance_db is not None else follower.balance if follower is not None else None
         if balance_db is None:
             return None
-        snapshot = self.engine.snapshot()
+        snapshot = snapshot or self.engine.snapshot()
         applied = tuple(replace(f, gain_db=gain) for f, gain in snapshot.eq_gains)
         return RangeVerdict(snapshot.genre, balance_db, self.ranges.get(snapshot.genre),
                             response_db(applied, CENTRES_HZ))
