@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +47,30 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subpro
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO)
 
 
+@pytest.fixture(autouse=True)
+def machine_share(request, worker_id, tmp_path_factory):
+    """Under pytest-xdist, a test on a JACK server has the machine to itself: paced audio
+    beside another worker's renders met xruns for 30 s on 2 cores. A readers-writer lock
+    over the run's workers: other tests share the machine; a JACK test first closes a
+    turnstile (no new test starts), then waits for the running ones to end."""
+    if worker_id == "master":
+        yield
+        return
+    with _machine(tmp_path_factory, alone="jack_server" in request.fixturenames):
+        yield
+
+
+@contextlib.contextmanager
+def _machine(tmp_path_factory, alone: bool) -> Iterator[None]:
+    folder = tmp_path_factory.getbasetemp().parent  # the run's, above each worker's own
+    with open(folder / "turnstile.lock", "a") as turnstile, open(folder / "machine.lock", "a") as machine:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        fcntl.flock(machine, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        if not alone:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        yield  # closing the files releases both locks
+
+
 @pytest.fixture(scope="session")
 def jack_server():
     if shutil.which("jackd") is None:
@@ -55,18 +82,35 @@ def jack_server():
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, worker_id):
     """Train once through the real command, by name into a user data folder (``user_data_env``
-    finds it there as ``--weights synthetic``); later tests use the weights and its output."""
-    root = tmp_path_factory.mktemp("corpus")
+    finds it there as ``--weights synthetic``); later tests read the weights and its output.
+
+    Under pytest-xdist the first worker to ask trains into the run's shared temporary folder,
+    under a lock, and the others read what it wrote (a training is ~20 s of CPU)."""
+    if worker_id == "master":  # not under xdist
+        return _train(tmp_path_factory.mktemp("corpus"))
+    root = tmp_path_factory.getbasetemp().parent / "trained"
+    root.mkdir(exist_ok=True)
+    with open(root / "lock", "w") as lock, _machine(tmp_path_factory, alone=False):
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        output = root / "train-output.txt"
+        if not output.exists():
+            output.write_text(_train(root)[2])
+    return root / "genres", _trained_weights(root), output.read_text()
+
+
+def _train(root: Path) -> tuple[Path, Path, str]:
     corpus = make_corpus(root / "genres")
-    env = user_data_env(root)
     result = run_cli("train", str(corpus), "--model", "filterbank", "--name", "synthetic", "--folds", "3",
-                     "--cache-dir", str(root / "cache"), env=env, timeout=600)
+                     "--cache-dir", str(root / "cache"), env=user_data_env(root), timeout=600)
     assert result.returncode == 0, result.stderr
-    weights = root / "data" / "inteleq-rt" / "weights" / "synthetic"
-    assert f"wrote {weights}/" in result.stdout
-    return corpus, weights, result.stdout
+    assert f"wrote {_trained_weights(root)}/" in result.stdout
+    return corpus, _trained_weights(root), result.stdout
+
+
+def _trained_weights(root: Path) -> Path:
+    return root / "data" / "inteleq-rt" / "weights" / "synthetic"
 
 
 def user_data_env(root: Path) -> dict:

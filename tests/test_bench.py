@@ -95,6 +95,7 @@ def test_a_profile_times_every_stage_the_engine_runs_and_only_those():
     assert times.shape == (50, len(profile.names)) and np.all(times > 0)
 
 
+@pytest.mark.slow
 def test_bench_profile_prints_the_stages_with_the_glue(tmp_path):
     out = tmp_path / "profile.json"
     result = run_cli("bench", "--profile", "--block-sizes", "64,256", "--seconds", "0.5", "--no-classifier",

@@ -20,8 +20,9 @@ def write_clip(path, rate: int, channels: int, seconds: float = 2.0, subtype: st
     return audio
 
 
-@pytest.mark.parametrize("rate", [22050, 44100, 48000])
-@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("rate, channels", [pytest.param(22050, 1, marks=pytest.mark.slow), pytest.param(44100, 1, marks=pytest.mark.slow),
+                                           pytest.param(48000, 1, marks=pytest.mark.slow), pytest.param(22050, 2, marks=pytest.mark.slow), (44100, 2),
+                                           pytest.param(48000, 2, marks=pytest.mark.slow)])
 def test_process_round_trip_with_report(tmp_path, rate, channels):
     source, output, report = tmp_path / "in.wav", tmp_path / "out.wav", tmp_path / "r.json"
     write_clip(source, rate, channels)
@@ -63,6 +64,7 @@ def test_formats_follow_the_extension(tmp_path):
     assert sf.info(str(tmp_path / "o.wav")).subtype == "FLOAT"
 
 
+@pytest.mark.slow
 def test_existing_output_is_never_overwritten_without_force(tmp_path):
     source, output = tmp_path / "in.wav", tmp_path / "mine.wav"
     write_clip(source, 44100, 2)
@@ -76,7 +78,8 @@ def test_existing_output_is_never_overwritten_without_force(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "mine.wav"]  # no partial files
 
 
-@pytest.mark.parametrize("report", ["out.wav", "sub/../out.wav", "link.wav", "hard.wav"])
+@pytest.mark.parametrize("report", ["out.wav", pytest.param("sub/../out.wav", marks=pytest.mark.slow), pytest.param("link.wav", marks=pytest.mark.slow),
+                                    pytest.param("hard.wav", marks=pytest.mark.slow)])
 def test_two_outputs_of_one_run_that_are_one_file_are_refused(tmp_path, report):
     source, output = tmp_path / "in.wav", tmp_path / "out.wav"
     write_clip(source, 44100, 2, seconds=0.5)
@@ -126,6 +129,7 @@ def test_bad_input_gets_one_line_and_nonzero_exit(tmp_path, setup, args, message
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_runs_without_a_device(tmp_path):
     result = run_cli("demo", "--out-dir", str(tmp_path / "demo"), "--mode", "match")
     assert result.returncode == 0, result.stderr
@@ -134,7 +138,8 @@ def test_demo_runs_without_a_device(tmp_path):
     assert run_cli("demo", "--out-dir", str(tmp_path / "demo")).returncode == 1  # no silent overwrite
 
 
-@pytest.mark.parametrize("fault", ["nan", "silent", "one-sample", "all-nan", "tone"])
+@pytest.mark.parametrize("fault", [pytest.param("nan", marks=pytest.mark.slow), pytest.param("silent", marks=pytest.mark.slow),
+                                   pytest.param("one-sample", marks=pytest.mark.slow), "all-nan", pytest.param("tone", marks=pytest.mark.slow)])
 def test_a_reference_is_heard_as_an_input_is_and_refused_when_it_holds_no_music(tmp_path, fault):
     source, reference, output = tmp_path / "in.wav", tmp_path / "ref.wav", tmp_path / "out.wav"
     audio = write_clip(source, 44100, 2, seconds=6.0)
@@ -155,6 +160,7 @@ def test_a_reference_is_heard_as_an_input_is_and_refused_when_it_holds_no_music(
         assert len(lines) == 1 and f"ref.wav: {expected}" in lines[0], result.stderr
 
 
+@pytest.mark.slow
 def test_one_file_keeps_its_tags_and_artwork_as_a_folder_run_does(tmp_path):
     from mutagen.flac import FLAC, Picture
 
@@ -174,6 +180,7 @@ def test_one_file_keeps_its_tags_and_artwork_as_a_folder_run_does(tmp_path):
     assert "REPLAYGAIN_TRACK_GAIN" in song and "REPLAYGAIN_ALBUM_GAIN" not in song
 
 
+@pytest.mark.slow
 def test_a_name_as_long_as_the_filesystem_takes_is_written(tmp_path):
     source = tmp_path / "in.wav"
     write_clip(source, 44100, 2, seconds=1.0)
@@ -255,6 +262,7 @@ def test_the_summary_says_what_it_measured(tmp_path):
     assert "electronic" in run_cli("process", "--help").stdout
 
 
+@pytest.mark.slow
 def test_output_formats_and_devices_that_cannot_be_are_said_in_our_words(tmp_path):
     source = tmp_path / "in.wav"
     write_clip(source, 44100, 2, seconds=0.5)

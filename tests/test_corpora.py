@@ -2,6 +2,7 @@
 checks across corpora."""
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from inteleq_rt.training.corpora import cross_corpus, held_out, shortcut
@@ -52,6 +53,7 @@ def _tagged(corpus, label, number, rng):
                       np.zeros((6, 4)))
 
 
+@pytest.mark.slow
 def test_each_corpus_is_scored_by_the_other_corpus_alone_and_by_both():
     rng = np.random.default_rng(1)
     corpus = [_tagged("gtzan", label, i, rng) for label in ("rock_pop", "jazz") for i in range(10)]
@@ -68,6 +70,7 @@ def test_each_corpus_is_scored_by_the_other_corpus_alone_and_by_both():
     assert low <= (gtzan_on_masters["both_correct"] - gtzan_on_masters["alone_correct"]) / 10 <= high
 
 
+@pytest.mark.slow
 def test_the_shortcut_check_counts_the_clips_that_change_class():
     rng = np.random.default_rng(2)
     corpus = [_tagged("masters", label, i, rng) for label in ("rock_pop", "electronic") for i in range(10)]

@@ -149,6 +149,7 @@ def test_live_range_mode_shows_the_streams_balance_against_the_genres_range():
     assert "outside" in plain_line(status)
 
 
+@pytest.mark.slow
 def test_the_panel_process_draws_in_place_and_falls_back_to_lines_if_it_dies():
     master, slave = pty.openpty()
     terminal = os.fdopen(slave, "w")

@@ -92,7 +92,7 @@ def test_process_repairs_and_reports_bad_samples(tmp_path):
     assert json.loads(report.read_text())["summary"]["repaired_input_samples"] == 21
 
 
-@pytest.mark.parametrize("kind", ["silence", "dc", "full_scale_square"])
+@pytest.mark.parametrize("kind", ["silence", pytest.param("dc", marks=pytest.mark.slow), pytest.param("full_scale_square", marks=pytest.mark.slow)])
 def test_degenerate_signals_give_finite_levels_and_clean_output(tmp_path, kind):
     rate = 44100
     t = np.arange(rate * 2) / rate
@@ -114,6 +114,7 @@ def test_degenerate_signals_give_finite_levels_and_clean_output(tmp_path, kind):
         assert "clipped samples: 0" in result.stdout and np.max(np.abs(processed)) <= 10 ** (-1 / 20) + 2 ** -15
 
 
+@pytest.mark.slow
 def test_multichannel_is_analysed_and_equalized_channel_by_channel(tmp_path):
     rate = 48000
     audio = np.concatenate([sine(40.0, 2.0, rate, channels=3), sine(5000.0, 2.0, rate, channels=3)], axis=1)
@@ -128,7 +129,7 @@ def test_multichannel_is_analysed_and_equalized_channel_by_channel(tmp_path):
     assert np.all(gain_db[:3] > 3.0) and np.all(np.abs(gain_db[3:]) < 2.0)
 
 
-@pytest.mark.parametrize("rate", [8000, 11025, 96000, 192000])
+@pytest.mark.parametrize("rate", [8000, pytest.param(11025, marks=pytest.mark.slow), pytest.param(96000, marks=pytest.mark.slow), pytest.param(192000, marks=pytest.mark.slow)])
 def test_any_sample_rate_from_8_to_192_khz(tmp_path, rate):
     source, output = tmp_path / "in.wav", tmp_path / "out.wav"
     write_clip(source, rate, 2, seconds=1.0)
@@ -139,6 +140,7 @@ def test_any_sample_rate_from_8_to_192_khz(tmp_path, rate):
     assert np.all(np.isfinite(processed)) and 0.01 < np.abs(processed).max() <= 1.0
 
 
+@pytest.mark.slow
 def test_empty_and_header_only_files_are_refused(tmp_path):
     sf.write(str(tmp_path / "empty.wav"), np.zeros((0, 2)), 44100)
     one_line_error(run_cli("process", str(tmp_path / "empty.wav"), "-o", str(tmp_path / "o.wav")),
@@ -150,6 +152,7 @@ def test_empty_and_header_only_files_are_refused(tmp_path):
     assert not (tmp_path / "o.wav").exists()
 
 
+@pytest.mark.slow
 def test_truncated_files(tmp_path):
     # a WAV cut short plays what it holds (libsndfile reads the frames present)
     write_clip(tmp_path / "clip.wav", 44100, 2, seconds=2.0)
@@ -170,6 +173,7 @@ def test_truncated_files(tmp_path):
                                                           "o2.wav"]
 
 
+@pytest.mark.slow
 def test_a_full_disk_leaves_the_users_file_alone(tmp_path):
     """The file-size limit makes every write past 200 kB fail (EFBIG) as a full disk would.
     (Set by the shell, not preexec_fn: forking this process, where JAX runs threads, can deadlock.)"""
@@ -184,6 +188,7 @@ def test_a_full_disk_leaves_the_users_file_alone(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "mine.wav"]
 
 
+@pytest.mark.slow
 def test_an_unwritable_place_is_refused_before_any_work(tmp_path):
     source = tmp_path / "in.wav"
     write_clip(source, 44100, 2, seconds=0.5)
@@ -213,6 +218,7 @@ def test_a_read_only_filesystem_leaves_the_users_file_alone(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "mine.wav"]
 
 
+@pytest.mark.slow
 def test_a_really_full_disk_is_named_as_such(tmp_path):
     """A 1 MiB tmpfs in a private mount namespace (as root in CI): the render fills it."""
     if subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode != 0:
@@ -236,6 +242,7 @@ def test_a_really_full_disk_is_named_as_such(tmp_path):
 INTERRUPTED = (130, -signal.SIGINT)
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_process_leaves_no_output(tmp_path):
     source, output = tmp_path / "long.wav", tmp_path / "out.wav"
     rate = 48000
@@ -321,6 +328,7 @@ def test_an_interrupt_at_the_end_of_a_render_never_reports_a_complete_output_as_
     assert outcomes == {True, False}  # the signals did land on both sides of the rename
 
 
+@pytest.mark.slow
 def test_a_pipe_a_device_and_text_named_mp3_get_one_line_each(tmp_path):
     import os
 

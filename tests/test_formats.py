@@ -67,7 +67,7 @@ def test_every_input_goes_into_every_output_container(sources, tmp_path, source,
         assert f"nearest to the input's {own}, which {container} cannot hold" in outcome.summary["format"]
 
 
-@pytest.mark.parametrize("extension", ["ogg", "mp3", "opus"])
+@pytest.mark.parametrize("extension", ["ogg", pytest.param("mp3", marks=pytest.mark.slow), pytest.param("opus", marks=pytest.mark.slow)])
 def test_a_lossy_output_holds_the_ceiling_as_decoded_in_true_peak(tmp_path, extension):
     """Encoders overshoot: limited to -1 dBFS, Vorbis decoded at up to +0.6 dBFS before."""
     from inteleq_rt.demo import demo_clip

@@ -59,6 +59,7 @@ def _installed_files(package: Path) -> set[str]:
     return {str(path.relative_to(site)) for path in package.rglob("*") if path.is_file()} - listed
 
 
+@pytest.mark.slow
 def test_the_wheel_is_what_runs(installed):
     _, _, location = installed
     assert "/venv/" in location and str(REPO) not in location

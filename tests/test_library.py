@@ -141,6 +141,7 @@ def test_ctrl_c_leaves_no_partial_file_and_the_rerun_redoes_nothing(tmp_path):
     assert len(list(out.glob("*.wav"))) == 12 and not [p for p in out.rglob("*partial*")]
 
 
+@pytest.mark.slow
 def test_outputs_keep_tags_and_artwork_with_replaygain_anew(tmp_path):
     root = tmp_path / "music"
     root.mkdir()

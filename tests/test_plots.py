@@ -20,6 +20,7 @@ def test_chain_response_is_measured_through_the_real_chain():
     assert abs(at(1000.0) - 6.0) < 0.3 and abs(at(30.0)) < 0.1 and abs(at(19000.0) + 4.0) < 0.3
 
 
+@pytest.mark.slow
 def test_preset_plot(tmp_path):
     picture = tmp_path / "hiphop.png"
     result = run_cli("presets", "show", "hiphop", "--plot", str(picture))
@@ -48,6 +49,7 @@ def test_analyze_plots_a_file(tmp_path):
     assert missing.returncode == 1 and "no such file" in missing.stderr and not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.slow
 def test_range_mode_pictures_the_balance_against_the_genres_range(tmp_path):
     audio, rate = demo_clip(seconds=4.0)
     source = tmp_path / "song.wav"

@@ -66,6 +66,7 @@ def test_unparsable_and_misnamed_files(tmp_path):
         load_preset_file(misnamed)
 
 
+@pytest.mark.slow
 def test_cli_validate_reports_each_file(tmp_path):
     good, bad = tmp_path / "mine.toml", tmp_path / "bad.toml"
     good.write_text(GOOD)

@@ -84,6 +84,7 @@ def test_the_limiter_holds_its_ceiling_and_is_late_by_its_look_ahead(block):
     assert 0 < limiter.limited_blocks < limiter.blocks
 
 
+@pytest.mark.slow
 def test_level_matching_keeps_every_preset_as_loud_as_its_input():
     audio = music()
     for genre in ("hiphop", "rock_pop", "classical", "electronic"):
@@ -181,6 +182,7 @@ def test_a_whole_track_render_keeps_one_eq_and_one_gain(trained, tmp_path):
     assert genres[-1] != genres[len(genres) // 3]  # following, it moved with the music
 
 
+@pytest.mark.slow
 def test_one_model_serves_many_files_and_never_overrides_a_chosen_genre(trained, tmp_path):
     """A library run loads the model once and passes it to each render; a render with a
     genre chosen does not classify, model or not."""
@@ -198,7 +200,7 @@ def test_one_model_serves_many_files_and_never_overrides_a_chosen_genre(trained,
     assert "the whole track heard as" in heard["eq"] and "model_load_seconds" not in heard
 
 
-@pytest.mark.parametrize("target", [-14.0, -9.0])
+@pytest.mark.parametrize("target", [-14.0, pytest.param(-9.0, marks=pytest.mark.slow)])
 def test_target_loudness_is_delivered_under_the_ceiling(tmp_path, target):
     """-9 LUFS takes the limiter several dB deep; the render makes up the loudness it took."""
     source, output = tmp_path / "in.flac", tmp_path / "out.wav"
@@ -211,6 +213,7 @@ def test_target_loudness_is_delivered_under_the_ceiling(tmp_path, target):
     assert "dither: TPDF to 24 bits" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_target_that_takes_deep_limiting_is_delivered_with_a_warning(tmp_path):
     source, output = tmp_path / "in.wav", tmp_path / "out.wav"
     sf.write(str(source), music(10.0, peak_db=-12.0), RATE, subtype="FLOAT")
@@ -220,6 +223,7 @@ def test_a_target_that_takes_deep_limiting_is_delivered_with_a_warning(tmp_path)
     assert np.abs(sf.read(str(output))[0]).max() <= CEILING
 
 
+@pytest.mark.slow
 def test_a_reference_track_steers_match_mode_toward_its_balance(tmp_path):
     import pedalboard
 

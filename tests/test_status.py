@@ -7,6 +7,7 @@ from multiprocessing import shared_memory
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from inteleq_rt.engine.commands import CommandRecord
 from inteleq_rt.engine.seqlock import PATIENCE_S, Seqlock
@@ -32,6 +33,7 @@ def _publish_many(name: str, count: int) -> None:
     memory.close()
 
 
+@pytest.mark.slow
 def test_a_reader_never_pairs_one_decisions_genre_with_anothers_probabilities():
     memory = shared_memory.SharedMemory(create=True, size=StatusRecord.size(3))
     try:

@@ -110,6 +110,7 @@ def test_non_music_never_moves_the_eq(tmp_path, sound):
     assert genres == {"flat"}
 
 
+@pytest.mark.slow
 def test_audio_at_16_khz_is_classified(tmp_path):
     from inteleq_rt.demo import demo_clip
 

@@ -116,6 +116,7 @@ def test_filters_follow_a_mastering_curve_within_a_fraction_of_a_db():
     assert all(abs(f.gain_db) <= 6.0 and f.q <= 1.0 for f in filters_of(fit_gains(curve * 4)))
 
 
+@pytest.mark.slow
 def test_the_targets_command_writes_ranges_it_can_read(tmp_path):
     for genre, tilt in (("bright", 1.0), ("dark", -2.0)):
         (tmp_path / "corpus" / genre).mkdir(parents=True)
@@ -163,6 +164,7 @@ def _presets_with_range(tmp_path):
     return folder
 
 
+@pytest.mark.slow
 def test_range_mode_cuts_the_excess_and_leaves_an_inside_track_flat(tmp_path):
     folder = _presets_with_range(tmp_path)
     boomy = noise(8.0, 9)
@@ -184,6 +186,7 @@ def test_range_mode_cuts_the_excess_and_leaves_an_inside_track_flat(tmp_path):
     assert np.mean(after[low]) < np.mean(before[low]) - 3.0  # moved back toward the range
 
 
+@pytest.mark.slow
 def test_the_applied_curve_saves_as_a_preset_that_renders_the_same_and_the_report_shows_why(tmp_path):
     folder = _presets_with_range(tmp_path)
     boomy = noise(6.0, 9)
@@ -221,6 +224,7 @@ def test_the_applied_curve_saves_as_a_preset_that_renders_the_same_and_the_repor
     assert not (tmp_path / "third.wav").exists()
 
 
+@pytest.mark.slow
 def test_range_mode_needs_ranges(tmp_path):
     folder = _presets_with_range(tmp_path)
     (folder / "ranges.toml").unlink()
@@ -243,6 +247,7 @@ def test_user_limits_cap_the_correction_and_keep_protected_bands_flat():
     assert kept[CENTRES_HZ < 80].mean() < -4.0  # the bass is still cut
 
 
+@pytest.mark.slow
 def test_limits_are_checked_in_one_line(tmp_path):
     sf.write(tmp_path / "in.wav", noise(4.0), RATE)
     for args, said in ((["--protect", "loud"], "LOW-HIGH"), (["--protect", "9k-2k"], "LOW below HIGH"),
