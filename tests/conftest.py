@@ -49,14 +49,16 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subpro
 
 @pytest.fixture(autouse=True)
 def machine_share(request, worker_id, tmp_path_factory):
-    """Under pytest-xdist, a test on a JACK server has the machine to itself: paced audio
-    beside another worker's renders met xruns for 30 s on 2 cores. A readers-writer lock
+    """Under pytest-xdist, a test on a JACK server or a stress test has the machine to itself:
+    paced audio beside another worker's renders met xruns for 30 s on 2 cores, and a stress
+    test's start-up interrupted beside another's took 3.9 s to stop. A readers-writer lock
     over the run's workers: other tests share the machine; a JACK test first closes a
     turnstile (no new test starts), then waits for the running ones to end."""
     if worker_id == "master":
         yield
         return
-    with _machine(tmp_path_factory, alone="jack_server" in request.fixturenames):
+    alone = "jack_server" in request.fixturenames or request.node.get_closest_marker("stress") is not None
+    with _machine(tmp_path_factory, alone):
         yield
 
 
