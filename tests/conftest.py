@@ -52,7 +52,7 @@ def machine_share(request, worker_id, tmp_path_factory):
     """Under pytest-xdist, a test on a JACK server or a stress test has the machine to itself:
     paced audio beside another worker's renders met xruns for 30 s on 2 cores, and a stress
     test's start-up interrupted beside another's took 3.9 s to stop. A readers-writer lock
-    over the run's workers: other tests share the machine; a JACK test first closes a
+    over the run's workers: other tests share the machine; a test alone first closes a
     turnstile (no new test starts), then waits for the running ones to end."""
     if worker_id == "master":
         yield
