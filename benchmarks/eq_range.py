@@ -23,9 +23,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import parser, plt, progress, save  # noqa: E402
 
+from inteleq_rt.engine.curve_eq import SHELF_Q  # noqa: E402
 from inteleq_rt.engine.presets import EqFilter, load_presets  # noqa: E402
 from inteleq_rt.reference import references_range  # noqa: E402
-from inteleq_rt.tonal.curve import SHELF_Q, response_db  # noqa: E402
+from inteleq_rt.tonal.curve import response_db  # noqa: E402
 from inteleq_rt.tonal.rule import correction_filters, range_correction  # noqa: E402
 from inteleq_rt.tonal.spectrum import CENTRES_HZ, file_balance  # noqa: E402
 from inteleq_rt.tonal.targets import build_range  # noqa: E402

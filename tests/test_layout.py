@@ -1,5 +1,6 @@
 """The house's shape, read from the source: imports run one way (no module reaches, even
-lazily inside a function, a module that reaches it back), and no module grows past ~300 lines."""
+lazily inside a function, a module that reaches it back, nor a floor above its own), and no
+module grows past ~300 lines."""
 
 import ast
 
@@ -7,6 +8,19 @@ from .conftest import REPO
 
 PACKAGE = REPO / "inteleq_rt"
 MOST_LINES = 310
+# The floors, bottom up: a module imports its own floor or the ones below, never one above.
+# Genre recognition and tonal balance sit beside the engine, on the floor above it (they
+# read its rings and post to its doors). Live runs draw the terminal's panel and read its
+# keys, so live.py lives with them; benchmarks and training sit beside the command line.
+FLOORS = (
+    ("base", ("inteleq_rt", "errors", "resources", "interrupts", "downmix", "memory", "demo")),
+    ("io", ("io",)),
+    ("engine", ("engine",)),
+    ("beside the engine", ("genre", "tonal")),
+    ("application", ("options", "session", "plan", "offline", "reference", "report", "library", "pool")),
+    ("terminal", ("live", "display", "controls", "panel", "plots")),
+    ("commands", ("cli", "command", "__main__", "bench", "training")),
+)
 
 
 def _modules() -> dict[str, ast.Module]:
@@ -64,6 +78,20 @@ def test_imports_run_one_way():
     graph = {name: _imports(name, path, tree, modules) for name, (path, tree) in modules.items()}
     assert sum(map(len, graph.values())) > 200  # the reader follows the package's imports
     assert _cycle(graph) == []
+
+
+def _floor(module: str) -> int:
+    """The floor of ``module``: the one naming its top-level part of the package."""
+    top = module.split(".")[1] if "." in module else module
+    return next(level for level, (_, parts) in enumerate(FLOORS) if top in parts)
+
+
+def test_no_module_imports_a_floor_above_its_own():
+    modules = _modules()
+    upward = sorted(f"{name} -> {other}" for name, (path, tree) in modules.items()
+                    for other in _imports(name, path, tree, modules) if _floor(other) > _floor(name))
+    assert not upward
+    assert _floor("inteleq_rt.engine.eq") < _floor("inteleq_rt.tonal.curve") < _floor("inteleq_rt.cli.audio")
 
 
 def test_no_module_is_over_about_300_lines():

@@ -214,7 +214,7 @@ def harsh_noise(seconds: float, seed: int = 5) -> np.ndarray:
 
 @pytest.mark.slow
 def test_live_range_mode_cuts_what_lies_over_the_range_as_offline_does(jack_server, tmp_path):
-    from inteleq_rt.tonal.curve import LAYOUT
+    from inteleq_rt.engine.curve_eq import LAYOUT
     from inteleq_rt.tonal.rule import Limits, range_correction
     from inteleq_rt.tonal.spectrum import LongTermSpectrum
     from inteleq_rt.tonal.targets import ranges_in

@@ -8,10 +8,11 @@ import soundfile as sf
 from scipy import signal
 
 from inteleq_rt.engine.config import ConfigError
+from inteleq_rt.engine.curve_eq import SHELF_Q
 from inteleq_rt.engine.presets import EqFilter, PresetError, check_preset_path, load_preset_file
 from inteleq_rt.errors import InteleqError
 from inteleq_rt.options import Options
-from inteleq_rt.tonal.curve import SHELF_Q, filters_of, fit_gains, response_db
+from inteleq_rt.tonal.curve import filters_of, fit_gains, response_db
 from inteleq_rt.tonal.rule import Limits, blended_correction, explain, range_correction
 from inteleq_rt.tonal.spectrum import CENTRES_HZ, LongTermSpectrum
 from inteleq_rt.tonal.targets import build_range, read_ranges, write_ranges

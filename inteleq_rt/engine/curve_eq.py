@@ -9,6 +9,8 @@ is a slew-limited gain ramp, so nothing clicks.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .config import EngineConfig
@@ -20,25 +22,38 @@ from .presets import EqFilter
 # left sidebands at -53 dB under a 100 Hz tone; at this rate, under -60 dB).
 SLEW_DB_PER_S = 3.0
 
+SHELF_Q = 1 / math.sqrt(2)
+PEAK_Q = 1.0  # ~1.4 octaves between the -3 dB points: broad, never a narrow boost
+# (kind, frequency): the broad filters a correction is made of (tonal/curve.py fits their gains)
+LAYOUT: tuple[tuple[str, float], ...] = (
+    ("low_shelf", 60.0), ("peak", 125.0), ("peak", 250.0), ("peak", 500.0), ("peak", 1000.0),
+    ("peak", 2000.0), ("peak", 4000.0), ("peak", 8000.0), ("high_shelf", 12_000.0))
+
+
+def layout_filters(gains: np.ndarray | None = None) -> tuple[EqFilter, ...]:
+    """Every LAYOUT filter, with these gains (0 dB each when None): the live chain."""
+    gains = np.zeros(len(LAYOUT)) if gains is None else gains
+    return tuple(EqFilter(kind, frequency, float(gain), SHELF_Q if kind != "peak" else PEAK_Q)
+                 for (kind, frequency), gain in zip(LAYOUT, gains))
+
 
 class CurveEQ(Equalizer):
-    """The chain of ``filters`` (their gains ignored), steered by ``set_curves``."""
+    """The LAYOUT chain, steered by ``set_curves``."""
 
-    def __init__(self, genres: tuple[str, ...], filters: tuple[EqFilter, ...], config: EngineConfig,
-                 initial: str) -> None:
+    def __init__(self, genres: tuple[str, ...], config: EngineConfig, initial: str) -> None:
         self.sample_rate = float(config.sample_rate)
         self.genres = genres
         self.amount = config.amount
-        self.curve_filters = len(filters)  # gains posted per genre, usable at this rate or not
-        every = tuple(EqFilter(f.kind, f.frequency_hz, 0.0, f.q) for f in filters)
+        self.curve_filters = len(LAYOUT)  # gains posted per genre, usable at this rate or not
+        every = layout_filters()
         self._filters = usable_filters(every, self.sample_rate)
         self._usable = np.array([i for i, f in enumerate(every) if f in self._filters], dtype=np.int64)
         self._board, plugins = build_chain(self._filters)
         self._ramp = GainRamp(plugins, min(config.gain_slew_db_per_s, SLEW_DB_PER_S))
-        self._curves = np.zeros((len(genres), len(filters)))
+        self._curves = np.zeros((len(genres), len(LAYOUT)))
         self._blend = np.zeros(len(genres))
         self._blending = False
-        self._wanted = np.zeros(len(filters))
+        self._wanted = np.zeros(len(LAYOUT))
         self.active = initial
 
     @property

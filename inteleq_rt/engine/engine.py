@@ -102,9 +102,7 @@ class Engine:
         if config.mode == "match":
             return MatchEQ(self.presets, config, genre, self.input_analysis)
         if config.mode == "range":
-            from ..tonal.curve import layout_filters
-
-            return CurveEQ(self.genres, layout_filters(), config, genre)
+            return CurveEQ(self.genres, config, genre)
         return PresetEQ(self.presets, config, genre)
 
     def _build_stages(self) -> tuple[Stage, ...]:

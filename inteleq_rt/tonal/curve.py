@@ -14,15 +14,10 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..engine.curve_eq import LAYOUT, layout_filters
 from ..engine.presets import EqFilter
 from .spectrum import CENTRES_HZ
 
-SHELF_Q = 1 / math.sqrt(2)
-PEAK_Q = 1.0  # ~1.4 octaves between the -3 dB points: broad, never a narrow boost
-# (kind, frequency): the broad filters a correction is made of
-LAYOUT: tuple[tuple[str, float], ...] = (
-    ("low_shelf", 60.0), ("peak", 125.0), ("peak", 250.0), ("peak", 500.0), ("peak", 1000.0),
-    ("peak", 2000.0), ("peak", 4000.0), ("peak", 8000.0), ("high_shelf", 12_000.0))
 RIDGE = 0.02
 FIT_RATE = 48_000  # the responses are the same at any rate well above 16 kHz
 
@@ -82,20 +77,10 @@ def _biquad(f: EqFilter, rate: float) -> tuple[tuple[float, float, float], tuple
     return b, a
 
 
-def _filters(gains: np.ndarray) -> tuple[EqFilter, ...]:
-    return tuple(EqFilter(kind, frequency, float(gain), SHELF_Q if kind != "peak" else PEAK_Q)
-                 for (kind, frequency), gain in zip(LAYOUT, gains))
-
-
 @functools.cache
 def _unit_responses() -> np.ndarray:
     """Each LAYOUT filter's response at 1 dB of gain (bands x filters): the fit's linear model."""
-    return np.stack([response_db(_filters(row), CENTRES_HZ) for row in np.eye(len(LAYOUT))], axis=1)
-
-
-def layout_filters(gains: np.ndarray | None = None) -> tuple[EqFilter, ...]:
-    """Every LAYOUT filter, with these gains (0 dB each when None): the live chain."""
-    return _filters(np.zeros(len(LAYOUT)) if gains is None else gains)
+    return np.stack([response_db(layout_filters(row), CENTRES_HZ) for row in np.eye(len(LAYOUT))], axis=1)
 
 
 def fit_gains(curve_db: np.ndarray, weights: np.ndarray | None = None, max_gain_db: float = 6.0) -> np.ndarray:
@@ -105,7 +90,7 @@ def fit_gains(curve_db: np.ndarray, weights: np.ndarray | None = None, max_gain_
     unit = _unit_responses()
     gains = np.zeros(len(LAYOUT))
     for _ in range(3):
-        residual = curve_db - response_db(_filters(gains), CENTRES_HZ)
+        residual = curve_db - response_db(layout_filters(gains), CENTRES_HZ)
         lhs = unit.T @ (unit * weights[:, None]) + RIDGE * np.eye(len(LAYOUT))
         gains = np.clip(gains + np.linalg.solve(lhs, unit.T @ (weights * residual)), -max_gain_db, max_gain_db)
     return np.round(gains, 2)
@@ -113,4 +98,4 @@ def fit_gains(curve_db: np.ndarray, weights: np.ndarray | None = None, max_gain_
 
 def filters_of(gains: np.ndarray) -> tuple[EqFilter, ...]:
     """The LAYOUT filters with these gains, those at 0 dB left out: a preset's EQ."""
-    return tuple(f for f in _filters(gains) if f.gain_db != 0.0)
+    return tuple(f for f in layout_filters(gains) if f.gain_db != 0.0)

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..engine.curve_eq import LAYOUT
 from ..engine.ring import RingReader
-from .curve import LAYOUT
 from .rule import Limits, range_correction
 from .spectrum import LongTermSpectrum
 from .targets import GenreRange
