@@ -19,31 +19,29 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import float32, float64, int64
+from numba import float32, float64, from_dtype, int64
 
 from .jit import njit
 
 LOOKAHEAD_S = 0.0015
 RELEASE_S = 0.08
 
-# state slots (float64): frames seen, release value, running sum, queue head, queue size,
-# deepest gain since the start
-_POSITION, _RELEASE, _SUM, _HEAD, _SIZE, _DEEPEST = range(6)
+# the kernel's state between blocks, one record
+STATE = np.dtype([("position", np.int64), ("released", np.float64), ("box_sum", np.float64),
+                  ("queue_head", np.int64), ("queue_size", np.int64), ("deepest", np.float64)])
 
 
 @njit(int64(float32[:, :], float64, float64, float32[:, ::1], float64[::1], float64[::1],
-            int64[::1], float64[::1]), cache=True, nogil=True)
+            int64[::1], from_dtype(STATE)[::1]), cache=True, nogil=True)
 def _limit(block, ceiling, release, delay, box, queue_gain, queue_time, state):
     """Limit ``block`` in place (delayed by len(delay) frames); returns frames limited."""
     window = box.shape[0]  # the look-ahead plus the frame itself
     latency = delay.shape[0]
     channels = block.shape[1]
-    position = int64(state[_POSITION])
-    recovered = state[_RELEASE]
-    total = state[_SUM]
-    head, size = int64(state[_HEAD]), int64(state[_SIZE])
+    kept = state[0]
+    position, recovered, total = kept.position, kept.released, kept.box_sum
+    head, size, deepest = kept.queue_head, kept.queue_size, kept.deepest
     limited = 0
-    deepest = state[_DEEPEST]
     for n in range(block.shape[0]):
         peak = 0.0
         for c in range(channels):
@@ -76,8 +74,8 @@ def _limit(block, ceiling, release, delay, box, queue_gain, queue_time, state):
             limited += 1
             deepest = min(deepest, gain)
         position += 1
-    state[_POSITION], state[_RELEASE], state[_SUM] = position, recovered, total
-    state[_HEAD], state[_SIZE], state[_DEEPEST] = head, size, deepest
+    kept.position, kept.released, kept.box_sum = position, recovered, total
+    kept.queue_head, kept.queue_size, kept.deepest = head, size, deepest
     return limited
 
 
@@ -95,8 +93,8 @@ class Limiter:
         self._box = np.ones(window)
         self._queue_gain = np.ones(window)
         self._queue_time = np.zeros(window, np.int64)
-        self._state = np.zeros(6)
-        self._state[_RELEASE], self._state[_SUM], self._state[_DEEPEST] = 1.0, float(window), 1.0
+        self._state = np.zeros(1, STATE)
+        self._state[0] = (0, 1.0, float(window), 0, 0, 1.0)
         self.limited_blocks = 0
         self.blocks = 0
 
@@ -110,4 +108,4 @@ class Limiter:
     @property
     def deepest_reduction_db(self) -> float:
         """The most gain the limiter has taken away since the start (dB, >= 0)."""
-        return max(0.0, -20.0 * math.log10(self._state[_DEEPEST]))
+        return max(0.0, -20.0 * math.log10(self._state[0]["deepest"]))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import float32, float64, void
+from numba import float32, float64, from_dtype, void
 
 from .jit import njit
 
@@ -67,35 +67,38 @@ def _weighted_energy(block, sections, state):
     return total
 
 
-# LevelMatch's settings and state, as float64 arrays for its kernel
-_RATE, _TIME, _SLEW, _GATE, _TRACKING = range(5)
-_INPUT_MS, _OUTPUT_MS, _GOAL_DB, _GAIN_DB, _GAIN = range(5)
+# LevelMatch's settings and state, one record each for its kernel
+SETTINGS = np.dtype([("sample_rate", np.float64), ("time_s", np.float64), ("slew_db_per_s", np.float64),
+                     ("gate_mean_square", np.float64), ("tracking", np.bool_)])
+STATE = np.dtype([("input_ms", np.float64), ("output_ms", np.float64), ("goal_db", np.float64),
+                  ("gain_db", np.float64), ("gain", np.float64)])
 
 
-@njit(void(float32[:, :], float32[:, :], float64[:, ::1], float64[:, :, ::1], float64[:, :, ::1], float64[::1],
-           float64[::1]), cache=True, nogil=True)
+@njit(void(float32[:, :], float32[:, :], float64[:, ::1], float64[:, :, ::1], float64[:, :, ::1],
+           from_dtype(SETTINGS)[::1], from_dtype(STATE)[::1]), cache=True, nogil=True)
 def _match(heard, out, sections, heard_state, out_state, settings, state):
     """One block of level matching in one call: K-weighted mean squares of ``heard`` and
     ``out``, their gated slow integrals, the slew-limited gain toward their difference, and
     that gain applied to ``out`` as a ramp across the block."""
     frames = out.shape[0]
-    if settings[_TRACKING] != 0.0:
+    given, kept = settings[0], state[0]
+    if given.tracking:
         heard_ms = _weighted_energy(heard, sections, heard_state) / frames
         out_ms = _weighted_energy(out, sections, out_state) / frames
-        if heard_ms > settings[_GATE]:
-            if state[_INPUT_MS] == 0.0 or state[_OUTPUT_MS] == 0.0:
-                state[_INPUT_MS], state[_OUTPUT_MS] = heard_ms, out_ms
+        if heard_ms > given.gate_mean_square:
+            if kept.input_ms == 0.0 or kept.output_ms == 0.0:
+                kept.input_ms, kept.output_ms = heard_ms, out_ms
             else:
-                weight = 1.0 - math.exp(-frames / (settings[_TIME] * settings[_RATE]))
-                state[_INPUT_MS] += weight * (heard_ms - state[_INPUT_MS])
-                state[_OUTPUT_MS] += weight * (out_ms - state[_OUTPUT_MS])
-            if state[_OUTPUT_MS] > 0.0:
-                difference = 10.0 * math.log10(state[_INPUT_MS] / state[_OUTPUT_MS])
-                state[_GOAL_DB] = min(max(difference, -MAX_MATCH_DB), MAX_MATCH_DB)
-        limit = settings[_SLEW] * frames / settings[_RATE]
-        state[_GAIN_DB] += min(max(state[_GOAL_DB] - state[_GAIN_DB], -limit), limit)
-    start, end = state[_GAIN], 10.0 ** (state[_GAIN_DB] / 20.0)
-    state[_GAIN] = end
+                weight = 1.0 - math.exp(-frames / (given.time_s * given.sample_rate))
+                kept.input_ms += weight * (heard_ms - kept.input_ms)
+                kept.output_ms += weight * (out_ms - kept.output_ms)
+            if kept.output_ms > 0.0:
+                difference = 10.0 * math.log10(kept.input_ms / kept.output_ms)
+                kept.goal_db = min(max(difference, -MAX_MATCH_DB), MAX_MATCH_DB)
+        limit = given.slew_db_per_s * frames / given.sample_rate
+        kept.gain_db += min(max(kept.goal_db - kept.gain_db, -limit), limit)
+    start, end = kept.gain, 10.0 ** (kept.gain_db / 20.0)
+    kept.gain = end
     if start == 1.0 and end == 1.0:
         return
     step = (end - start) / frames
@@ -120,23 +123,23 @@ class LevelMatch:
         self._sections = k_weighting(sample_rate)
         self._heard_state = np.zeros((channels, 2, 2))
         self._out_state = np.zeros((channels, 2, 2))
-        gate_ms = 10.0 ** ((MATCH_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0)
-        self._settings = np.array([float(sample_rate), time_s, slew_db_per_s, gate_ms, 1.0])
-        self._state = np.array([0.0, 0.0, 0.0, 0.0, 1.0])
+        gate = 10.0 ** ((MATCH_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0)  # as a K-weighted mean square
+        self._settings = np.array([(sample_rate, time_s, slew_db_per_s, gate, True)], SETTINGS)
+        self._state = np.array([(0.0, 0.0, 0.0, 0.0, 1.0)], STATE)
 
     @property
     def gain_db(self) -> float:
-        return float(self._state[_GAIN_DB])
+        return float(self._state[0]["gain_db"])
 
     @property
     def held(self) -> bool:
-        return self._settings[_TRACKING] == 0.0
+        return not self._settings[0]["tracking"]
 
     def hold(self, gain_db: float) -> None:
         """Apply this gain from now on (at once), and stop tracking."""
-        self._settings[_TRACKING] = 0.0
-        self._state[_GOAL_DB] = self._state[_GAIN_DB] = gain_db
-        self._state[_GAIN] = 10.0 ** (gain_db / 20.0)
+        self._settings[0]["tracking"] = False
+        self._state[0]["goal_db"] = self._state[0]["gain_db"] = gain_db
+        self._state[0]["gain"] = 10.0 ** (gain_db / 20.0)
 
     def process(self, heard: np.ndarray, out: np.ndarray) -> None:
         """Track the loudness of ``heard`` (the input) against ``out`` (the equalized block,
