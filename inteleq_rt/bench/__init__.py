@@ -1,11 +1,18 @@
 """Latency benchmarks (`inteleq-rt bench`, benchmarks/): harness (paced, no device), baselines,
 live (a real device, loopback round trip), jack (a dummy JACK server to run live on), stats,
-report, and the start-up probe."""
+report, and the start-up probe. Loaded on first use, so that the command line's grammar can
+read ``stats.BLOCK_SIZES`` without the harness."""
 
-from .baselines import BASELINES
-from .harness import Settings, run
-from .live import measure_live
-from .report import format_live, format_table
-from .stats import machine
+from __future__ import annotations
 
-__all__ = ["BASELINES", "Settings", "format_live", "format_table", "machine", "measure_live", "run"]
+import importlib
+
+_API = {"BASELINES": "baselines", "Settings": "harness", "run": "harness", "measure_live": "live",
+        "format_live": "report", "format_table": "report", "machine": "stats"}
+__all__ = list(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from ..demo import demo_clip
-from ..engine.config import BENCH_BLOCK_SIZES, band_set
+from ..engine.config import band_set
 from ..engine.presets import EqFilter
 from ..options import Options
 from ..session import Session
 from .baselines import BASELINES, Process, ScipyBaseline, copy_baseline, pedalboard_baseline
-from .stats import distribution, drift, machine, rss_mb
+from .stats import BLOCK_SIZES, distribution, drift, machine, rss_mb
 
 BAND_SETS = ("paper", "octave", "third-octave")
 PRESET = "rock_pop"
@@ -66,7 +66,7 @@ def paced_run(subjects: dict[str, Process], audio: np.ndarray, block_size: int, 
 class Settings:
     sample_rate: int = 48_000
     channels: int = 2
-    block_sizes: tuple[int, ...] = BENCH_BLOCK_SIZES
+    block_sizes: tuple[int, ...] = BLOCK_SIZES
     bands: str = "paper"
     seconds: float = 4.0
     weights: Path | None = None

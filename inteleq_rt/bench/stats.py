@@ -12,6 +12,8 @@ import time
 
 import numpy as np
 
+BLOCK_SIZES = (32, 64, 128, 256, 512, 1024)  # what a benchmark sweeps unless told: the sizes devices run
+
 
 def distribution(durations_s: np.ndarray, period_s: float) -> dict:
     """p50/p99/p99.9/max in microseconds and as shares of the block period, and the count."""

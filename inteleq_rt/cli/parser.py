@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..bench.stats import BLOCK_SIZES
 from ..engine import config as defaults
 from ..options import BAND_SETS, MODES, PLUGIN_POSITIONS
 from ..resources import DEFAULT_MODEL, PRESETS_ENV, WEIGHTS_ENV
@@ -230,7 +231,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
                         "cost against analysis bands; offline real-time factor; classifier latency; "
                         "start-up time. No device needed; --device adds a live run with a loopback "
                         "round-trip measurement.")
-        parser.add_argument("--block-sizes", default=",".join(map(str, defaults.BENCH_BLOCK_SIZES)), metavar="N,N,...",
+        parser.add_argument("--block-sizes", default=",".join(map(str, BLOCK_SIZES)), metavar="N,N,...",
                             help="frames per block to measure (default: %(default)s)")
         parser.add_argument("--samplerate", type=int, default=defaults.SAMPLE_RATE, metavar="HZ")
         parser.add_argument("--channels", type=int, default=2)
