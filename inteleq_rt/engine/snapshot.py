@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .levels import feature_vector
 from .presets import EqFilter
 from .seqlock import Seqlock
 
@@ -37,9 +36,6 @@ class Snapshot:
     bypass: float  # 0: the EQ is heard, 1: the dry input (between: crossfading)
     limited_blocks: int
     limiter_reduction_db: float  # the deepest gain reduction since the start (>= 0)
-
-    def input_features(self) -> np.ndarray:
-        return feature_vector(self.input_band_ms, self.input_overall_ms)
 
 
 @dataclass(frozen=True)
