@@ -128,7 +128,10 @@ class Arbiter:
 
     def __init__(self, user: CommandRecord, classifier: CommandRecord, genres: tuple[str, ...], eq: Equalizer,
                  bypass: Bypass) -> None:
+        from .eq import BlendingEqualizer  # here: the classifier's process reads records, never the EQ
+
         self.user, self.classifier, self.genres, self.eq, self.bypass = user, classifier, genres, eq, bypass
+        self._blends = isinstance(eq, BlendingEqualizer)  # a preset chain is switched, never blended
         self._user_genre: int | None = None
         self._classifier_genre: int | None = None
         self._classifier_blend: np.ndarray | None = None
@@ -151,7 +154,7 @@ class Arbiter:
             curves = self.classifier.curves(decided)
             if curves is not None:
                 eq.set_curves(curves)
-        if user is not None or decided is not None:
+        if self._blends and (user is not None or decided is not None):
             eq.set_blend(self._classifier_blend if self._user_genre is None else None)
         wanted = self._user_genre if self._user_genre is not None else self._classifier_genre
         if wanted is not None and self.genres[wanted] != eq.target:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .config import EngineConfig
-from .eq import Equalizer, GainRamp, build_chain, usable_filters
+from .eq import BlendingEqualizer, GainRamp, build_chain, usable_filters
 from .presets import EqFilter
 
 # A balance changes over seconds, and the follower posts once a second: gains need not move
@@ -37,7 +37,7 @@ def layout_filters(gains: np.ndarray | None = None) -> tuple[EqFilter, ...]:
                  for (kind, frequency), gain in zip(LAYOUT, gains))
 
 
-class CurveEQ(Equalizer):
+class CurveEQ(BlendingEqualizer):
     """The LAYOUT chain, steered by ``set_curves``."""
 
     def __init__(self, genres: tuple[str, ...], config: EngineConfig, initial: str) -> None:

@@ -1,6 +1,7 @@
 """The EQ itself: pedalboard filter chains, preset crossfades and ramped gain changes.
 
-Three modes implement one interface, ``Equalizer``:
+Three modes implement one interface, ``Equalizer`` (the two that can steer toward a mix of
+genres, ``BlendingEqualizer``):
 
 * ``PresetEQ`` (here) applies a genre preset's chain as written. A genre switch runs the old
   and the new chain side by side and crossfades them with a raised-cosine law (weights sum to
@@ -140,10 +141,6 @@ class Equalizer(ABC):
     def set_amount(self, amount: float) -> None:
         """Scale every gain (0..1); the change is ramped."""
 
-    @abstractmethod
-    def set_blend(self, weights: np.ndarray | None) -> None:
-        """Weights over the genres (in preset order) to steer toward, or None for ``target``."""
-
     def set_curves(self, curves: np.ndarray) -> None:
         """Range mode's posted corrections (curve_eq.py); the other modes are never sent any."""
         raise NotImplementedError(f"{type(self).__name__} follows no posted correction")
@@ -165,11 +162,19 @@ class Equalizer(ABC):
         """Run every chain once on a full-size block before the audio thread does."""
 
 
+class BlendingEqualizer(Equalizer):
+    """An EQ that steers toward the classifier's probability-weighted mix of genres."""
+
+    @abstractmethod
+    def set_blend(self, weights: np.ndarray | None) -> None:
+        """Weights over the genres (in preset order) to steer toward, or None for ``target``."""
+
+
 class PresetEQ(Equalizer):
     """Each preset's chain as written, scaled by ``amount``, crossfading on genre changes.
 
-    Chains are switched, not blended: a blend of targets is match mode's (``set_blend`` is
-    accepted and has no effect, since the genre posted with it selects the chain)."""
+    Chains are switched, not blended (a blend of targets is match and range modes'): the
+    genre posted selects the chain."""
 
     def __init__(self, presets: dict[str, Preset], config: EngineConfig, initial: str) -> None:
         self.sample_rate = float(config.sample_rate)
@@ -202,9 +207,6 @@ class PresetEQ(Equalizer):
         for name in (self.active, self.incoming):
             if name is not None:
                 self._update_goals(name)
-
-    def set_blend(self, weights: np.ndarray | None) -> None:
-        """Presets are switched by genre, never blended (see the class docstring)."""
 
     @property
     def target(self) -> str:

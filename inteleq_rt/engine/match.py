@@ -12,8 +12,8 @@ import math
 import numpy as np
 from numba import float64, void
 
-from .config import LEVEL_FLOOR_DB, MATCH_GATE_DB, EngineConfig
-from .eq import Equalizer, GainRamp, build_chain, usable_filters
+from .config import LEVEL_FLOOR_DB, SILENCE_GATE_DBFS, EngineConfig
+from .eq import BlendingEqualizer, GainRamp, build_chain, usable_filters
 from .filterbank import FilterBank
 from .jit import njit
 from .presets import EqFilter, Preset
@@ -68,7 +68,7 @@ def _steer(band_ms, overall_ms, target_db, mask, amount, max_gain_db, smoothing,
         overall += overall_ms[c]
     overall = max(overall / channels, floor)
     overall_db = 10.0 * math.log10(overall)
-    if overall_db < MATCH_GATE_DB:
+    if overall_db < SILENCE_GATE_DBFS:
         return
     for b in range(n_bands):
         band = 0.0
@@ -79,7 +79,7 @@ def _steer(band_ms, overall_ms, target_db, mask, amount, max_gain_db, smoothing,
         goals[b] += smoothing * (wanted - goals[b])
 
 
-class MatchEQ(Equalizer):
+class MatchEQ(BlendingEqualizer):
     """One filter per analysis band, steered toward the selected genre's target balance as
     measured by ``analysis`` (the engine's input filterbank)."""
 
