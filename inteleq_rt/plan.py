@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine.config import MATCH_GATE_DB, band_set
+from .engine.config import SILENCE_GATE_DBFS, band_set
 from .engine.front import conditioned
 from .engine.levels import LongTermBalance
 from .engine.loudness import MAX_MATCH_DB, IntegratedLoudness
@@ -129,7 +129,7 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
         verdict = classify_file(source, model, hear)
         genre = verdict.genre if verdict.genre in presets else "flat"
         best = max(verdict.probabilities.items(), key=lambda item: item[1])
-        why = (f"flat: silent (nothing above {MATCH_GATE_DB:g} dBFS)" if verdict.silent
+        why = (f"flat: silent (nothing above {SILENCE_GATE_DBFS:g} dBFS)" if verdict.silent
                else f"flat: the track is not music enough ({verdict.music:.0%})" if verdict.genre == UNSURE
                else f"{genre}: the whole track heard as {verdict.genre} (music {verdict.music:.0%}, "
                     f"{best[0]} {best[1]:.0%})")

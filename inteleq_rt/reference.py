@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .engine.config import MATCH_GATE_DB, band_set
+from .engine.config import SILENCE_GATE_DBFS, band_set
 from .engine.levels import LongTermBalance
 from .engine.presets import Preset, Target
 from .errors import InteleqError
@@ -101,7 +101,7 @@ def _checked(track: Path, bands: tuple[tuple[float, float], ...]) -> tuple[np.nd
     audio = conditioned(files.read_audio(track)[0])
     balance.add(audio)
     if balance.seconds_heard < MIN_REFERENCE_S:
-        raise InteleqError(f"{track}: a reference needs {MIN_REFERENCE_S:g} s of music above {MATCH_GATE_DB:g} dBFS; "
+        raise InteleqError(f"{track}: a reference needs {MIN_REFERENCE_S:g} s of music above {SILENCE_GATE_DBFS:g} dBFS; "
                            f"it holds {balance.seconds_heard:.1f} s")
     filled, of = _bands_filled(audio.mean(axis=1), info.sample_rate)
     if filled < REFERENCE_FILLED_SHARE * of:

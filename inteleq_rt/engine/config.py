@@ -1,5 +1,4 @@
-"""The engine's defaults and limits in one place: audio format, analysis bands, EQ
-behaviour, and the block sizes the benchmark sweeps by default.
+"""The engine's shared defaults and limits: audio format, analysis bands, EQ behaviour.
 
 ``check_range`` is the one validation of a setting's range: the engine's configuration and
 the user's options (``inteleq_rt.options``) both call it, so they cannot disagree.
@@ -15,7 +14,6 @@ from ..errors import InteleqError
 
 SAMPLE_RATE = 48_000
 BLOCK_SIZE = 256
-BENCH_BLOCK_SIZES = (32, 64, 128, 256, 512, 1024)
 CHANNELS = 2
 # pedalboard infers channel layout from the smaller array dimension, so a block must be
 # longer than it is wide; real devices never run this small anyway.
@@ -53,10 +51,11 @@ def band_set(name: str) -> tuple[tuple[float, float], ...]:
 
 # Levels below this are treated as silence: log of zero never reaches the features.
 LEVEL_FLOOR_DB = -120.0
-# Below this overall input level, match mode holds its gains instead of chasing noise,
-# and the classifier (when the whole window it hears is below it) holds its genre: the
-# silence between songs has none.
-MATCH_GATE_DB = -60.0
+# Below this overall level analysis hears silence: match mode holds its gains instead of
+# chasing noise, the classifier (when the whole window it hears is below it) holds its
+# genre, and a track's balance and a reference skip it. The silence between songs has none.
+# (Level matching's own gate is loudness.MATCH_GATE_LUFS, K-weighted.)
+SILENCE_GATE_DBFS = -60.0
 # Limiter gain reduction beyond this is heard as pumping and dulled transients: a render
 # warns, and a library run's summary lists the file.
 AUDIBLE_LIMITING_DB = 6.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import LEVEL_FLOOR_DB, MATCH_GATE_DB
+from .config import LEVEL_FLOOR_DB, SILENCE_GATE_DBFS
 
 
 def power_db(mean_square: np.ndarray) -> np.ndarray:
@@ -44,7 +44,7 @@ class LongTermBalance:
         self._pending = 0
         self._band_sum = np.zeros(len(bands))
         self._overall_sum = 0.0
-        self._gate_ms = 10.0 ** (MATCH_GATE_DB / 10.0)
+        self._gate_ms = 10.0 ** (SILENCE_GATE_DBFS / 10.0)
         self.hops_heard = 0  # of hop_s each, above the silence gate
         self.hop_s = self._hop / sample_rate
 
@@ -64,7 +64,7 @@ class LongTermBalance:
 
     @property
     def seconds_heard(self) -> float:
-        """How long the signal stood above the silence gate (MATCH_GATE_DB)."""
+        """How long the signal stood above the silence gate (SILENCE_GATE_DBFS)."""
         return self.hops_heard * self.hop_s
 
     def levels_db(self) -> np.ndarray:

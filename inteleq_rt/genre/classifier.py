@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..engine.config import MATCH_GATE_DB
+from ..engine.config import SILENCE_GATE_DBFS
 from ..engine.ring import RingReader
 from ..errors import InteleqError
 from .interface import GenreListener
@@ -109,7 +109,7 @@ class GenreClassifier:
         if tracker.seconds + 1e-9 < self._next_decision_s:
             return
         self._next_decision_s += self.period_s
-        if tracker.quietest_db() < MATCH_GATE_DB:
+        if tracker.quietest_db() < SILENCE_GATE_DBFS:
             return  # silence (between songs, a muted input): keep the genre that was playing
         started = time.perf_counter()
         evidence = self.model.evidence(tracker)

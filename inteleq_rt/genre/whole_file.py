@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.config import MATCH_GATE_DB
+from ..engine.config import SILENCE_GATE_DBFS
 from ..errors import InteleqError
 from ..io import files
 from .interface import GenreListener
@@ -62,7 +62,7 @@ def classify_file(path: Path, model: GenreListener, also: Callable[[np.ndarray],
     def on_tick(tracker) -> None:
         if tracker.seconds + 1e-9 >= due[0]:
             due[0] += every
-            if tracker.loudest_db() < MATCH_GATE_DB:
+            if tracker.loudest_db() < SILENCE_GATE_DBFS:
                 silent[0] += 1  # nothing above the gate: no evidence of any genre
                 return
             windows.append(model.heard(tracker))

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..engine.config import MATCH_GATE_DB, band_set
+from ..engine.config import SILENCE_GATE_DBFS, band_set
 from ..downmix import mono
 
 BANDS: tuple[tuple[float, float], ...] = tuple(
@@ -41,7 +41,7 @@ class LongTermSpectrum:
         self.frames_heard = 0
         frequencies = np.fft.rfftfreq(self.frame, 1.0 / sample_rate)
         self._which = [np.flatnonzero((frequencies >= low) & (frequencies < high)) for low, high in BANDS]
-        self._gate = 10.0 ** (MATCH_GATE_DB / 10.0)
+        self._gate = 10.0 ** (SILENCE_GATE_DBFS / 10.0)
 
     def add(self, block: np.ndarray) -> None:
         audio = np.concatenate([self._pending, np.nan_to_num(mono(block), copy=False)])
