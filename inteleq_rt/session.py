@@ -137,7 +137,7 @@ class Session:
         if self.classifier is not None:
             self.classifier.step()
         if self.follower is not None:
-            self.follower.step(self.classifier)
+            self.follower.step(holding=self.classifier is not None and not self.classifier.sure)
         self.timeline.sample()
 
     def beside_audio(self) -> AbstractContextManager:

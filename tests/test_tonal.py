@@ -323,3 +323,32 @@ def test_analyze_judges_the_track_as_its_render_does_and_following_as_it_ended(t
     followed = analyze_file(source, Options(genre="rock_pop", mode="range", presets=folder, follow=True)).tonal
     assert followed.genre == "rock_pop" and followed.genre_range is not None
     assert followed.correction_db[CENTRES_HZ < 80].mean() < -1.0  # the live rule cut the boom too
+
+
+def test_the_follower_posts_no_correction_while_the_classifier_beside_it_is_unsure():
+    """Live range mode holds the correction as the classifier holds the genre: the follower
+    listens all along, and posts once it may."""
+    from inteleq_rt.engine.commands import CommandRecord
+    from inteleq_rt.engine.config import EngineConfig
+    from inteleq_rt.engine.engine import Engine
+    from inteleq_rt.tonal.follow import RangeFollower
+    from inteleq_rt.tonal.targets import ranges_in
+
+    engine = Engine(EngineConfig(mode="range", input_ring_s=4.0), genre="rock_pop")
+    port = engine.classifier_port
+    follower = RangeFollower(ranges_in(None), port, period_s=1.0)
+    audio = np.repeat(noise(seconds=9.0, tilt_db_per_octave=2.0), 2, axis=1)
+    out = np.empty((256, 2), np.float32)
+
+    def posted() -> bool:
+        return CommandRecord.curves(port.commands.fields) is not None
+
+    for start in range(0, len(audio) - 256, 256):
+        engine.process(audio[start : start + 256], out)
+        follower.step(holding=True)
+    assert not posted() and follower.spectrum.frames_heard > 0
+    follower.step(holding=False)  # nothing new since the last step: not due yet
+    for start in range(0, 2 * RATE, 256):
+        engine.process(audio[start : start + 256], out)
+        follower.step(holding=False)
+    assert posted()

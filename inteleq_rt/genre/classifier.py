@@ -96,6 +96,11 @@ class GenreClassifier:
         return summary
 
     @property
+    def sure(self) -> bool:
+        """Its latest decision names a genre (not none yet, not unsure)."""
+        return self.latest is not None and self.latest.genre != UNSURE
+
+    @property
     def lost_frames(self) -> int:
         """Input the audio thread overwrote before this classifier read it."""
         return self._reader.lost_frames

@@ -122,7 +122,7 @@ def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, 
                 classifier.step()
                 status.publish(classifier)
             if follower is not None:
-                follower.step(classifier)
+                follower.step(holding=classifier is not None and not classifier.sure)
                 if follower.balance is not None:
                     status.publish_balance(follower.balance)
             status.fields["heartbeat"] += 1

@@ -56,14 +56,11 @@ class RangeFollower:
         self._since_curves = 0
         return True
 
-    def step(self, classifier=None) -> None:
-        """Listen, and post the curves when due, unless ``classifier`` (a GenreClassifier, if
-        one decides) has no genre yet or is unsure: that holds the correction, as it holds the
-        genre."""
-        from ..genre.classifier import UNSURE
-
-        if self.listen() and (classifier is None or (classifier.latest is not None
-                                                     and classifier.latest.genre != UNSURE)):
+    def step(self, holding: bool = False) -> None:
+        """Listen, and post the curves when due, unless ``holding`` (the classifier deciding
+        beside it has no genre yet or is unsure: that holds the correction, as it holds the
+        genre)."""
+        if self.listen() and not holding:
             self.port.post_curves(self.curves())
 
     def curves(self) -> np.ndarray:
