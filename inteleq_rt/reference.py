@@ -83,9 +83,8 @@ def references_range(balances: np.ndarray, name: str = "") -> GenreRange:
 def _reference_tracks(path: Path) -> list[Path]:
     if not Path(path).is_dir():
         return [Path(path)]
-    from .library.walk import is_audio_name
 
-    tracks = sorted(p for p in Path(path).rglob("*") if p.is_file() and is_audio_name(p))
+    tracks = sorted(p for p in Path(path).rglob("*") if p.is_file() and files.is_audio_name(p))
     if not tracks:
         raise InteleqError(f"{path}: no audio files to take as references")
     return tracks

@@ -109,9 +109,10 @@ def run_classify(args: argparse.Namespace) -> int:
 
 def run_process_folders(args: argparse.Namespace) -> int:
     """Every audio file under the inputs into the same layout under -o, in parallel."""
+    from ..io.files import is_audio_name
     from ..library.record import fingerprint
+    from ..library.walk import output_paths
     from ..library.work import ProcessJob, process_one
-    from ..library.walk import is_audio_name, output_paths
 
     if args.realtime or args.report is not None:
         raise InteleqError("process of folders: --realtime and --report are for one file "

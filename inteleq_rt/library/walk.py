@@ -13,11 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InteleqError
-
-# libsndfile's containers, by the extensions files carry (RAW has no header: not guessable)
-EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc",
-                        ".au", ".snd", ".caf", ".w64", ".rf64", ".wavex", ".voc", ".paf", ".svx", ".nist",
-                        ".sph", ".ircam", ".sf", ".mat", ".pvf", ".xi", ".htk", ".sds", ".avr", ".sd2", ".mpc"})
+from ..io.files import is_audio_name
 
 
 @dataclass(frozen=True)
@@ -26,10 +22,6 @@ class Found:
 
     path: Path
     relative: Path
-
-
-def is_audio_name(path: Path) -> bool:
-    return path.suffix.lower() in EXTENSIONS and not path.name.startswith(".")
 
 
 def find_audio(inputs: list[Path], leave_out: Path | None = None) -> list[Found]:
