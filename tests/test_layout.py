@@ -80,6 +80,20 @@ def test_imports_run_one_way():
     assert _cycle(graph) == []
 
 
+def test_packages_import_one_way_too():
+    """No circle between the package's parts either (genre/ and tonal/, say), where every
+    module-to-module import runs one way but the folders reach each other."""
+    def part(module: str) -> str:
+        return module.split(".")[1] if "." in module else module
+
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, (path, tree) in modules.items():
+        graph.setdefault(part(name), set()).update(part(m) for m in _imports(name, path, tree, modules))
+    graph = {name: reached - {name} for name, reached in graph.items()}
+    assert _cycle(graph) == []
+
+
 def _floor(module: str) -> int:
     """The floor of ``module``: the one naming its top-level part of the package."""
     top = module.split(".")[1] if "." in module else module
