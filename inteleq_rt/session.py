@@ -19,6 +19,7 @@ import numpy as np
 from .engine.config import MIN_BLOCK_SIZE
 from .engine.engine import Engine
 from .errors import InteleqError
+from .genre.classifier import holds_correction
 from .io.files import FILE_BLOCK
 from .options import Options
 from .report import Timeline
@@ -137,7 +138,7 @@ class Session:
         if self.classifier is not None:
             self.classifier.step()
         if self.follower is not None:
-            self.follower.step(holding=self.classifier is not None and not self.classifier.sure)
+            self.follower.step(holding=holds_correction(self.classifier))
         self.timeline.sample()
 
     def beside_audio(self) -> AbstractContextManager:

@@ -96,11 +96,6 @@ class GenreClassifier:
         return summary
 
     @property
-    def sure(self) -> bool:
-        """Its latest decision names a genre (not none yet, not unsure)."""
-        return self.latest is not None and self.latest.genre != UNSURE
-
-    @property
     def lost_frames(self) -> int:
         """Input the audio thread overwrote before this classifier read it."""
         return self._reader.lost_frames
@@ -157,3 +152,9 @@ class GenreClassifier:
             if best == current or self.smoothed[best] - self.smoothed[current] <= self.margin:
                 return self.genre
         return self.model.classes[best] if self.smoothed[best] >= self.confidence else UNSURE
+
+
+def holds_correction(classifier: GenreClassifier | None) -> bool:
+    """Whether range mode's follower holds its correction, as the classifier holds its genre:
+    one decides beside it and has no genre yet, or is unsure (a chosen genre never holds)."""
+    return classifier is not None and (classifier.latest is None or classifier.latest.genre == UNSURE)

@@ -113,6 +113,7 @@ def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, 
             classifier = GenreClassifier(port, load_model(Path(weights)), period_s=period_s, blend=blend)
         if ranges is not None:
             from ..tonal.follow import RangeFollower
+            from .classifier import holds_correction
 
             follower = RangeFollower(ranges, port, period_s, limits)
         status.fields["ready_at"] = time.time()
@@ -122,7 +123,7 @@ def _child(name: str, layout: Layout, weights: str | None, ranges: dict | None, 
                 classifier.step()
                 status.publish(classifier)
             if follower is not None:
-                follower.step(holding=classifier is not None and not classifier.sure)
+                follower.step(holding=holds_correction(classifier))
                 if follower.balance is not None:
                     status.publish_balance(follower.balance)
             status.fields["heartbeat"] += 1
