@@ -19,7 +19,15 @@ _API = {"Options": "options", "InteleqError": "errors", "Session": "session", "p
 __all__ = [*_API, "__version__"]
 
 
-def __getattr__(name: str):
-    if name in _API:
-        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def lazy_attributes(package: str, api: dict[str, str]):
+    """A package's ``__getattr__``: each name of ``api`` is taken from its module (``api[name]``,
+    relative to ``package``) when first asked for, so importing the package stays light."""
+    def __getattr__(name: str):
+        if name in api:
+            return getattr(importlib.import_module(f".{api[name]}", package), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
+__getattr__ = lazy_attributes(__name__, _API)

@@ -3,16 +3,9 @@ live (a real device, loopback round trip), jack (a dummy JACK server to run live
 report, and the start-up probe. Loaded on first use, so that the command line's grammar can
 read ``stats.BLOCK_SIZES`` without the harness."""
 
-from __future__ import annotations
-
-import importlib
+from .. import lazy_attributes
 
 _API = {"BASELINES": "baselines", "Settings": "harness", "run": "harness", "measure_live": "live",
         "format_live": "report", "format_table": "report", "machine": "stats"}
 __all__ = list(_API)
-
-
-def __getattr__(name: str):
-    if name in _API:
-        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _API)
