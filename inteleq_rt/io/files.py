@@ -22,11 +22,11 @@ from .atomic import AtomicOutput, AudioError
 FILE_BLOCK = 4096  # frames per block offline: large blocks, few calls
 # Integer sample formats narrower than float32's precision: quantized here, with TPDF dither.
 DITHERED_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24}
-# Extensions that name a container by another name (and .opus, a sample format too)
 # libsndfile's containers, by the extensions files carry (RAW has no header: not guessable)
 EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc",
                         ".au", ".snd", ".caf", ".w64", ".rf64", ".wavex", ".voc", ".paf", ".svx", ".nist",
                         ".sph", ".ircam", ".sf", ".mat", ".pvf", ".xi", ".htk", ".sds", ".avr", ".sd2", ".mpc"})
+# Extensions that name a container by another name (and .opus, a sample format too)
 EXTENSION_ALIASES = {"OPUS": ("OGG", "OPUS"), "OGA": ("OGG", None), "AIF": ("AIFF", None), "WAVE": ("WAV", None)}
 
 
