@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 import pedalboard
-from numba import float32, float64, void
+from numba import boolean, float32, float64, void
 
 from .config import EngineConfig
 from .jit import njit
@@ -85,8 +85,22 @@ class Bypass:
             self.position = max(0.0, position - dry.shape[0] * self.step)
 
 
+@njit(boolean(float64[::1], float64[::1], float64), cache=True, nogil=True)
+def step_toward(current, goal, limit):
+    """Move each of ``current`` toward its ``goal`` by at most ``limit``; True if any moved.
+    One compiled call: the numpy calls it replaced (subtract, clip, flatnonzero, a loop over
+    numpy scalars) took 30 us a block warm and ~90 us paced, as a callback meets them."""
+    moved = False
+    for i in range(current.shape[0]):
+        step = min(max(goal[i] - current[i], -limit), limit)
+        if step != 0.0:
+            current[i] += step
+            moved = True
+    return moved
+
+
 class GainRamp:
-    """Moves a chain's gains toward goals at a bounded rate, touching only plugins that change.
+    """Moves a chain's gains toward goals at a bounded rate.
 
     Whoever changes ``goal`` sets ``moving``; a ramp at rest costs nothing per block."""
 
@@ -96,26 +110,25 @@ class GainRamp:
         self.current = np.zeros(len(plugins))
         self.goal = np.zeros(len(plugins))
         self.moving = False
-        self._step = np.zeros(len(plugins))
 
     def jump(self) -> None:
         """Set gains to their goals at once (only while the chain is inaudible)."""
         self.current[:] = self.goal
         self.moving = False
-        for plugin, gain in zip(self.plugins, self.current):
-            plugin.gain_db = float(gain)
+        self._apply()
 
     def advance(self, seconds: float) -> None:
         if not self.moving:
             return
-        limit = self.slew_db_per_s * seconds
-        np.subtract(self.goal, self.current, out=self._step)
-        np.clip(self._step, -limit, limit, out=self._step)
-        changing = np.flatnonzero(self._step)
-        for i in changing:
-            self.current[i] += self._step[i]
-            self.plugins[i].gain_db = float(self.current[i])
-        self.moving = len(changing) > 0
+        self.moving = step_toward(self.current, self.goal, self.slew_db_per_s * seconds)
+        if self.moving:
+            self._apply()
+
+    def _apply(self) -> None:
+        # every gain, moved or not: a plugin recomputes its coefficients each block anyway
+        # (pedalboard's filters do in prepare), so an unchanged gain costs only its setter
+        for plugin, gain in zip(self.plugins, self.current.tolist()):
+            plugin.gain_db = gain
 
 
 class Equalizer(ABC):
