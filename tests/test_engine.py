@@ -193,10 +193,48 @@ def test_the_compiled_front_end_conditions_keeps_and_analyses_as_the_parts_would
     np.testing.assert_array_equal(engine.input_analysis.band_ms, bank.band_ms)
 
 
+def test_the_compiled_back_end_matches_bypasses_limits_and_keeps_as_the_parts_would():
+    """Level matching, the bypass, the limiter and the output meter's copy in one call give the
+    very samples, states and counts the parts give one call each, across a bypass and back,
+    with limiting and a ring that wraps."""
+    from inteleq_rt.engine.back import back_end
+    from inteleq_rt.engine.eq import Bypass
+    from inteleq_rt.engine.limiter import Limiter
+    from inteleq_rt.engine.loudness import LevelMatch
+    from inteleq_rt.engine.ring import InputRing
+
+    rng = np.random.default_rng(3)
+    dry = (rng.standard_normal((256 * 187, 2)) * 0.3).astype(np.float32)
+    wet = dry * np.float32(2.5)  # an EQ that adds level: matching has work, the limiter too
+    fused, parts = [(LevelMatch(48000, 2, 12.0), Bypass(48000, 0.05), Limiter(-1.0, 48000, 2),
+                     InputRing(1000, 2, 256)) for _ in range(2)]
+    fused_out, parts_out = np.empty_like(wet), np.empty_like(wet)
+    for start in range(0, len(dry), 256):
+        block = slice(start, start + 256)
+        for (level, bypass, _, _), bypassed in zip((fused, parts), (start > 16000 and start < 32000,) * 2):
+            bypass.bypassed = bypassed
+        fused_out[block] = wet[block]
+        level, bypass, limiter, ring = fused
+        back_end(dry[block], fused_out[block], *level.kernel_arrays, bypass.state, *limiter.kernel_arrays,
+                 ring.buffer, ring.written % 1000)
+        ring.advance(256)
+        parts_out[block] = wet[block]
+        level, bypass, limiter, ring = parts
+        level.process(dry[block], parts_out[block])
+        bypass.process(dry[block], parts_out[block])
+        limiter.process(parts_out[block])
+        ring.write(parts_out[block])
+    np.testing.assert_array_equal(fused_out, parts_out)
+    assert fused[2].limited_blocks == parts[2].limited_blocks > 0 and fused[2].blocks == parts[2].blocks
+    assert fused[0].gain_db == parts[0].gain_db < -3.0
+    np.testing.assert_array_equal(fused[3].buffer, parts[3].buffer)
+    assert fused[1].position == parts[1].position == 0.0  # bypassed and back
+
+
 def test_live_output_meters_read_beside_the_audio_path_what_the_block_would_have_measured():
     in_block, beside = Engine(genre="hiphop"), Engine(EngineConfig(output_meter_s=2.0), genre="hiphop")
-    assert "output analysis" in in_block.start_profile(1).names
-    assert beside.start_profile(1).names[-2:] == ["output ring", "publish"]  # only a copy in the block
+    assert in_block.start_profile(1).names[-3:] == ["back end", "output analysis", "publish"]
+    assert beside.start_profile(1).names[-2:] == ["back end", "publish"]  # only a copy in the block
     audio = (np.random.default_rng(1).standard_normal((48000 * 3, 2)) * 0.1).astype(np.float32)
     out = np.empty((256, 2), np.float32)
     for start in range(0, len(audio) - 255, 256):

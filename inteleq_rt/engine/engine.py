@@ -5,7 +5,9 @@ live, outside match mode, the analysis reads that copy beside the audio path: me
 read the command records, equalize (crossfading or steering), match the EQ's loudness to the
 input's, crossfade to the dry input while bypassed, run the post plugins, hold the ceiling
 (limiter), analyse the output (live: only copy it for the meter read beside, meter.py),
-publish a snapshot. Everything the block touches is allocated here, up front.
+publish a snapshot. Without plugins, the first three steps run as one compiled call
+(front.py), and so do level matching to the meter's copy (back.py). Everything the block
+touches is allocated here, up front.
 
 Other threads (or processes) talk to the engine through doors that never make the audio
 thread wait: two command records (the user's and the classifier's, whose side is
@@ -23,6 +25,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .back import back_stages
 from .commands import Arbiter, CommandRecord
 from .config import MIN_BLOCK_SIZE, EngineConfig
 from .curve_eq import CurveEQ
@@ -110,19 +113,15 @@ class Engine:
         no ring, no limiter, ...) is left out, so it costs nothing per block; with a profile,
         each stage is timed. Each stage binds its part here: a door that changes a part
         (``link_classifier``, ``measure_eq``) builds the stages again."""
-        eq, level, limiter, meters = self._eq, self._level, self._limiter, self._eq_meters
-        arbiter, bypass = self._arbiter, self._bypass
+        eq, meters, arbiter = self._eq, self._eq_meters, self._arbiter
         stages: list[tuple[str, Stage | None]] = [
             *self._front_stages(),
             ("commands", lambda _raw, _clean, _out: arbiter.apply()),
             ("eq", lambda _raw, clean, out: eq.process(clean, out)),
             ("eq input meter", (lambda _raw, clean, _out: meters[0].add(clean)) if meters and meters[0] else None),
             ("eq output meter", (lambda _raw, _clean, out: meters[1].add(out)) if meters else None),
-            ("level match", (lambda _raw, clean, out: level.process(clean, out)) if level is not None else None),
-            ("bypass", lambda _raw, clean, out: bypass.process(clean, out)),
-            ("post plugins", self._run_post_plugins if self.post_plugins else None),
-            ("limiter", (lambda _raw, _clean, out: limiter.process(out)) if limiter is not None else None),
-            *self._output_stages(),
+            *back_stages(self._level, self._bypass, self.post_plugins, self._limiter, self.output_analysis,
+                         self._output_meter),
             ("publish", self._publish_block),
         ]
         active = [(name, stage) for name, stage in stages if stage is not None]
@@ -148,12 +147,6 @@ class Engine:
             ("ring", (lambda _raw, clean, _out: ring.write(clean)) if ring is not None else None),
             ("input analysis", (lambda _raw, clean, _out: analysis.process(clean)) if in_block else None),
         ]
-
-    def _output_stages(self) -> list[tuple[str, Stage | None]]:
-        """The output's analysis in the block, or (live) only its copy into the meter's ring."""
-        output, meter = self.output_analysis, self._output_meter
-        return [("output ring", lambda _raw, _clean, out: meter.write(out)) if meter is not None else
-                ("output analysis", (lambda _raw, _clean, out: output.process(out)) if output is not None else None)]
 
     def measure_eq(self, meters: tuple[IntegratedLoudness | None, IntegratedLoudness]) -> None:
         """Feed what the EQ hears (None: unmetered) and makes to these meters (a whole-track render)."""
@@ -286,10 +279,6 @@ class Engine:
     def _run_pre_plugins(self, _raw: np.ndarray, clean: np.ndarray, _out: np.ndarray) -> None:
         for plugin in self.pre_plugins:
             plugin.process(clean, clean)
-
-    def _run_post_plugins(self, _raw: np.ndarray, _clean: np.ndarray, out: np.ndarray) -> None:
-        for plugin in self.post_plugins:
-            plugin.process(out, out)
 
     def _publish_block(self, _raw: np.ndarray, clean: np.ndarray, _out: np.ndarray) -> None:
         self.blocks += 1

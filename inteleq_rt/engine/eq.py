@@ -62,27 +62,46 @@ def crossfade(old, new, out, position, step):
             out[n, c] = np.float32((1.0 - w) * old[n, c] + w * new[n, c])
 
 
+@njit(void(float32[:, :], float32[:, :], float64[::1]), cache=True, nogil=True)
+def bypass_block(dry, out, state):
+    """One block of ``Bypass`` over its ``state`` (position 0: EQ .. 1: dry, step per frame,
+    bypassed 0/1): ``out`` becomes the dry input, the EQ's output, or a crossfade between."""
+    position, step, bypassed = state[0], state[1], state[2] != 0.0
+    if position == (1.0 if bypassed else 0.0):
+        if bypassed:
+            out[:, :] = dry
+        return
+    if bypassed:
+        crossfade(out, dry, out, position, step)
+        state[0] = min(1.0, position + dry.shape[0] * step)
+    else:
+        crossfade(dry, out, out, 1.0 - position, step)
+        state[0] = max(0.0, position - dry.shape[0] * step)
+
+
 class Bypass:
     """The dry input in place of the EQ's output while bypassed, reached (and left) by a
-    raised-cosine crossfade over ``fade_s``: quick enough to A/B, long enough not to click."""
+    raised-cosine crossfade over ``fade_s``: quick enough to A/B, long enough not to click.
+    Its state is one small array, so a compiled caller (back.py) can run it in its own call."""
 
     def __init__(self, sample_rate: int, fade_s: float) -> None:
-        self.step = 1.0 / (fade_s * sample_rate)
-        self.bypassed = False
-        self.position = 0.0  # 0: EQ .. 1: dry
+        self.state = np.array([0.0, 1.0 / (fade_s * sample_rate), 0.0])
+
+    @property
+    def position(self) -> float:
+        """0: the EQ is heard .. 1: the dry input."""
+        return float(self.state[0])
+
+    @property
+    def bypassed(self) -> bool:
+        return bool(self.state[2])
+
+    @bypassed.setter
+    def bypassed(self, bypassed: bool) -> None:
+        self.state[2] = float(bypassed)
 
     def process(self, dry: np.ndarray, out: np.ndarray) -> None:
-        position = self.position
-        if position == (1.0 if self.bypassed else 0.0):
-            if self.bypassed:
-                out[:] = dry
-            return
-        if self.bypassed:
-            crossfade(out, dry, out, position, self.step)
-            self.position = min(1.0, position + dry.shape[0] * self.step)
-        else:
-            crossfade(dry, out, out, 1.0 - position, self.step)
-            self.position = max(0.0, position - dry.shape[0] * self.step)
+        bypass_block(dry, out, self.state)
 
 
 @njit(boolean(float64[::1], float64[::1], float64), cache=True, nogil=True)

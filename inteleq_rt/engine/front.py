@@ -16,6 +16,7 @@ from numba import float32, float64, int64
 
 from .filterbank import analyze_block
 from .jit import njit
+from .ring_copy import copy_into_ring
 
 # Input beyond +/- this (+90 dBFS) is clamped: far above any real signal, and low enough that
 # squares and filter states stay finite in float32.
@@ -53,12 +54,7 @@ def condition_into_ring(raw, clean, limit, ring, ring_start):
     no frames: none) of one block; returns the samples repaired. The ring's counter is the
     caller's to move, after this returns."""
     repaired = condition(raw, clean, limit)
-    size = ring.shape[0]
-    if size > 0:
-        for n in range(clean.shape[0]):
-            slot = (ring_start + n) % size
-            for c in range(clean.shape[1]):
-                ring[slot, c] = clean[n, c]
+    copy_into_ring(clean, ring, ring_start)
     return repaired
 
 

@@ -28,13 +28,15 @@ RELEASE_S = 0.08
 
 # the kernel's state between blocks, one record
 STATE = np.dtype([("position", np.int64), ("released", np.float64), ("box_sum", np.float64),
-                  ("queue_head", np.int64), ("queue_size", np.int64), ("deepest", np.float64)])
+                  ("queue_head", np.int64), ("queue_size", np.int64), ("deepest", np.float64),
+                  ("blocks", np.int64), ("limited_blocks", np.int64)])
 
 
 @njit(int64(float32[:, :], float64, float64, float32[:, ::1], float64[::1], float64[::1],
             int64[::1], from_dtype(STATE)[::1]), cache=True, nogil=True)
-def _limit(block, ceiling, release, delay, box, queue_gain, queue_time, state):
-    """Limit ``block`` in place (delayed by len(delay) frames); returns frames limited."""
+def limit_block(block, ceiling, release, delay, box, queue_gain, queue_time, state):
+    """Limit ``block`` in place (delayed by len(delay) frames), counting it (and whether it
+    was limited) in ``state``; returns frames limited."""
     window = box.shape[0]  # the look-ahead plus the frame itself
     latency = delay.shape[0]
     channels = block.shape[1]
@@ -76,6 +78,9 @@ def _limit(block, ceiling, release, delay, box, queue_gain, queue_time, state):
         position += 1
     kept.position, kept.released, kept.box_sum = position, recovered, total
     kept.queue_head, kept.queue_size, kept.deepest = head, size, deepest
+    kept.blocks += 1
+    if limited:
+        kept.limited_blocks += 1
     return limited
 
 
@@ -94,16 +99,24 @@ class Limiter:
         self._queue_gain = np.ones(window)
         self._queue_time = np.zeros(window, np.int64)
         self._state = np.zeros(1, STATE)
-        self._state[0] = (0, 1.0, float(window), 0, 0, 1.0)
-        self.limited_blocks = 0
-        self.blocks = 0
+        self._state[0] = (0, 1.0, float(window), 0, 0, 1.0, 0, 0)
+        # what ``limit_block`` takes after the block (all updated in place): for a caller that fuses
+        # the limiter with other per-sample work in one compiled call (the engine's back end)
+        self.kernel_arrays = (self._ceiling, self._release, self._delay, self._box, self._queue_gain,
+                              self._queue_time, self._state)
 
     def process(self, block: np.ndarray) -> None:
         """Limit ``block`` (frames, channels) in place; it comes out ``latency`` frames late."""
-        self.blocks += 1
-        if _limit(block, self._ceiling, self._release, self._delay, self._box, self._queue_gain,
-                  self._queue_time, self._state):
-            self.limited_blocks += 1
+        limit_block(block, *self.kernel_arrays)
+
+    @property
+    def blocks(self) -> int:
+        return int(self._state[0]["blocks"])
+
+    @property
+    def limited_blocks(self) -> int:
+        """Blocks in which the limiter took gain away."""
+        return int(self._state[0]["limited_blocks"])
 
     @property
     def deepest_reduction_db(self) -> float:

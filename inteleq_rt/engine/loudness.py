@@ -76,7 +76,7 @@ STATE = np.dtype([("input_ms", np.float64), ("output_ms", np.float64), ("goal_db
 
 @njit(void(float32[:, :], float32[:, :], float64[:, ::1], float64[:, :, ::1], float64[:, :, ::1],
            from_dtype(SETTINGS)[::1], from_dtype(STATE)[::1]), cache=True, nogil=True)
-def _match(heard, out, sections, heard_state, out_state, settings, state):
+def match_block(heard, out, sections, heard_state, out_state, settings, state):
     """One block of level matching in one call: K-weighted mean squares of ``heard`` and
     ``out``, their gated slow integrals, the slew-limited gain toward their difference, and
     that gain applied to ``out`` as a ramp across the block."""
@@ -126,6 +126,9 @@ class LevelMatch:
         gate = 10.0 ** ((MATCH_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0)  # as a K-weighted mean square
         self._settings = np.array([(sample_rate, time_s, slew_db_per_s, gate, True)], SETTINGS)
         self._state = np.array([(0.0, 0.0, 0.0, 0.0, 1.0)], STATE)
+        # what ``match_block`` takes after the two blocks (all updated in place): for a caller that
+        # fuses level matching with other per-sample work in one compiled call (the back end)
+        self.kernel_arrays = (self._sections, self._heard_state, self._out_state, self._settings, self._state)
 
     @property
     def gain_db(self) -> float:
@@ -144,7 +147,7 @@ class LevelMatch:
     def process(self, heard: np.ndarray, out: np.ndarray) -> None:
         """Track the loudness of ``heard`` (the input) against ``out`` (the equalized block,
         scaled here in place)."""
-        _match(heard, out, self._sections, self._heard_state, self._out_state, self._settings, self._state)
+        match_block(heard, out, *self.kernel_arrays)
 
 
 class IntegratedLoudness:

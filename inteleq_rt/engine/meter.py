@@ -17,21 +17,11 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from numba import float32, int64, void
 
 from .config import EngineConfig
 from .filterbank import FilterBank
-from .jit import njit
 from .ring import InputRing, RingReader
-
-
-@njit(void(float32[:, :], float32[:, ::1], int64), cache=True, nogil=True)
-def _copy_into_ring(block, ring, start):
-    size = ring.shape[0]
-    for n in range(block.shape[0]):
-        slot = (start + n) % size
-        for c in range(block.shape[1]):
-            ring[slot, c] = block[n, c]
+from .ring_copy import copy_into_ring
 
 
 class BandMeter:
@@ -77,5 +67,5 @@ class OutputMeter(BandMeter):
     def write(self, block: np.ndarray) -> None:
         """Keep one output block (the audio thread's only work for the meters)."""
         ring = self.ring
-        _copy_into_ring(block, ring.buffer, ring.written % ring.buffer.shape[0])
+        copy_into_ring(block, ring.buffer, ring.written % ring.buffer.shape[0])
         ring.advance(block.shape[0])  # after the audio it counts, as InputRing.write does
