@@ -40,7 +40,7 @@ from .plugins import PluginInsert
 from .port import ClassifierPort
 from .presets import Preset, load_presets
 from .ring import InputRing
-from .snapshot import Figures, Published, Snapshot, Stage, StageProfile
+from .snapshot import Figures, Published, Snapshot, Sound, Stage, StageProfile
 
 # Bypass crossfades between the EQ and the dry input this fast: quick enough to A/B, long
 # enough not to click.
@@ -228,8 +228,12 @@ class Engine:
 
     def snapshot(self) -> Snapshot:
         """A consistent copy of the latest published state (retries while a block publishes)."""
+        level, limiter = self._level, self._limiter
+        sound = Sound(level.gain_db if level is not None else 0.0, self._bypass.position,
+                      limiter.limited_blocks if limiter is not None else 0,
+                      limiter.deepest_reduction_db if limiter is not None else 0.0)
         snapshot = self._published.snapshot(self.genres, self._eq.filters, self.config.sample_rate,
-                                            self.output_analysis is not None)
+                                            self.output_analysis is not None, sound)
         if self._input_meter is not None:
             band_ms, overall_ms = self._input_meter.levels()
             snapshot = replace(snapshot, input_band_ms=band_ms, input_overall_ms=overall_ms)
@@ -286,12 +290,10 @@ class Engine:
         self._publish()
 
     def _publish(self) -> None:
-        limiter, level, eq = self._limiter, self._level, self._eq
+        eq = self._eq
         source = self.input_analysis if self._input_meter is None else None  # else the meters', when read
         output = self.output_analysis if self._output_meter is None else None
         self._published.write(
             None if source is None else (source.band_ms, source.overall_ms),
             None if output is None else (output.band_ms, output.overall_ms), eq.current_gains(),
-            self.frames, self.blocks, self._genre_index[eq.target], eq.fade_progress,
-            level.gain_db if level is not None else 0.0, self._bypass.position,
-            limiter.limited_blocks if limiter is not None else 0, limiter.deepest_reduction_db if limiter is not None else 0.0)
+            self.frames, self.blocks, self._genre_index[eq.target], eq.fade_progress)
