@@ -2,7 +2,7 @@
 classifier beside the engine, against the baselines measured in the same run; cost against
 analysis bands; offline real-time factor; classifier latency; start-up.
 
-    python benchmarks/engine_latency.py            # ~1 minute; writes results/engine_latency.*
+    python benchmarks/engine_latency.py            # ~2.5 minutes; writes results/engine_latency.*
 """
 
 from pathlib import Path
@@ -15,7 +15,7 @@ from inteleq_rt.resources import weights_dir
 
 
 def main() -> None:
-    args = parser(__doc__.splitlines()[0], seconds=5.0).parse_args()
+    args = parser(__doc__.splitlines()[0], seconds=12.0).parse_args()
     weights = weights_dir()
     settings = bench.Settings(seconds=args.seconds, weights=weights)
     raw: dict = {}

@@ -37,11 +37,46 @@ def test_scipy_baseline_does_the_engines_analysis_and_eq(genre):
     assert not np.allclose(board_out, audio, atol=1e-3)  # and the EQ does act
 
 
+def test_pacing_gives_the_engine_every_other_turn_and_each_baseline_its_share():
+    """One call per period, in quarter-second turns: the lead (the engine) takes every other
+    turn, with ``between`` after each of its calls; each other subject gets its turns, and
+    the audio runs on across turns as a stream would."""
+    from inteleq_rt.bench.harness import STRETCH_S, paced_run
+
+    audio = np.arange(RATE * 4 * 2, dtype=np.float32).reshape(-1, 2)
+    seen: dict[str, list[float]] = {"engine": [], "a": [], "b": []}
+    subjects = {name: (lambda block, out, name=name: seen[name].append(float(block[0, 0]))) for name in seen}
+    relayed = []
+    durations = paced_run(subjects, audio, 256, RATE, 1.0, lead="engine", between=lambda: relayed.append(1))
+    per_turn = round(STRETCH_S / (256 / RATE))
+    assert {name: len(d) for name, d in durations.items()} == {"engine": 2 * per_turn, "a": per_turn, "b": per_turn}
+    assert len(relayed) == 2 * per_turn and all(np.all(d > 0) for d in durations.values())
+    starts = sorted(v for values in seen.values() for v in values)
+    assert starts == [2 * 256 * i for i in range(4 * per_turn)]  # every block once, in order
+
+
+def test_the_relay_hands_the_second_engine_what_the_first_was_told():
+    from inteleq_rt.bench.harness import relay
+    from inteleq_rt.engine.commands import CommandRecord
+
+    source, target = CommandRecord(3, curve_filters=2), CommandRecord(3, curve_filters=2)
+    follow = relay(source, target)
+    follow()
+    assert CommandRecord.curves(target.fields) is None and target.read() is None  # nothing posted yet
+    source.post(genre=1, curves=np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
+    follow()
+    fields = target.read()
+    assert CommandRecord.genre(fields) == 1 and CommandRecord.curves(fields).tolist() == [[1, 2], [3, 4], [5, 6]]
+    follow()
+    assert target.read() is None  # posted once per post
+
+
 @pytest.mark.slow
 def test_bench_reports_every_block_size_and_baseline(tmp_path):
     out = tmp_path / "bench.json"
-    # 3.5 s a block size: the classifier decides after 3 s of statistics
-    result = run_cli("bench", "--seconds", "3.5", "--block-sizes", "64,256", "--json", str(out), timeout=300)
+    # 7 s a block size: the engine takes half the turns, and the classifier beside it decides
+    # after 3 s of statistics
+    result = run_cli("bench", "--seconds", "7", "--block-sizes", "64,256", "--json", str(out), timeout=300)
     assert result.returncode == 0, result.stderr
     document = json.loads(out.read_text())
     keys = {f"{stat}_{unit}" for stat in ("p50", "p99", "p999", "max") for unit in ("us", "share")}

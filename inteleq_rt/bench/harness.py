@@ -2,11 +2,17 @@
 baselines (baselines.py) measured in the same run, cost against bands, offline render speed,
 classifier latency and start-up.
 
-The harness is paced like a device: one block per period, and every subject (the engine and
-each baseline) processes that block in turn, in rotating order, so all of them meet the same
-machine state, cold caches included. The engine is assembled as a live run assembles it
-(``Session``, from ``Options``: the default EQ mode), with what a live run runs beside it (the
-classifier's process, or range mode's follower) running, and the baselines run its EQ chain.
+The harness is paced like a device: one call per block period, in turns of a quarter second
+during which one subject takes every block, as a device's callback does; the engine takes
+every other turn, the baselines the rest in shuffled rounds. So every subject meets the
+machine as a callback meets it (its own code a period old, the core idle between), and
+machine drift falls on all of them. (Called back to back in a fixed rotation, a subject read
+up to ~25% faster right after one sharing its code, a second engine or the same pedalboard
+chain; the engine, called after the copy baseline, never was.) The engine is assembled as a
+live run assembles it (``Session``, from ``Options``: the default EQ mode), with what a live
+run runs beside it (the classifier's process, or range mode's follower) running, and the
+baselines run its EQ chain; the engine without level matching and limiter is sent the same
+decisions (``relay``), so it ramps when the engine does.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..demo import demo_clip
+from ..engine.commands import CommandRecord
 from ..engine.config import band_set
 from ..engine.presets import EqFilter
 from ..options import Options
@@ -35,24 +42,49 @@ BAND_SETS = ("paper", "octave", "third-octave")
 PRESET = "rock_pop"
 
 
-def paced_run(subjects: dict[str, Process], audio: np.ndarray, block_size: int, sample_rate: float,
-              seconds: float) -> dict[str, np.ndarray]:
-    """Feed every subject one block per block period, like a device would, timing each call."""
+STRETCH_S = 0.25  # one subject's turn: long enough that its calls meet it as a callback does
+
+
+def _calls_per_turn(period: float) -> int:
+    return max(1, round(STRETCH_S / period))
+
+
+def most_calls(seconds: float, block_size: int, sample_rate: float, subjects: int) -> int:
+    """At most how many calls ``paced_run`` makes (it ends on a whole round of turns)."""
     period = block_size / sample_rate
-    count = max(1, int(seconds / period))
-    names = list(subjects)
-    durations = {name: np.zeros(count) for name in names}
+    return int(seconds / period) + 2 * subjects * _calls_per_turn(period)
+
+
+def paced_run(subjects: dict[str, Process], audio: np.ndarray, block_size: int, sample_rate: float,
+              seconds: float, lead: str | None = None, between: Callable[[], None] | None = None,
+              ) -> dict[str, np.ndarray]:
+    """Pace ``seconds`` of blocks like a device, one call per block period, timing each: in
+    turns of STRETCH_S, one subject takes every block of its turn, as a callback does (its
+    code last ran a period ago, the core idled since). ``lead`` (if any) takes every other
+    turn and ``between`` runs after each of its calls, untimed; the others take the rest in
+    shuffled rounds (seeded). Every subject gets at least one turn."""
+    period = block_size / sample_rate
+    per_turn = _calls_per_turn(period)
+    others = [name for name in subjects if name != lead]
+    rng = np.random.default_rng(0)
+    schedule: list[str] = []
+    while not schedule or len(schedule) * per_turn * period < seconds:
+        for index in rng.permutation(len(others)) if others else [None]:
+            schedule += [lead] * (lead is not None) + ([others[index]] if others else [])
+    durations = {name: np.zeros(schedule.count(name) * per_turn) for name in subjects}
+    calls = dict.fromkeys(subjects, 0)
     out = np.empty((block_size, audio.shape[1]), dtype=np.float32)
     clock = time.perf_counter
     deadline = clock()
-    for i in range(count):
+    for i in range(len(schedule) * per_turn):
         start = (i * block_size) % (audio.shape[0] - block_size)
-        block = audio[start : start + block_size]
-        for k in range(len(names)):
-            name = names[(i + k) % len(names)]
-            began = clock()
-            subjects[name](block, out)
-            durations[name][i] = clock() - began
+        name = schedule[i // per_turn]
+        began = clock()
+        subjects[name](audio[start : start + block_size], out)
+        durations[name][calls[name]] = clock() - began
+        calls[name] += 1
+        if name == lead and between is not None:
+            between()
         deadline += period
         wait = deadline - clock()
         if wait > 0:
@@ -60,6 +92,24 @@ def paced_run(subjects: dict[str, Process], audio: np.ndarray, block_size: int, 
         else:
             deadline = clock()  # behind: start again from now rather than rush to catch up
     return durations
+
+
+def relay(source: CommandRecord, target: CommandRecord) -> Callable[[], None]:
+    """A call that posts to ``target`` what was last posted to ``source`` (the genre, blend and
+    range curves of what runs beside the engine measured), so a second engine follows the
+    same decisions; a post caught mid-write is taken at the next call."""
+    seen = [0.0]
+
+    def copy_new() -> None:
+        sequence = float(source.fields["sequence"])
+        if sequence == seen[0] or sequence % 2:
+            return
+        fields = source.fields.copy()
+        if float(source.fields["sequence"]) == sequence:
+            seen[0] = sequence
+            target.post(genre=int(fields["genre"]), blend=fields["blend"], curves=fields["curves"])
+
+    return copy_new
 
 
 @dataclass
@@ -127,7 +177,9 @@ def measure_block_sizes(settings: Settings, model, audio: np.ndarray, progress: 
                     "pedalboard_chain": pedalboard_baseline(chain, settings.sample_rate),
                     "copy": copy_baseline}
         with running_beside(session) as beside:
-            durations = paced_run(subjects, audio, block_size, settings.sample_rate, settings.seconds)
+            follow = relay(engine.classifier_port.commands, bare.classifier_port.commands)
+            durations = paced_run(subjects, audio, block_size, settings.sample_rate, settings.seconds, "engine",
+                                  follow)
             if beside is not None:
                 beside_runs.append(beside.summary())
         if raw is not None:

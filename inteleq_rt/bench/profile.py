@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .harness import Settings, make_session, paced_run
+from .harness import Settings, make_session, most_calls, paced_run
 
 
 def measure_profile(settings: Settings, audio: np.ndarray, block_size: int) -> dict:
     """Per stage p50 / p99 (us) and share of the block's median, over ``settings.seconds``
     of paced blocks; the engine is built as a live run builds it (harness.make_session)."""
     engine = make_session(settings, block_size).engine
-    count = max(1, int(settings.seconds / (block_size / settings.sample_rate)))  # as paced_run counts
-    profile = engine.start_profile(count)
-    totals = paced_run({"engine": engine.process}, audio, block_size, settings.sample_rate, settings.seconds)["engine"]
+    profile = engine.start_profile(most_calls(settings.seconds, block_size, settings.sample_rate, 1))
+    totals = paced_run({"engine": engine.process}, audio, block_size, settings.sample_rate, settings.seconds,
+                       lead="engine")["engine"]
     stages_us = profile.recorded() / 1e3
     totals_us = totals * 1e6
     glue_us = totals_us - stages_us.sum(axis=1)
@@ -28,7 +28,7 @@ def measure_profile(settings: Settings, audio: np.ndarray, block_size: int) -> d
     rows["python glue"] = glue_us
     result = {name: {"p50_us": round(float(np.median(v)), 2), "p99_us": round(float(np.percentile(v, 99)), 2),
                      "share_of_p50": round(float(np.median(v)) / median_total, 3)} for name, v in rows.items()}
-    return {"block_size": block_size, "blocks": count,
+    return {"block_size": block_size, "blocks": len(totals),
             "total": {"p50_us": round(median_total, 2), "p99_us": round(float(np.percentile(totals_us, 99)), 2)},
             "stages": result}
 

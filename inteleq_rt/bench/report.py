@@ -10,7 +10,8 @@ def format_table(result: dict) -> str:
     s = result["settings"]
     beside = "classifier beside" if s["classifier"] else "no classifier (no weights)"
     lines = [f"engine per block: {s['sample_rate']} Hz, {s['channels']} ch, {s['bands']} bands, {s['mode']} mode, "
-             f"genre {s['genre']}, {beside}; paced one block per period, {s['seconds_per_block_size']:g} s each",
+             f"genre {s['genre']}, {beside}; paced one block per period "
+             f"(baselines in turn), {s['seconds_per_block_size']:g} s each",
              f"{'block':>6} {'period':>8} {'p50':>8} {'p99':>8} {'p99.9':>8} {'max':>8} {'p99 of':>7}"
              f" | {'x scipy':>8} {'x pedalb':>8} {'x copy':>8}",
              f"{'frames':>6} {'us':>8} {'us':>8} {'us':>8} {'us':>8} {'us':>8} {'period':>7}"

@@ -237,7 +237,8 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("--channels", type=int, default=2)
         parser.add_argument("--bands", choices=BAND_SETS, default="paper")
         parser.add_argument("--seconds", type=float, default=4.0,
-                            help="seconds of paced blocks per block size, or of the live run "
+                            help="seconds of paced blocks per block size (the engine takes every block, "
+                                 "the baselines take turns), or of the live run "
                                  "(default: 4; e.g. --block-sizes 256 --seconds 600 to soak)")
         _weights_option(parser)
         parser.add_argument("--no-classifier", action="store_true", help="measure the engine alone")
