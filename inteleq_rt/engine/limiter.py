@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import float32, float64, from_dtype, int64
+from numba import float32, float64, from_dtype, int64, void
 
 from .jit import njit
 
@@ -32,18 +32,18 @@ STATE = np.dtype([("position", np.int64), ("released", np.float64), ("box_sum", 
                   ("blocks", np.int64), ("limited_blocks", np.int64)])
 
 
-@njit(int64(float32[:, :], float64, float64, float32[:, ::1], float64[::1], float64[::1],
-            int64[::1], from_dtype(STATE)[::1]), cache=True, nogil=True)
+@njit(void(float32[:, :], float64, float64, float32[:, ::1], float64[::1], float64[::1],
+           int64[::1], from_dtype(STATE)[::1]), cache=True, nogil=True)
 def limit_block(block, ceiling, release, delay, box, queue_gain, queue_time, state):
     """Limit ``block`` in place (delayed by len(delay) frames), counting it (and whether it
-    was limited) in ``state``; returns frames limited."""
+    was limited) in ``state``."""
     window = box.shape[0]  # the look-ahead plus the frame itself
     latency = delay.shape[0]
     channels = block.shape[1]
     kept = state[0]
     position, recovered, total = kept.position, kept.released, kept.box_sum
     head, size, deepest = kept.queue_head, kept.queue_size, kept.deepest
-    limited = 0
+    limited = False
     for n in range(block.shape[0]):
         peak = 0.0
         for c in range(channels):
@@ -73,7 +73,7 @@ def limit_block(block, ceiling, release, delay, box, queue_gain, queue_time, sta
             x = min(max(x, -ceiling), ceiling)  # float rounding only: the gain already holds it
             block[n, c] = np.float32(x)
         if gain < 1.0:
-            limited += 1
+            limited = True
             deepest = min(deepest, gain)
         position += 1
     kept.position, kept.released, kept.box_sum = position, recovered, total
@@ -81,7 +81,6 @@ def limit_block(block, ceiling, release, delay, box, queue_gain, queue_time, sta
     kept.blocks += 1
     if limited:
         kept.limited_blocks += 1
-    return limited
 
 
 class Limiter:
