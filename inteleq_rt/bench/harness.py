@@ -33,6 +33,7 @@ from ..demo import demo_clip
 from ..engine.commands import CommandRecord
 from ..engine.config import band_set
 from ..engine.presets import EqFilter
+from ..engine.seqlock import Seqlock
 from ..options import Options
 from ..session import Session
 from .baselines import BASELINES, Process, ScipyBaseline, copy_baseline, pedalboard_baseline
@@ -69,8 +70,8 @@ def paced_run(subjects: dict[str, Process], audio: np.ndarray, block_size: int, 
     rng = np.random.default_rng(0)
     schedule: list[str] = []
     while not schedule or len(schedule) * per_turn * period < seconds:
-        for index in rng.permutation(len(others)) if others else [None]:
-            schedule += [lead] * (lead is not None) + ([others[index]] if others else [])
+        for name in [others[index] for index in rng.permutation(len(others))] or [lead]:
+            schedule += [lead, name] if lead is not None and name != lead else [name]
     durations = {name: np.zeros(schedule.count(name) * per_turn) for name in subjects}
     calls = dict.fromkeys(subjects, 0)
     out = np.empty((block_size, audio.shape[1]), dtype=np.float32)
@@ -98,15 +99,13 @@ def relay(source: CommandRecord, target: CommandRecord) -> Callable[[], None]:
     """A call that posts to ``target`` what was last posted to ``source`` (the genre, blend and
     range curves of what runs beside the engine measured), so a second engine follows the
     same decisions; a post caught mid-write is taken at the next call."""
-    seen = [0.0]
+    lock, fields, seen = Seqlock(source.fields["sequence"].reshape(1)), source.fields.copy(), 0.0
 
     def copy_new() -> None:
-        sequence = float(source.fields["sequence"])
-        if sequence == seen[0] or sequence % 2:
-            return
-        fields = source.fields.copy()
-        if float(source.fields["sequence"]) == sequence:
-            seen[0] = sequence
+        nonlocal seen
+        version = lock.try_copy(source.fields, fields, seen)  # a reader of its own, as the engine's
+        if version is not None:
+            seen = version
             target.post(genre=int(fields["genre"]), blend=fields["blend"], curves=fields["curves"])
 
     return copy_new
