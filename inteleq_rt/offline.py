@@ -78,7 +78,8 @@ def _render(source: Path, temporary: Path, info: files.AudioInfo, container: str
                       analyze=options.report is not None or plan is None, presets=presets, model=model)
     if plan is not None:
         plan.apply(session.engine)
-    made = _Render(session, IntegratedLoudness(info.sample_rate, info.channels),
+    known = plan.input_loudness if plan is not None else None  # the plan's pass measured the input
+    made = _Render(session, known if known is not None else IntegratedLoudness(info.sample_rate, info.channels),
                    IntegratedLoudness(info.sample_rate, info.channels), files.Quantizer(subtype, options.dither))
     between = TruePeak(info.sample_rate, info.channels)
 
@@ -88,14 +89,16 @@ def _render(source: Path, temporary: Path, info: files.AudioInfo, container: str
             yield block
 
     def written(block: np.ndarray) -> None:  # in the encoding thread, block by block in order
+        made.count_peaks(block, between)  # the meters' kernels release the GIL: the second core measures
+        made.loudness_out.add(block)
+        made.frames += block.shape[0]
         writer.write(made.quantize(block))
 
     with (sf.SoundFile(str(temporary), "w", info.sample_rate, info.channels, subtype, format=container) as writer,
           Behind(written, f"encoding {temporary.name}") as encoder):
-        for result in render_blocks(session.engine, heard(files.stream(source)), session.after_block):
-            made.count_peaks(result, between)
-            made.loudness_out.add(result)
-            made.frames += result.shape[0]
+        decoded = files.stream(source)
+        blocks = decoded if known is not None else heard(decoded)
+        for result in render_blocks(session.engine, blocks, session.after_block):
             encoder.put(result.copy())  # the engine reuses its output buffer for the next block
     return made
 

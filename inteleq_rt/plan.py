@@ -54,6 +54,8 @@ class TrackPlan:
     tonal: RangeVerdict | None = None  # range mode: the balance, its range and the correction
     # the input's loudness and the EQ output's, predicted, until a render's meter checked it
     predicted_lufs: tuple[float, float] | None = None
+    # the input's loudness, when the plan's own pass measured it: a render need not again
+    input_loudness: IntegratedLoudness | None = None
     _eq_meter: IntegratedLoudness | None = field(default=None, init=False, repr=False)
 
     def apply(self, engine) -> None:
@@ -161,6 +163,7 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
         eq_lufs = input_lufs + loudness_change_db(chain, *balance.power(), rate)
         plan.gain_db = _gain(options, input_lufs, eq_lufs)
         plan.options = replace(plan.options, level_match=True)
+        plan.input_loudness = loudness_in
         if options.target_lufs is None:  # --target-lufs measures its renders anyway (below)
             plan.predicted_lufs = input_lufs, eq_lufs
     elif levelled:

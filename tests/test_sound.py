@@ -280,3 +280,29 @@ def test_a_range_render_predicts_the_loudness_its_eq_adds_and_renders_again_if_i
     for name in ("right.wav", "missed.wav"):
         assert loudness(sf.read(str(tmp_path / name))[0]) == pytest.approx(loudness(boomy), abs=0.3)
     assert abs(missed["gain_after_eq_db"] - right["gain_after_eq_db"]) < 0.2
+
+
+def test_a_range_render_s_summary_measures_what_went_in_and_what_was_written(tmp_path):
+    """The input's loudness comes from the plan's pass, the output's meters run in the
+    encoding thread: each figure still agrees with the input and the file as written."""
+    from inteleq_rt.offline import process_file
+    from inteleq_rt.options import Options
+
+    source, destination = tmp_path / "in.wav", tmp_path / "out.wav"
+    heard = music(9.0, peak_db=-3.0)
+    sf.write(str(source), heard, RATE, subtype="FLOAT")
+    outcome = process_file(source, destination, Options(genre="hiphop", target_lufs=-8.0))
+    written, _ = sf.read(str(destination), dtype="float32", always_2d=True)
+
+    def ours(audio: np.ndarray) -> float:
+        meter = IntegratedLoudness(RATE, audio.shape[1])
+        meter.add(np.asarray(audio, np.float32))
+        return meter.lufs()
+
+    measured = outcome.measured
+    assert measured["loudness_in_lufs"] == pytest.approx(ours(heard), abs=1e-6)
+    assert measured["loudness_out_lufs"] == pytest.approx(ours(written), abs=1e-6)
+    assert measured["peak"] == pytest.approx(float(np.max(np.abs(written))), abs=1e-7)
+    assert measured["clipped_samples"] == int(np.count_nonzero(np.abs(written) > 1.0))
+    assert measured["audio_seconds"] == pytest.approx(len(written) / RATE)
+    assert measured["deepest_limiting_db"] > 0.5  # the limiter worked: the output is not the input scaled
