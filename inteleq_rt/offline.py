@@ -78,9 +78,10 @@ def _render(source: Path, temporary: Path, info: files.AudioInfo, container: str
                       analyze=options.report is not None or plan is None, presets=presets, model=model)
     if plan is not None:
         plan.apply(session.engine)
-    known = plan.input_loudness if plan is not None else None  # the plan's pass measured the input
-    made = _Render(session, known if known is not None else IntegratedLoudness(info.sample_rate, info.channels),
-                   IntegratedLoudness(info.sample_rate, info.channels), files.Quantizer(subtype, options.dither))
+    input_measured = plan is not None and plan.input_loudness is not None  # by the plan's own pass
+    loudness_in = plan.input_loudness if input_measured else IntegratedLoudness(info.sample_rate, info.channels)
+    made = _Render(session, loudness_in, IntegratedLoudness(info.sample_rate, info.channels),
+                   files.Quantizer(subtype, options.dither))
     between = TruePeak(info.sample_rate, info.channels)
 
     def heard(blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -97,8 +98,7 @@ def _render(source: Path, temporary: Path, info: files.AudioInfo, container: str
     with (sf.SoundFile(str(temporary), "w", info.sample_rate, info.channels, subtype, format=container) as writer,
           Behind(written, f"encoding {temporary.name}") as encoder):
         decoded = files.stream(source)
-        blocks = decoded if known is not None else heard(decoded)
-        for result in render_blocks(session.engine, blocks, session.after_block):
+        for result in render_blocks(session.engine, decoded if input_measured else heard(decoded), session.after_block):
             encoder.put(result.copy())  # the engine reuses its output buffer for the next block
     return made
 

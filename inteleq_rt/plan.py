@@ -54,7 +54,7 @@ class TrackPlan:
     tonal: RangeVerdict | None = None  # range mode: the balance, its range and the correction
     # the input's loudness and the EQ output's, predicted, until a render's meter checked it
     predicted_lufs: tuple[float, float] | None = None
-    # the input's loudness, when the plan's own pass measured it: a render need not again
+    # the input's loudness, when the plan's own pass measured it: a render does not measure it again
     input_loudness: IntegratedLoudness | None = None
     _eq_meter: IntegratedLoudness | None = field(default=None, init=False, repr=False)
 
