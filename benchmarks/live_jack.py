@@ -57,7 +57,6 @@ def main() -> None:
               title=f"drift; xruns engine {live['xruns']}, pass-through {live['subjects']['pass_through']['xruns']}; "
                     f"RSS {live['rss_start_mb']} -> {live['rss_end_mb']} MB")
     right.legend(fontsize=8)
-    live["classifier"] = classes is not None
     name = f"live_jack_{args.period}{'_rt' if args.realtime else ''}{'_alone' if args.no_classifier else ''}"
     save(Path(args.out), name, result, figure)
 

@@ -174,6 +174,8 @@ def measure_live(device: str, settings: Settings, block_size: int, classes: tupl
                 cpu_before, wall_before = (beside.cpu_seconds() if beside is not None else 0.0), time.monotonic()
                 stats = streams.run_live(engine, parsed, parsed, block_size, lambda: time.monotonic() >= deadline,
                                          on_tick=on_tick, process=subjects[subject])
+                if stats.interrupted:  # the signal ended this turn; it ends the benchmark, not just the turn
+                    raise KeyboardInterrupt
                 if stats.error is not None:
                     raise AudioError(f"the audio stream failed: {stats.error}")
                 runs[subject].append(stats)

@@ -47,6 +47,8 @@ class StreamStats:
     ended_by_callback: bool = False
     # what the device says its input and output latencies are (s), once the stream is open
     reported_latency_s: tuple[float, float] | None = None
+    # Ctrl+C, SIGTERM or SIGHUP ended the run (a caller running more than one stream stops too)
+    interrupted: bool = False
 
     def __post_init__(self) -> None:
         self.durations = np.zeros(self.capacity)
@@ -234,7 +236,7 @@ def _supervise(stream, stats: StreamStats, period_s: float, should_stop: Callabl
                                          "disconnected, or its audio server stopped")
                 break
     except KeyboardInterrupt:
-        pass
+        stats.interrupted = True
     except sd.PortAudioError as error:
         stats.error = error
     interrupts.finish()  # the stream is over: closing it and the summary are not cut short
