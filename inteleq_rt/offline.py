@@ -15,7 +15,7 @@ import numpy as np
 
 from .engine.config import AUDIBLE_LIMITING_DB, LIMITS
 from .engine.engine import Engine
-from .engine.front import conditioned
+from .engine.front import as_heard
 from .engine.loudness import IntegratedLoudness
 from .engine.presets import Preset, check_preset_path, preset_text
 from .engine.truepeak import TruePeak
@@ -86,7 +86,7 @@ def _render(source: Path, temporary: Path, info: files.AudioInfo, container: str
 
     def heard(blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         for block in blocks:  # as the engine hears it: NaN and Inf as silence
-            made.loudness_in.add(block if np.isfinite(block).all() else conditioned(block))
+            made.loudness_in.add(as_heard(block))
             yield block
 
     def written(block: np.ndarray) -> None:  # in the encoding thread, block by block in order

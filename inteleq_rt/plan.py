@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .engine.config import SILENCE_GATE_DBFS, band_set
-from .engine.front import conditioned
+from .engine.front import as_heard
 from .engine.levels import LongTermBalance
 from .engine.loudness import MAX_MATCH_DB, IntegratedLoudness
 from .engine.presets import Preset
@@ -125,7 +125,7 @@ def plan_track(source: Path, info: files.AudioInfo, options: Options, presets: d
         if balance is not None:
             balance.add(block)
         if predicting:
-            loudness_in.add(block if np.isfinite(block).all() else conditioned(block))
+            loudness_in.add(as_heard(block))
 
     if model is not None:
         verdict = classify_file(source, model, hear)

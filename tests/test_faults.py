@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from inteleq_rt.engine.config import EngineConfig
 from inteleq_rt.engine.engine import Engine
-from inteleq_rt.engine.front import INPUT_LIMIT
+from inteleq_rt.engine.front import INPUT_LIMIT, as_heard
 from inteleq_rt.engine.levels import feature_vector
 
 from .conftest import REPO, run_cli, sine
@@ -78,6 +78,19 @@ def test_a_nan_is_heard_as_silence_and_the_stream_recovers():
         assert np.all(np.isfinite(feature_vector(snapshot.input_band_ms, snapshot.input_overall_ms)))
     np.testing.assert_array_equal(outputs[0], outputs[1])
     assert repaired == [3, 0]
+
+
+def test_a_file_block_is_heard_as_the_engine_hears_it_and_copied_only_when_repaired():
+    clean = sine(1000.0, 0.1, 48000)
+    assert as_heard(clean) is clean
+    for bad in (np.nan, np.inf, -1e30):  # the meters beside the engine (the plan's, the render's) hear what it hears
+        poisoned = clean.copy()
+        poisoned[10, 1] = bad
+        heard = as_heard(poisoned)
+        assert np.array_equal(poisoned[10], [clean[10, 0], np.float32(bad)], equal_nan=True)  # the file's block left as it was
+        expected = clean.copy()
+        expected[10, 1] = -INPUT_LIMIT if bad == -1e30 else 0.0
+        np.testing.assert_array_equal(heard, expected)
 
 
 def test_process_repairs_and_reports_bad_samples(tmp_path):
