@@ -81,7 +81,10 @@ class Timeline:
 
     def sample(self, snapshot: Snapshot | None = None) -> None:
         """Record ``snapshot`` (by default one taken now) if its time has come."""
-        snapshot = snapshot or self.engine.snapshot()
+        if snapshot is None:
+            if self.engine.frames < self._next_s * self.engine.config.sample_rate:
+                return  # not due, even by the audio thread's newest count: no snapshot taken
+            snapshot = self.engine.snapshot()
         if snapshot.blocks and snapshot.time_s >= self._next_s:
             self._next_s = snapshot.time_s + self.interval_s
             if not self.changes or self.changes[-1][1] != snapshot.genre:
