@@ -8,6 +8,8 @@ peak, 1.5-4 dB; also tilts and smooth random curves) at size 0 (untouched), 1
 (mastering-sized) and 3 (a bad mix); the correction each rule makes, as the response of
 the filters it would run. Score: RMS over 31.5 Hz-10 kHz of what remains against the
 master, median removed; remaining / put in over all songs (1 = did nothing, 0 = restored).
+Scored again over the full band (31.5 Hz-16 kHz) on the masters whose bandwidth reaches
+16 kHz: what the EQ does above 10 kHz must do no harm either.
 Balances add in dB here (the band power change of a smooth EQ is its response at the
 band's centre): a render does the same to within a few tenths of a dB. Also range mode
 given, as ``--reference``, three other masters of the genre (other artists).
@@ -16,6 +18,8 @@ given, as ``--reference``, three other masters of the genre (other artists).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +37,7 @@ from inteleq_rt.tonal.targets import build_range  # noqa: E402
 from inteleq_rt.training.ranges import labelled_files  # noqa: E402
 
 SCORED = CENTRES_HZ <= 10_500.0
+FULL_BAND = np.ones(len(CENTRES_HZ), bool)  # to 16 kHz, the balance's top band
 TRIALS = 3
 
 
@@ -51,9 +56,16 @@ def detuning(rng: np.random.Generator, family: str, size: float) -> np.ndarray:
     return np.interp(octaves, np.linspace(octaves[0], octaves[-1], 6), knots)
 
 
-def error_db(difference: np.ndarray) -> float:
-    scored = difference[SCORED & np.isfinite(difference)]
-    return float(np.sqrt(np.mean((scored - np.median(scored)) ** 2)))
+def error_db(difference: np.ndarray, bands: np.ndarray = SCORED) -> float:
+    """RMS over ``bands`` of a balance's difference, median removed (NaN: none measured)."""
+    scored = difference[bands & np.isfinite(difference)]
+    return float(np.sqrt(np.mean((scored - np.median(scored)) ** 2))) if len(scored) else np.nan
+
+
+def errors_db(put: np.ndarray, left: np.ndarray, full_band: bool) -> tuple[float, ...]:
+    """Put in and left, to 10 kHz, and over the full band (NaN: the master does not reach it)."""
+    full = (error_db(put, FULL_BAND), error_db(left, FULL_BAND)) if full_band else (np.nan, np.nan)
+    return error_db(put), error_db(left), *full
 
 
 def main() -> None:
@@ -93,12 +105,13 @@ def main() -> None:
                     rng = np.random.default_rng([i, trial, int(size), len(family)])
                     put = detuning(rng, family, size) if size else np.zeros(len(CENTRES_HZ))
                     heard = balances[i] + put
+                    full_band = bool(np.isfinite(balances[i]).all())
                     for name, rule in rules.items():
-                        left = error_db(put + rule(heard, genre_range, genre))
-                        rows.append((name, genre, family, size, error_db(put), left))
+                        left = put + rule(heard, genre_range, genre)
+                        rows.append((name, genre, family, size, *errors_db(put, left, full_band)))
                     if references is not None:
-                        left = error_db(put + rules["range (--mode range)"](heard, references, genre))
-                        rows.append(("--reference 3 others", genre, family, size, error_db(put), left))
+                        left = put + rules["range (--mode range)"](heard, references, genre)
+                        rows.append(("--reference 3 others", genre, family, size, *errors_db(put, left, full_band)))
     result = summarize(rows)
     figure, axis = plt.subplots(figsize=(7, 4))
     for name in result:
@@ -109,25 +122,56 @@ def main() -> None:
     save(args.out, "eq_range", result, figure)
 
 
+def scores(sized: list[tuple], size: float, put_at: int, among: int | None = None) -> dict:
+    """One rule's scores at one size, from the rows' errors put in (at ``put_at``) and left
+    (next), among the rows with a score at ``among`` (default: ``put_at``)."""
+    sized = [r for r in sized if np.isfinite(r[put_at if among is None else among])]
+    put, left = np.array([r[put_at] for r in sized]), np.array([r[put_at + 1] for r in sized])
+    if not len(sized):
+        return {"songs": 0}
+    return {"songs": len(sized), "mean_left_db": float(left.mean()), "max_left_db": float(left.max()),
+            "ratio": float(left.mean() / put.mean()) if size else None, "worse": int(np.sum(left > put + 0.5)),
+            "by_genre": {g: float(np.mean([r[put_at + 1] for r in sized if r[1] == g]) /
+                                  (np.mean([r[put_at] for r in sized if r[1] == g]) if size else 1.0))
+                         for g in sorted({r[1] for r in sized})}}
+
+
+# Each printed table: its title and where its scores are in a size's entry (None: the entry itself).
+BAND_TABLES = (("31.5 Hz-10 kHz", None),
+               ("31.5 Hz-10 kHz, the masters reaching 16 kHz", "full_band_masters_to_10khz"),
+               ("31.5 Hz-16 kHz, the same masters", "full_band"))
+
+
+def banded(score: Callable[..., dict], put_at: int) -> dict:
+    """A size's entry: ``score(put_at, among)`` to 10 kHz over all masters, then on the
+    masters reaching 16 kHz (their full-band errors two places on) to 10 kHz and to 16."""
+    return {**score(put_at), "full_band": score(put_at + 2),
+            "full_band_masters_to_10khz": score(put_at, among=put_at + 2)}
+
+
+def band_tables(result: dict) -> Iterator[tuple[str, dict]]:
+    """Each table's title and its scores, by rule and then size."""
+    for title, key in BAND_TABLES:
+        yield title, {name: {size: entry[key] if key else entry for size, entry in by_size.items()}
+                      for name, by_size in result.items()}
+
+
 def summarize(rows: list[tuple]) -> dict:
+    """Per rule and size: to 10 kHz; and on the masters that reach 16 kHz, to 10 kHz and (``full_band``) to 16."""
     result: dict = {}
-    print(f"{'rule':28} {'untouched dB (max)':>20} {'1x: ratio, worse':>18} {'3x: ratio, worse':>18}")
     for name in dict.fromkeys(r[0] for r in rows):
         mine = [r for r in rows if r[0] == name]
         result[name] = {}
         for size in (0.0, 1.0, 3.0):
             sized = [r for r in mine if r[3] == size]
-            put, left = np.array([r[4] for r in sized]), np.array([r[5] for r in sized])
-            result[name][str(size)] = {"songs": len(sized), "mean_left_db": float(left.mean()), "max_left_db": float(left.max()),
-                                       "ratio": float(left.mean() / put.mean()) if size else None,
-                                       "worse": int(np.sum(left > put + 0.5)),
-                                       "by_genre": {g: float(np.mean([r[5] for r in sized if r[1] == g]) /
-                                                             (np.mean([r[4] for r in sized if r[1] == g]) if size else 1.0))
-                                                    for g in sorted({r[1] for r in sized})}}
-        s = result[name]
-        print(f"{name:28} {s['0.0']['mean_left_db']:8.2f} ({s['0.0']['max_left_db']:.2f})      "
-              f"{s['1.0']['ratio']:8.2f}, {s['1.0']['worse']:3d}/{s['1.0']['songs']}   "
-              f"{s['3.0']['ratio']:8.2f}, {s['3.0']['worse']:3d}/{s['3.0']['songs']}")
+            result[name][str(size)] = banded(partial(scores, sized, size), 4)
+    for title, table in band_tables(result):
+        print(f"{title}\n{'rule':28} {'untouched dB (max)':>20} {'1x: ratio, worse':>18} {'3x: ratio, worse':>18}")
+        for name, s in table.items():
+            if s["1.0"]["songs"]:
+                print(f"{name:28} {s['0.0']['mean_left_db']:8.2f} ({s['0.0']['max_left_db']:.2f})      "
+                      f"{s['1.0']['ratio']:8.2f}, {s['1.0']['worse']:3d}/{s['1.0']['songs']}   "
+                      f"{s['3.0']['ratio']:8.2f}, {s['3.0']['worse']:3d}/{s['3.0']['songs']}")
     return result
 
 

@@ -8,7 +8,8 @@ then corrected by `process_file` (the genre given, so the genre model plays no p
 Matchering 2 given the untouched master as its reference and given another master of the
 same genre. Range mode's ranges are rebuilt for each master without its artist's songs
 (leave-one-artist-out). Score: the 1/3-octave error of the output against the untouched
-master, RMS over 31.5 Hz-10 kHz, median removed (tonal/spectrum.py measures both).
+master, RMS over 31.5 Hz-10 kHz, median removed (tonal/spectrum.py measures both), and
+over the full band (to 16 kHz) on the masters that reach it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import parser, plt, progress, save  # noqa: E402
-from eq_range import error_db  # noqa: E402
+from eq_range import band_tables, banded, errors_db  # noqa: E402
 
 from inteleq_rt.engine.presets import RANGES_FILE  # noqa: E402
 from inteleq_rt.offline import process_file  # noqa: E402
@@ -106,7 +108,8 @@ def main() -> None:
             for size in SIZES:
                 source = work / f"detuned-{size:g}.wav"
                 sf.write(str(source), detuned(audio, rate, int(i), size), rate, subtype="FLOAT")
-                put = error_db(file_balance(source) - balances_of(original))
+                put = file_balance(source) - balances_of(original)
+                full_band = bool(np.isfinite(balances_of(original)).all())
                 outputs = {}
                 for mode in ("range", "preset"):
                     out = work / f"{mode}.wav"
@@ -121,9 +124,9 @@ def main() -> None:
                 if others:
                     outputs["Matchering, another same-genre master"] = matchering(
                         source, songs[others[0]][1], work / "m-other.wav")
-                for name, out in outputs.items():
-                    left = error_db(file_balance(out) - balances_of(original)) if out is not None else None
-                    rows.append((name, genre, size, put, left))
+                for name, out in outputs.items():  # a system that refused the song left nothing (NaN)
+                    left = file_balance(out) - balances_of(original) if out is not None else np.full_like(put, np.nan)
+                    rows.append((name, genre, size, errors_db(put, left, full_band)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = summarize(rows)
@@ -148,26 +151,36 @@ def balances_of(path: Path) -> np.ndarray:
     return _balances[key]
 
 
+def scores(rows: list[tuple], size: float, put_at: int, among: int | None = None) -> dict:
+    """One system's scores at one size: errors put in (``put_at`` in a row's errors) and left
+    (next), among the rows with a score at ``among`` (default: ``put_at``); a song the system
+    refused has nothing left (NaN)."""
+    scored = [r[3] for r in rows if np.isfinite(r[3][put_at if among is None else among])]
+    done = [e for e in scored if np.isfinite(e[put_at + 1])]
+    put, left = np.array([e[put_at] for e in done]), np.array([e[put_at + 1] for e in done])
+    return {"songs": len(done), "refused": len(scored) - len(done),
+            "mean_left_db": float(left.mean()) if len(done) else None,
+            "max_left_db": float(left.max()) if len(done) else None,
+            "ratio": float(left.mean() / put.mean()) if size and len(done) else None,
+            "worse": int(np.sum(left > put + 0.5)) if len(done) else None}
+
+
 def summarize(rows: list[tuple]) -> dict:
+    """Per system and size: to 10 kHz; and on the masters that reach 16 kHz, to 10 kHz and (``full_band``) to 16."""
     result: dict = {}
-    print(f"{'system':44} {'untouched dB (max)':>19} {'1x: ratio, worse':>17} {'3x: ratio':>10}")
     for name in dict.fromkeys(r[0] for r in rows):
         result[name] = {}
         for size in SIZES:
-            done = [r for r in rows if r[0] == name and r[2] == size and r[4] is not None]
-            refused = sum(1 for r in rows if r[0] == name and r[2] == size and r[4] is None)
-            put, left = np.array([r[3] for r in done]), np.array([r[4] for r in done])
-            result[name][str(size)] = {
-                "songs": len(done), "refused": refused,
-                "mean_left_db": float(left.mean()) if len(done) else None,
-                "max_left_db": float(left.max()) if len(done) else None,
-                "ratio": float(left.mean() / put.mean()) if size and len(done) else None,
-                "worse": int(np.sum(left > put + 0.5)) if len(done) else None}
-        s = result[name]
-        untouched = (f"{s['0.0']['mean_left_db']:6.2f} ({s['0.0']['max_left_db']:.2f})" if s["0.0"]["songs"]
-                     else f"refused {s['0.0']['refused']}")
-        print(f"{name:44} {untouched:>19} {s['1.0']['ratio']:9.2f}, {s['1.0']['worse']:2d}/{s['1.0']['songs']:<3d}"
-              f" {s['3.0']['ratio']:9.2f}")
+            sized = [r for r in rows if r[0] == name and r[2] == size]
+            result[name][str(size)] = banded(partial(scores, sized, size), 0)
+    for title, table in band_tables(result):
+        print(f"{title}\n{'system':44} {'untouched dB (max)':>19} {'1x: ratio, worse':>17} {'3x: ratio':>10}")
+        for name, s in table.items():
+            untouched = (f"{s['0.0']['mean_left_db']:6.2f} ({s['0.0']['max_left_db']:.2f})" if s["0.0"]["songs"]
+                         else f"refused {s['0.0']['refused']}")
+            if s["1.0"]["songs"]:
+                print(f"{name:44} {untouched:>19} {s['1.0']['ratio']:9.2f}, {s['1.0']['worse']:2d}/"
+                      f"{s['1.0']['songs']:<3d} {s['3.0']['ratio']:9.2f}")
     return result
 
 
