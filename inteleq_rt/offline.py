@@ -85,7 +85,7 @@ def _render(source: Path, temporary: Path, info: files.AudioInfo, container: str
     between = TruePeak(info.sample_rate, info.channels)
 
     def heard(blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        for block in blocks:  # as the engine hears it: NaN and Inf as silence
+        for block in blocks:  # as the engine hears it: NaN and Inf as silence, absurd levels clamped
             made.loudness_in.add(as_heard(block))
             yield block
 
