@@ -96,6 +96,7 @@ def main() -> None:
         if len(pool) < 3:
             continue
         genre_range = build_range(genre, pool, 0)
+        full_band = bool(np.isfinite(balances[i]).all())
         # --reference with a folder of three other masters of the genre (other artists)
         references = references_range(others[np.random.default_rng(i).choice(len(others), 3, replace=False)]) \
             if len(others) >= 3 else None
@@ -105,13 +106,12 @@ def main() -> None:
                     rng = np.random.default_rng([i, trial, int(size), len(family)])
                     put = detuning(rng, family, size) if size else np.zeros(len(CENTRES_HZ))
                     heard = balances[i] + put
-                    full_band = bool(np.isfinite(balances[i]).all())
                     for name, rule in rules.items():
                         left = put + rule(heard, genre_range, genre)
-                        rows.append((name, genre, family, size, *errors_db(put, left, full_band)))
+                        rows.append((name, genre, size, errors_db(put, left, full_band)))
                     if references is not None:
                         left = put + rules["range (--mode range)"](heard, references, genre)
-                        rows.append(("--reference 3 others", genre, family, size, *errors_db(put, left, full_band)))
+                        rows.append(("--reference 3 others", genre, size, errors_db(put, left, full_band)))
     result = summarize(rows)
     figure, axis = plt.subplots(figsize=(7, 4))
     for name in result:
@@ -122,18 +122,21 @@ def main() -> None:
     save(args.out, "eq_range", result, figure)
 
 
-def scores(sized: list[tuple], size: float, put_at: int, among: int | None = None) -> dict:
-    """One rule's scores at one size, from the rows' errors put in (at ``put_at``) and left
-    (next), among the rows with a score at ``among`` (default: ``put_at``)."""
-    sized = [r for r in sized if np.isfinite(r[put_at if among is None else among])]
-    put, left = np.array([r[put_at] for r in sized]), np.array([r[put_at + 1] for r in sized])
-    if not len(sized):
-        return {"songs": 0}
-    return {"songs": len(sized), "mean_left_db": float(left.mean()), "max_left_db": float(left.max()),
-            "ratio": float(left.mean() / put.mean()) if size else None, "worse": int(np.sum(left > put + 0.5)),
-            "by_genre": {g: float(np.mean([r[put_at + 1] for r in sized if r[1] == g]) /
-                                  (np.mean([r[put_at] for r in sized if r[1] == g]) if size else 1.0))
-                         for g in sorted({r[1] for r in sized})}}
+def scores(rows: list[tuple], size: float, put_at: int, among: int | None = None) -> dict:
+    """One system's scores at one size, from rows (system, genre, size, errors_db(...)): the
+    errors put in (at ``put_at``) and left (next), among the rows with a score at ``among``
+    (default: ``put_at``); a song the system refused has nothing left (NaN)."""
+    scored = [(r[1], r[3]) for r in rows if np.isfinite(r[3][put_at if among is None else among])]
+    done = [(genre, e[put_at], e[put_at + 1]) for genre, e in scored if np.isfinite(e[put_at + 1])]
+    if not done:
+        return {"songs": 0, "refused": len(scored), "mean_left_db": None, "max_left_db": None, "ratio": None,
+                "worse": None, "by_genre": {}}
+    genres, put, left = (np.array(column) for column in zip(*done))
+    return {"songs": len(done), "refused": len(scored) - len(done), "mean_left_db": float(left.mean()),
+            "max_left_db": float(left.max()), "ratio": float(left.mean() / put.mean()) if size else None,
+            "worse": int(np.sum(left > put + 0.5)),
+            "by_genre": {g: float(left[genres == g].mean() / (put[genres == g].mean() if size else 1.0))
+                         for g in sorted(set(genres))}}
 
 
 # Each printed table: its title and where its scores are in a size's entry (None: the entry itself).
@@ -160,11 +163,10 @@ def summarize(rows: list[tuple]) -> dict:
     """Per rule and size: to 10 kHz; and on the masters that reach 16 kHz, to 10 kHz and (``full_band``) to 16."""
     result: dict = {}
     for name in dict.fromkeys(r[0] for r in rows):
-        mine = [r for r in rows if r[0] == name]
         result[name] = {}
         for size in (0.0, 1.0, 3.0):
-            sized = [r for r in mine if r[3] == size]
-            result[name][str(size)] = banded(partial(scores, sized, size), 4)
+            sized = [r for r in rows if r[0] == name and r[2] == size]
+            result[name][str(size)] = banded(partial(scores, sized, size), 0)
     for title, table in band_tables(result):
         print(f"{title}\n{'rule':28} {'untouched dB (max)':>20} {'1x: ratio, worse':>18} {'3x: ratio, worse':>18}")
         for name, s in table.items():

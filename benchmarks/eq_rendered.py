@@ -26,7 +26,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import parser, plt, progress, save  # noqa: E402
-from eq_range import band_tables, banded, errors_db  # noqa: E402
+from eq_range import band_tables, banded, errors_db, scores  # noqa: E402
 
 from inteleq_rt.engine.presets import RANGES_FILE  # noqa: E402
 from inteleq_rt.offline import process_file  # noqa: E402
@@ -149,20 +149,6 @@ def balances_of(path: Path) -> np.ndarray:
         _balances.clear()
         _balances[key] = file_balance(path)
     return _balances[key]
-
-
-def scores(rows: list[tuple], size: float, put_at: int, among: int | None = None) -> dict:
-    """One system's scores at one size: errors put in (``put_at`` in a row's errors) and left
-    (next), among the rows with a score at ``among`` (default: ``put_at``); a song the system
-    refused has nothing left (NaN)."""
-    scored = [r[3] for r in rows if np.isfinite(r[3][put_at if among is None else among])]
-    done = [e for e in scored if np.isfinite(e[put_at + 1])]
-    put, left = np.array([e[put_at] for e in done]), np.array([e[put_at + 1] for e in done])
-    return {"songs": len(done), "refused": len(scored) - len(done),
-            "mean_left_db": float(left.mean()) if len(done) else None,
-            "max_left_db": float(left.max()) if len(done) else None,
-            "ratio": float(left.mean() / put.mean()) if size and len(done) else None,
-            "worse": int(np.sum(left > put + 0.5)) if len(done) else None}
 
 
 def summarize(rows: list[tuple]) -> dict:
